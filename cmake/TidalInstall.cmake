@@ -1,0 +1,26 @@
+# install(): the library, the public headers, a CMake package
+# (find_package(tidal) → tidal::tidal) and tidal.pc for pkg-config.
+include(CMakePackageConfigHelpers)
+
+install(TARGETS tidal EXPORT tidalTargets
+        LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(DIRECTORY include/tidal DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
+        FILES_MATCHING PATTERN "*.h")
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/include/tidal/version.h
+        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/tidal)
+
+set(TIDAL_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/tidal)
+install(EXPORT tidalTargets NAMESPACE tidal:: DESTINATION ${TIDAL_CMAKE_DIR})
+configure_package_config_file(cmake/tidalConfig.cmake.in
+  ${CMAKE_CURRENT_BINARY_DIR}/tidalConfig.cmake INSTALL_DESTINATION ${TIDAL_CMAKE_DIR})
+write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/tidalConfigVersion.cmake
+  COMPATIBILITY SameMajorVersion)
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/tidalConfig.cmake
+              ${CMAKE_CURRENT_BINARY_DIR}/tidalConfigVersion.cmake
+        DESTINATION ${TIDAL_CMAKE_DIR})
+
+configure_file(cmake/tidal.pc.in ${CMAKE_CURRENT_BINARY_DIR}/tidal.pc @ONLY)
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/tidal.pc
+        DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

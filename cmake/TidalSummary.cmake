@@ -1,0 +1,11 @@
+# Prints what this build of tidal contains.
+message(STATUS "")
+message(STATUS "tidal ${PROJECT_VERSION} configuration")
+message(STATUS "  build type ......... ${CMAKE_BUILD_TYPE}")
+message(STATUS "  backend local ...... ON (always)")
+message(STATUS "  backend mpi ........ ${TIDAL_HAVE_MPI}  (TIDAL_WITH_MPI=${TIDAL_WITH_MPI})")
+message(STATUS "  backend ucx ........ ${TIDAL_HAVE_UCX}  (TIDAL_WITH_UCX=${TIDAL_WITH_UCX})")
+message(STATUS "  cuda + nccl ........ ${TIDAL_HAVE_CUDA}  (TIDAL_WITH_CUDA=${TIDAL_WITH_CUDA}, arch ${TIDAL_CUDA_ARCHITECTURES})")
+message(STATUS "  sanitizers ......... ${TIDAL_SANITIZE}")
+message(STATUS "  tests/bench/examples ${TIDAL_BUILD_TESTS}/${TIDAL_BUILD_BENCH}/${TIDAL_BUILD_EXAMPLES}")
+message(STATUS "")

@@ -1,0 +1,70 @@
+// communicator.h — a rank's view of a group: its transport, its async
+// engine (the ordered queue every operation goes through) and its config.
+//
+// Everything a communicator does is a work item on its engine, so all
+// operations, native collectives, schedules and bucketed work from the
+// layers above, run in issue order.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "lib/comm/collective_args.h"
+#include "lib/core/config.h"
+#include "lib/engine/engine.h"
+#include "lib/transport/transport.h"
+
+namespace tidal {
+
+class Communicator {
+ public:
+  // Takes the transport; picks the engine for its memory kind.
+  static Status create(std::unique_ptr<Transport> transport, const Config& config,
+                       std::unique_ptr<Communicator>* out);
+  ~Communicator();
+
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+  const Config& config() const { return config_; }
+  Transport& transport() { return *transport_; }
+  const char* backend() const { return transport_->name(); }
+
+  // Queues a work item.
+  RequestPtr submit(const char* name, WorkFn work);
+
+  // Queues the transport's native collective for a validated call.
+  RequestPtr submit_native(const CollectiveCall& call);
+
+  // Queues a point-to-point batch (already validated).
+  RequestPtr submit_p2p(const char* name, const P2POp& op);
+
+  // Blocking collective split (see tidal_comm_split).
+  Status split(int color, int key, const tidal_config_t* config,
+               std::unique_ptr<Communicator>* out);
+
+  // Waits on a request, bounded by the timeout counted from now (a queued
+  // item's own deadline starts when it runs, so allow for the queue).
+  Status wait(const RequestPtr& request);
+
+  void abort();
+  void drain() { engine_->drain(); }
+  Status async_error() { return engine_->async_error(); }
+
+  // The last error message raised on this communicator.
+  void set_last_error(const std::string& message);
+  const char* last_error();
+
+ private:
+  Communicator(std::unique_ptr<Transport> transport, const Config& config);
+
+  std::unique_ptr<Transport> transport_;
+  Config config_;
+  int rank_;
+  int size_;
+  std::unique_ptr<Engine> engine_;
+  std::mutex error_mu_;
+  std::string last_error_;
+};
+
+}  // namespace tidal

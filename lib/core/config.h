@@ -1,0 +1,38 @@
+// config.h — the resolved configuration of a communicator: the user's
+// tidal_config_t merged with TIDAL_* environment variables and defaults.
+#pragma once
+
+#include <string>
+
+#include "lib/core/status.h"
+#include "tidal/tidal.h"
+
+namespace tidal {
+
+struct Config {
+  double timeout_s = 300.0;
+  int log_level = TIDAL_LOG_WARN;
+  int schedule = TIDAL_SCHEDULE_NATIVE;
+  size_t bucket_bytes = size_t(25) << 20;  // 0 = "auto" (tuner decides)
+  size_t first_bucket_bytes = size_t(1) << 20;
+  std::string topology;  // "" = detect
+  bool check_args = false;
+};
+
+// Merges `user` (may be NULL) over `base` (defaults or a parent's config),
+// then applies the environment. Rejects a config that was not made with
+// TIDAL_CONFIG_INITIALIZER, and malformed environment values.
+Status resolve_config(const tidal_config_t* user, const Config& base,
+                      Config* out);
+
+// Writes `config` into a user struct (fields that exist in its size).
+Status export_config(const Config& config, tidal_config_t* out);
+
+// Parses "123", "64K", "25M", "1G" (powers of 1024) into bytes.
+Status parse_bytes(const std::string& text, size_t* bytes);
+
+// Parses a schedule name ("native", "ring", "torus2d", "ndring", "auto").
+Status parse_schedule(const std::string& text, int* schedule);
+const char* schedule_name(int schedule);
+
+}  // namespace tidal

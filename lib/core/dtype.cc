@@ -1,0 +1,135 @@
+#include "lib/core/dtype.h"
+
+#include <cmath>
+#include <cstring>
+
+namespace tidal {
+namespace {
+
+uint32_t bits_of(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  return u;
+}
+float float_of(uint32_t u) {
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+// Generic float -> small float with `ebits` exponent and `mbits` mantissa
+// bits, round to nearest even. Returns the magnitude bits (no sign) or
+// `overflow` when the value rounds past `max_bits`.
+uint32_t round_to_small(float a, int ebits, int mbits, uint32_t max_bits,
+                        uint32_t overflow) {
+  // a is finite and >= 0.
+  const int bias = (1 << (ebits - 1)) - 1;
+  if (a == 0.0f) return 0;
+  int exp;
+  std::frexp(a, &exp);  // a = m * 2^exp, m in [0.5, 1)
+  int e = exp - 1;      // a = 1.f * 2^e
+  int min_normal = 1 - bias;
+  // Quantum (value of one ulp) in the target format at this magnitude.
+  int q = (e < min_normal ? min_normal : e) - mbits;
+  float scaled = std::ldexp(a, -q);  // exact: a power-of-two scaling
+  float r = std::nearbyint(scaled);  // default rounding mode: ties to even
+  uint32_t n = static_cast<uint32_t>(r);
+  // n is the value in units of 2^q; rebuild the encoding.
+  uint32_t bits;
+  if (e < min_normal) {
+    // subnormal (n may round up into the smallest normal: encoding still works)
+    bits = n;
+  } else {
+    if (n >= (2u << mbits)) {  // rounded up to next binade
+      n >>= 1;
+      e += 1;
+    }
+    bits = (static_cast<uint32_t>(e + bias) << mbits) | (n & ((1u << mbits) - 1));
+  }
+  return bits > max_bits ? overflow : bits;
+}
+
+}  // namespace
+
+bool dtype_valid(tidal_dtype_t dtype) {
+  return static_cast<int>(dtype) >= 0 && dtype < TIDAL_DTYPE_COUNT;
+}
+
+size_t dtype_size(tidal_dtype_t dtype) {
+  switch (dtype) {
+    case TIDAL_F32: case TIDAL_I32: return 4;
+    case TIDAL_F64: case TIDAL_I64: return 8;
+    case TIDAL_F16: case TIDAL_BF16: return 2;
+    case TIDAL_U8: case TIDAL_FP8_E4M3: case TIDAL_FP8_E5M2: return 1;
+    default: return 0;
+  }
+}
+
+bool dtype_is_float(tidal_dtype_t dtype) {
+  return dtype != TIDAL_I32 && dtype != TIDAL_I64 && dtype != TIDAL_U8;
+}
+
+float f16_to_float(uint16_t h) {
+  uint32_t sign = (h & 0x8000u) << 16;
+  uint32_t exp = (h >> 10) & 0x1f;
+  uint32_t man = h & 0x3ff;
+  if (exp == 0x1f) return float_of(sign | 0x7f800000u | (man << 13));
+  if (exp == 0) {
+    float v = std::ldexp(static_cast<float>(man), -24);
+    return sign ? -v : v;
+  }
+  return float_of(sign | ((exp + 112) << 23) | (man << 13));
+}
+
+uint16_t float_to_f16(float f) {
+  uint32_t u = bits_of(f);
+  uint16_t sign = static_cast<uint16_t>((u >> 16) & 0x8000u);
+  float a = std::fabs(f);
+  if (std::isnan(f)) return sign | 0x7e00u;
+  if (std::isinf(f)) return sign | 0x7c00u;
+  return sign | static_cast<uint16_t>(round_to_small(a, 5, 10, 0x7bffu, 0x7c00u));
+}
+
+float bf16_to_float(uint16_t b) { return float_of(static_cast<uint32_t>(b) << 16); }
+
+uint16_t float_to_bf16(float f) {
+  uint32_t u = bits_of(f);
+  if (std::isnan(f)) return static_cast<uint16_t>((u >> 16) | 0x40u);
+  uint32_t rounding = 0x7fffu + ((u >> 16) & 1u);
+  return static_cast<uint16_t>((u + rounding) >> 16);
+}
+
+float e4m3_to_float(uint8_t v) {
+  uint32_t sign = v & 0x80u;
+  uint32_t exp = (v >> 3) & 0xf;
+  uint32_t man = v & 0x7;
+  if (exp == 0xf && man == 0x7) return std::nanf("");
+  float a = exp == 0 ? std::ldexp(static_cast<float>(man), -9)
+                     : std::ldexp(1.0f + man / 8.0f, static_cast<int>(exp) - 7);
+  return sign ? -a : a;
+}
+
+uint8_t float_to_e4m3(float f, bool saturate) {
+  uint8_t sign = std::signbit(f) ? 0x80 : 0;
+  if (std::isnan(f)) return 0x7f;
+  float a = std::fabs(f);
+  if (std::isinf(f)) return saturate ? (sign | 0x7e) : 0x7f;
+  uint32_t over = saturate ? 0x7eu : 0x7fu;
+  uint32_t bits = round_to_small(a, 4, 3, 0x7eu, over);
+  if (bits == 0x7f) return 0x7f;  // NaN carries no sign in our encoding
+  return sign | static_cast<uint8_t>(bits);
+}
+
+float e5m2_to_float(uint8_t v) {
+  return f16_to_float(static_cast<uint16_t>(v) << 8);
+}
+
+uint8_t float_to_e5m2(float f, bool saturate) {
+  uint8_t sign = std::signbit(f) ? 0x80 : 0;
+  if (std::isnan(f)) return 0x7f;
+  if (std::isinf(f)) return sign | (saturate ? 0x7b : 0x7c);
+  uint32_t over = saturate ? 0x7bu : 0x7cu;
+  return sign | static_cast<uint8_t>(round_to_small(std::fabs(f), 5, 2, 0x7bu, over));
+}
+
+}  // namespace tidal

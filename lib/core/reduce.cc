@@ -1,0 +1,137 @@
+#include "lib/core/reduce.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+
+#include "lib/core/dtype.h"
+
+namespace tidal {
+namespace {
+
+// Element traits: how to load a value for arithmetic and store it back.
+template <typename T>
+struct Plain {
+  using Storage = T;
+  using Math = T;
+  static Math load(Storage v) { return v; }
+  static Storage store(Math v) { return v; }
+};
+struct F16 {
+  using Storage = uint16_t;
+  using Math = float;
+  static Math load(Storage v) { return f16_to_float(v); }
+  static Storage store(Math v) { return float_to_f16(v); }
+};
+struct BF16 {
+  using Storage = uint16_t;
+  using Math = float;
+  static Math load(Storage v) { return bf16_to_float(v); }
+  static Storage store(Math v) { return float_to_bf16(v); }
+};
+struct E4M3 {
+  using Storage = uint8_t;
+  using Math = float;
+  static Math load(Storage v) { return e4m3_to_float(v); }
+  static Storage store(Math v) { return float_to_e4m3(v); }
+};
+struct E5M2 {
+  using Storage = uint8_t;
+  using Math = float;
+  static Math load(Storage v) { return e5m2_to_float(v); }
+  static Storage store(Math v) { return float_to_e5m2(v); }
+};
+
+template <typename M>
+inline M apply(M a, M b, tidal_op_t op) {
+  switch (op) {
+    case TIDAL_PROD: return static_cast<M>(a * b);
+    case TIDAL_MAX: return a < b ? b : a;
+    case TIDAL_MIN: return b < a ? b : a;
+    default: return static_cast<M>(a + b);  // SUM, AVG
+  }
+}
+
+template <typename Tr, tidal_op_t Op>
+void fold_loop(typename Tr::Storage* acc, const typename Tr::Storage* in,
+               size_t count) {
+  for (size_t i = 0; i < count; ++i) {
+    acc[i] = Tr::store(apply<typename Tr::Math>(Tr::load(acc[i]), Tr::load(in[i]), Op));
+  }
+}
+
+template <typename Tr>
+void fold(void* acc, const void* in, size_t count, tidal_op_t op) {
+  auto* a = static_cast<typename Tr::Storage*>(acc);
+  auto* b = static_cast<const typename Tr::Storage*>(in);
+  // One loop per op so the compiler vectorises the plain types.
+  switch (op) {
+    case TIDAL_PROD: fold_loop<Tr, TIDAL_PROD>(a, b, count); break;
+    case TIDAL_MAX: fold_loop<Tr, TIDAL_MAX>(a, b, count); break;
+    case TIDAL_MIN: fold_loop<Tr, TIDAL_MIN>(a, b, count); break;
+    default: fold_loop<Tr, TIDAL_SUM>(a, b, count); break;
+  }
+}
+
+template <typename Tr>
+void divide(void* buf, size_t count, int divisor) {
+  auto* p = static_cast<typename Tr::Storage*>(buf);
+  using M = typename Tr::Math;
+  for (size_t i = 0; i < count; ++i) {
+    p[i] = Tr::store(static_cast<M>(Tr::load(p[i]) / static_cast<M>(divisor)));
+  }
+}
+
+}  // namespace
+
+void reduce_into(void* acc, const void* in, size_t count, tidal_dtype_t dtype,
+                 tidal_op_t op) {
+  switch (dtype) {
+    case TIDAL_F32: fold<Plain<float>>(acc, in, count, op); break;
+    case TIDAL_F64: fold<Plain<double>>(acc, in, count, op); break;
+    case TIDAL_I32: fold<Plain<int32_t>>(acc, in, count, op); break;
+    case TIDAL_I64: fold<Plain<int64_t>>(acc, in, count, op); break;
+    case TIDAL_U8: fold<Plain<uint8_t>>(acc, in, count, op); break;
+    case TIDAL_F16: fold<F16>(acc, in, count, op); break;
+    case TIDAL_BF16: fold<BF16>(acc, in, count, op); break;
+    case TIDAL_FP8_E4M3: fold<E4M3>(acc, in, count, op); break;
+    case TIDAL_FP8_E5M2: fold<E5M2>(acc, in, count, op); break;
+    default: break;
+  }
+}
+
+void divide_by(void* buf, size_t count, tidal_dtype_t dtype, int divisor) {
+  switch (dtype) {
+    case TIDAL_F32: divide<Plain<float>>(buf, count, divisor); break;
+    case TIDAL_F64: divide<Plain<double>>(buf, count, divisor); break;
+    case TIDAL_I32: divide<Plain<int32_t>>(buf, count, divisor); break;
+    case TIDAL_I64: divide<Plain<int64_t>>(buf, count, divisor); break;
+    case TIDAL_U8: divide<Plain<uint8_t>>(buf, count, divisor); break;
+    case TIDAL_F16: divide<F16>(buf, count, divisor); break;
+    case TIDAL_BF16: divide<BF16>(buf, count, divisor); break;
+    case TIDAL_FP8_E4M3: divide<E4M3>(buf, count, divisor); break;
+    case TIDAL_FP8_E5M2: divide<E5M2>(buf, count, divisor); break;
+    default: break;
+  }
+}
+
+void reduce_many(void* out, const void* const* in, int n, size_t count,
+                 tidal_dtype_t dtype, tidal_op_t op) {
+  const size_t esize = dtype_size(dtype);
+  // Work in cache-sized blocks so the accumulator stays hot.
+  const size_t block = std::max<size_t>(1, (size_t(32) << 10) / esize);
+  auto* dst = static_cast<unsigned char*>(out);
+  for (size_t start = 0; start < count; start += block) {
+    size_t len = std::min(block, count - start);
+    size_t off = start * esize;
+    if (dst + off != static_cast<const unsigned char*>(in[0]) + off) {
+      std::memcpy(dst + off, static_cast<const unsigned char*>(in[0]) + off, len * esize);
+    }
+    for (int k = 1; k < n; ++k) {
+      reduce_into(dst + off, static_cast<const unsigned char*>(in[k]) + off, len, dtype, op);
+    }
+    if (op == TIDAL_AVG) divide_by(dst + off, len, dtype, n);
+  }
+}
+
+}  // namespace tidal

@@ -1,0 +1,28 @@
+// reduce.h — elementwise reduction kernels on host memory, used by the
+// local transport, the MPI user ops and the schedules.
+//
+// Every reduction is a left fold in a fixed order, rounding to the element
+// type after each step (what a ring or a tree does hop by hop), so a fixed
+// order gives bitwise reproducible results.
+#pragma once
+
+#include <cstddef>
+
+#include "tidal/tidal.h"
+
+namespace tidal {
+
+// acc[i] = acc[i] (op) in[i] for i < count. TIDAL_AVG reduces as TIDAL_SUM;
+// finish it with divide_by().
+void reduce_into(void* acc, const void* in, size_t count, tidal_dtype_t dtype,
+                 tidal_op_t op);
+
+// out[i] = in[0][i] (op) in[1][i] (op) ... (op) in[n-1][i], in that order;
+// out may alias in[0] (and only in[0]). For TIDAL_AVG also divides by n.
+void reduce_many(void* out, const void* const* in, int n, size_t count,
+                 tidal_dtype_t dtype, tidal_op_t op);
+
+// buf[i] /= divisor (integer types truncate toward zero).
+void divide_by(void* buf, size_t count, tidal_dtype_t dtype, int divisor);
+
+}  // namespace tidal

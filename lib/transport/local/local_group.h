@@ -1,0 +1,87 @@
+// local_group.h — the state the ranks of one local (thread) communicator
+// share: a posting board with a reusable barrier for collectives, and
+// mailboxes for point-to-point messages.
+//
+// A failure anywhere (a timeout, an abort, a mismatch) fails the whole
+// group: every blocked rank wakes with that status and later calls fail
+// fast, so no rank is left waiting for a peer that gave up.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "lib/core/deadline.h"
+#include "lib/core/status.h"
+#include "lib/transport/transport.h"
+
+namespace tidal {
+
+// What a rank posts for a collective (or a split) before the barrier.
+struct LocalPost {
+  const void* send = nullptr;
+  void* recv = nullptr;
+  CollSignature sig;
+  int color = 0;  // split only
+  int key = 0;    // split only
+};
+
+class LocalGroup {
+ public:
+  explicit LocalGroup(int size);
+  ~LocalGroup();
+
+  int size() const { return size_; }
+
+  // Collective rendezvous: every rank posts, then waits for all the others.
+  Status post_and_wait(int rank, const LocalPost& post, const Deadline& deadline,
+                       const char* what);
+  // Second barrier: no rank leaves until every rank is done with the posts.
+  Status barrier(int rank, const Deadline& deadline, const char* what);
+  const LocalPost& post(int rank) const { return posts_[rank]; }
+
+  // Point-to-point batch for `rank` (see Transport::p2p).
+  Status p2p(int rank, const P2POp* ops, size_t n, const Deadline& deadline);
+
+  // Fails the group with `status` (first failure wins) and wakes everyone.
+  void fail(const Status& status);
+  Status failure();
+
+  // Split results: filled by rank 0 between the barriers of a split.
+  struct SplitSlot {
+    std::shared_ptr<LocalGroup> group;
+    int new_rank = -1;
+  };
+  std::vector<SplitSlot>& split_slots() { return split_slots_; }
+
+ private:
+  struct Message {
+    int src, tag;
+    const void* data;
+    size_t bytes;
+    bool taken = false;
+    bool done = false;
+    bool detached = false;      // eager send: the group owns it
+    std::vector<char> storage;  // eager send: a copy of the data
+    Status result;
+  };
+  Status recv_one(int rank, const P2POp& op, const Deadline& deadline);
+  void withdraw_sends(std::vector<Message>& sent, int rank, const P2POp* ops, size_t n);
+  Status timeout_status(const char* what, int rank);
+
+  const int size_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  uint64_t generation_ = 0;
+  int arrived_ = 0;
+  std::vector<char> arrived_mask_;
+  std::vector<LocalPost> posts_;
+  std::vector<SplitSlot> split_slots_;
+  Status failure_;
+  // mailboxes_[dst]: messages waiting for rank dst, in send order.
+  std::vector<std::deque<Message*>> mailboxes_;
+};
+
+}  // namespace tidal

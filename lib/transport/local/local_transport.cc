@@ -1,0 +1,177 @@
+#include "lib/transport/local/local_transport.h"
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "lib/core/dtype.h"
+#include "lib/core/reduce.h"
+
+namespace tidal {
+
+LocalTransport::LocalTransport(std::shared_ptr<LocalGroup> group, int rank)
+    : group_(std::move(group)), rank_(rank) {}
+
+std::vector<std::unique_ptr<Transport>> LocalTransport::create_group(int size) {
+  auto group = std::make_shared<LocalGroup>(size);
+  std::vector<std::unique_ptr<Transport>> out;
+  for (int r = 0; r < size; ++r) out.push_back(std::make_unique<LocalTransport>(group, r));
+  return out;
+}
+
+template <typename Body>
+Status LocalTransport::rendezvous(const CollSignature& sig, const void* send, void* recv,
+                                  const Deadline& deadline, Body body) {
+  LocalPost post;
+  post.send = send;
+  post.recv = recv;
+  post.sig = sig;
+  const char* what = coll_kind_name(static_cast<CollKind>(sig.kind));
+  TIDAL_RETURN_IF_ERROR(group_->post_and_wait(rank_, post, deadline, what));
+  std::vector<CollSignature> sigs(static_cast<size_t>(size()));
+  for (int r = 0; r < size(); ++r) sigs[r] = group_->post(r).sig;
+  Status agree = compare_signatures(sigs.data(), size(), "local");
+  if (agree.ok()) body();
+  Status left = group_->barrier(rank_, deadline, what);
+  if (!agree.ok()) {
+    group_->fail(agree);
+    return agree;
+  }
+  return left;
+}
+
+Status LocalTransport::check_signature(const CollSignature&, const Deadline&) {
+  return Status();  // every collective compares signatures in rendezvous()
+}
+
+void LocalTransport::reduce_range(size_t begin, size_t count, tidal_dtype_t dtype,
+                                  tidal_op_t op, char* const* dst, int ndst) {
+  const size_t esize = dtype_size(dtype);
+  const int n = size();
+  // Reduce through a small rank-private block so in-place layouts are safe:
+  // every input element is read before any output element is written.
+  constexpr size_t kBlockBytes = 16 << 10;
+  const size_t block = std::max<size_t>(1, kBlockBytes / esize);
+  alignas(64) unsigned char tmp[kBlockBytes];
+  std::vector<const void*> in(static_cast<size_t>(n));
+  for (size_t off = 0; off < count; off += block) {
+    size_t len = std::min(block, count - off);
+    for (int k = 0; k < n; ++k) {
+      in[k] = static_cast<const char*>(group_->post(k).send) + (begin + off) * esize;
+    }
+    reduce_many(tmp, in.data(), n, len, dtype, op);
+    for (int d = 0; d < ndst; ++d) std::memcpy(dst[d] + off * esize, tmp, len * esize);
+  }
+}
+
+Status LocalTransport::all_gather(const void* send, void* recv, size_t count,
+                                  tidal_dtype_t dtype, const Deadline& deadline, void*) {
+  CollSignature sig{static_cast<int32_t>(CollKind::kAllGather), dtype, 0, 0, count};
+  const size_t bytes = count * dtype_size(dtype);
+  return rendezvous(sig, send, recv, deadline, [&] {
+    for (int k = 0; k < size(); ++k) {
+      char* dst = static_cast<char*>(recv) + k * bytes;
+      const void* src = group_->post(k).send;
+      if (dst != src && bytes) std::memcpy(dst, src, bytes);
+    }
+  });
+}
+
+Status LocalTransport::reduce_scatter(const void* send, void* recv, size_t recvcount,
+                                      tidal_dtype_t dtype, tidal_op_t op,
+                                      const Deadline& deadline, void*) {
+  CollSignature sig{static_cast<int32_t>(CollKind::kReduceScatter), dtype, op, 0, recvcount};
+  return rendezvous(sig, send, recv, deadline, [&] {
+    char* dst = static_cast<char*>(recv);
+    reduce_range(static_cast<size_t>(rank_) * recvcount, recvcount, dtype, op, &dst, 1);
+  });
+}
+
+Status LocalTransport::all_reduce(const void* send, void* recv, size_t count,
+                                  tidal_dtype_t dtype, tidal_op_t op,
+                                  const Deadline& deadline, void*) {
+  CollSignature sig{static_cast<int32_t>(CollKind::kAllReduce), dtype, op, 0, count};
+  return rendezvous(sig, send, recv, deadline, [&] {
+    // Rank r owns part r of the vector: reduces it and writes it to all.
+    const int n = size();
+    const size_t base = count / n, extra = count % n;
+    const size_t r = static_cast<size_t>(rank_);
+    size_t begin = r * base + std::min(r, extra);
+    size_t len = base + (r < extra ? 1 : 0);
+    const size_t esize = dtype_size(dtype);
+    std::vector<char*> dst(static_cast<size_t>(n));
+    for (int k = 0; k < n; ++k) {
+      dst[k] = static_cast<char*>(group_->post(k).recv) + begin * esize;
+    }
+    reduce_range(begin, len, dtype, op, dst.data(), n);
+  });
+}
+
+Status LocalTransport::all_to_all(const void* send, void* recv, size_t count,
+                                  tidal_dtype_t dtype, const Deadline& deadline, void*) {
+  CollSignature sig{static_cast<int32_t>(CollKind::kAllToAll), dtype, 0, 0, count};
+  const size_t bytes = count * dtype_size(dtype);
+  return rendezvous(sig, send, recv, deadline, [&] {
+    for (int k = 0; k < size(); ++k) {
+      const char* src = static_cast<const char*>(group_->post(k).send) + rank_ * bytes;
+      if (bytes) std::memcpy(static_cast<char*>(recv) + k * bytes, src, bytes);
+    }
+  });
+}
+
+Status LocalTransport::broadcast(const void* send, void* recv, size_t count,
+                                 tidal_dtype_t dtype, int root, const Deadline& deadline,
+                                 void*) {
+  CollSignature sig{static_cast<int32_t>(CollKind::kBroadcast), dtype, 0, root, count};
+  const size_t bytes = count * dtype_size(dtype);
+  return rendezvous(sig, send, recv, deadline, [&] {
+    const void* src = group_->post(root).send;
+    if (recv != src && bytes) std::memcpy(recv, src, bytes);
+  });
+}
+
+Status LocalTransport::p2p(const P2POp* ops, size_t n, const Deadline& deadline, void*) {
+  return group_->p2p(rank_, ops, n, deadline);
+}
+
+Status LocalTransport::split(int color, int key, const Deadline& deadline,
+                             std::unique_ptr<Transport>* out) {
+  LocalPost post;
+  post.sig.kind = -1;  // a split, not a collective
+  post.color = color;
+  post.key = key;
+  TIDAL_RETURN_IF_ERROR(group_->post_and_wait(rank_, post, deadline, "split"));
+  if (rank_ == 0) {
+    // Rank 0 builds every new group: members ordered by (key, old rank).
+    std::map<int, std::vector<std::pair<int, int>>> members;
+    for (int r = 0; r < size(); ++r) {
+      const LocalPost& p = group_->post(r);
+      if (p.color >= 0) members[p.color].push_back({p.key, r});
+    }
+    auto& slots = group_->split_slots();
+    for (auto& slot : slots) slot = LocalGroup::SplitSlot{};
+    for (auto& entry : members) {
+      auto& list = entry.second;
+      std::sort(list.begin(), list.end());
+      auto g = std::make_shared<LocalGroup>(static_cast<int>(list.size()));
+      for (size_t i = 0; i < list.size(); ++i) {
+        slots[list[i].second] = LocalGroup::SplitSlot{g, static_cast<int>(i)};
+      }
+    }
+  }
+  TIDAL_RETURN_IF_ERROR(group_->barrier(rank_, deadline, "split"));
+  LocalGroup::SplitSlot mine = group_->split_slots()[rank_];
+  TIDAL_RETURN_IF_ERROR(group_->barrier(rank_, deadline, "split"));
+  out->reset(mine.group ? new LocalTransport(mine.group, mine.new_rank) : nullptr);
+  return Status();
+}
+
+void LocalTransport::abort() {
+  group_->fail(Status(TIDAL_ERR_ABORTED,
+                      fmt::format("local: rank {} aborted the communicator", rank_)));
+}
+
+}  // namespace tidal

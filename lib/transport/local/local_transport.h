@@ -1,0 +1,57 @@
+// local_transport.h — ranks are threads of one process. Collectives read
+// the peers' buffers directly (one copy, no staging): each rank produces
+// its own part of the result, so the work is spread over the ranks.
+#pragma once
+
+#include <memory>
+
+#include "lib/transport/local/local_group.h"
+#include "lib/transport/transport.h"
+
+namespace tidal {
+
+class LocalTransport final : public Transport {
+ public:
+  LocalTransport(std::shared_ptr<LocalGroup> group, int rank);
+
+  // Creates the transports of a new group of `size` ranks.
+  static std::vector<std::unique_ptr<Transport>> create_group(int size);
+
+  const char* name() const override { return "local"; }
+  int rank() const override { return rank_; }
+  int size() const override { return group_->size(); }
+  MemoryKind memory_kind() const override { return MemoryKind::kHost; }
+
+  Status all_gather(const void* send, void* recv, size_t count, tidal_dtype_t dtype,
+                    const Deadline& deadline, void* stream) override;
+  Status reduce_scatter(const void* send, void* recv, size_t recvcount,
+                        tidal_dtype_t dtype, tidal_op_t op, const Deadline& deadline,
+                        void* stream) override;
+  Status all_reduce(const void* send, void* recv, size_t count, tidal_dtype_t dtype,
+                    tidal_op_t op, const Deadline& deadline, void* stream) override;
+  Status all_to_all(const void* send, void* recv, size_t count, tidal_dtype_t dtype,
+                    const Deadline& deadline, void* stream) override;
+  Status broadcast(const void* send, void* recv, size_t count, tidal_dtype_t dtype,
+                   int root, const Deadline& deadline, void* stream) override;
+  Status p2p(const P2POp* ops, size_t n, const Deadline& deadline, void* stream) override;
+  Status split(int color, int key, const Deadline& deadline,
+               std::unique_ptr<Transport>* out) override;
+  Status check_signature(const CollSignature& sig, const Deadline& deadline) override;
+  void abort() override;
+
+ private:
+  // Posts, waits for all ranks, checks that they agree, runs `body`, and
+  // waits again so nobody reuses a buffer a peer still reads.
+  template <typename Body>
+  Status rendezvous(const CollSignature& sig, const void* send, void* recv,
+                    const Deadline& deadline, Body body);
+  // Reduces block [begin, begin+count) of every rank's send buffer (offset
+  // in elements) and writes it to each destination in `dst`.
+  void reduce_range(size_t begin, size_t count, tidal_dtype_t dtype, tidal_op_t op,
+                    char* const* dst, int ndst);
+
+  std::shared_ptr<LocalGroup> group_;
+  const int rank_;
+};
+
+}  // namespace tidal

@@ -1,0 +1,106 @@
+// transport.h — the one internal interface every backend implements:
+// native collectives (where the backend has them), point-to-point batches,
+// and split. Calls block the calling (progress) thread until done, the
+// deadline passes (TIDAL_ERR_TIMEOUT) or abort() is called
+// (TIDAL_ERR_ABORTED). On a CUDA transport "done" means "enqueued on the
+// communication stream" (ExecContext::stream); completion is the engine's
+// event.
+//
+// Buffers arrive validated (non-null when count > 0, the right memory kind,
+// in-place layouts as NCCL defines them).
+#pragma once
+
+#include <cstddef>
+#include <memory>
+
+#include "lib/core/deadline.h"
+#include "lib/core/status.h"
+#include "tidal/tidal.h"
+
+namespace tidal {
+
+enum class MemoryKind { kHost, kDevice };
+
+enum class CollKind { kAllGather, kReduceScatter, kAllReduce, kAllToAll, kBroadcast };
+const char* coll_kind_name(CollKind kind);
+
+// What every rank must agree on for one collective.
+struct CollSignature {
+  int32_t kind = 0;
+  int32_t dtype = 0;
+  int32_t op = 0;
+  int32_t root = 0;
+  uint64_t count = 0;
+  bool operator==(const CollSignature& o) const {
+    return kind == o.kind && dtype == o.dtype && op == o.op && root == o.root &&
+           count == o.count;
+  }
+};
+
+struct P2POp {
+  enum Kind { kSend, kRecv } kind;
+  void* buf;  // const for sends
+  size_t bytes;
+  int peer;
+  int tag;
+  // A send that may complete before the receiver matches it (the transport
+  // buffers the data). Standalone tidal_send uses it so two ranks that both
+  // send first cannot deadlock on their ordered queues.
+  bool eager = false;
+};
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+
+  virtual const char* name() const = 0;
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  virtual MemoryKind memory_kind() const = 0;
+  // False for a p2p-only backend (UCX): collectives then run as schedules.
+  virtual bool has_native_collectives() const { return true; }
+  // CUDA transports: the stream the user computes on and the stream the
+  // transport communicates on (cudaStream_t). Host transports: nullptr.
+  virtual void* user_stream() const { return nullptr; }
+  virtual void* comm_stream() const { return nullptr; }
+
+  // `stream` is the CUDA communication stream (nullptr on host transports).
+  virtual Status all_gather(const void* send, void* recv, size_t count,
+                            tidal_dtype_t dtype, const Deadline& deadline,
+                            void* stream) = 0;
+  virtual Status reduce_scatter(const void* send, void* recv, size_t recvcount,
+                                tidal_dtype_t dtype, tidal_op_t op,
+                                const Deadline& deadline, void* stream) = 0;
+  virtual Status all_reduce(const void* send, void* recv, size_t count,
+                            tidal_dtype_t dtype, tidal_op_t op,
+                            const Deadline& deadline, void* stream) = 0;
+  virtual Status all_to_all(const void* send, void* recv, size_t count,
+                            tidal_dtype_t dtype, const Deadline& deadline,
+                            void* stream) = 0;
+  virtual Status broadcast(const void* send, void* recv, size_t count,
+                           tidal_dtype_t dtype, int root,
+                           const Deadline& deadline, void* stream) = 0;
+
+  // Runs all ops concurrently (sends never wait for this batch's receives)
+  // and returns when all are done. Messages between a pair of ranks with
+  // the same tag match in order; sizes must agree (TIDAL_ERR_MISMATCH).
+  virtual Status p2p(const P2POp* ops, size_t n, const Deadline& deadline,
+                     void* stream) = 0;
+
+  // Collective. color < 0 yields *out == nullptr.
+  virtual Status split(int color, int key, const Deadline& deadline,
+                       std::unique_ptr<Transport>* out) = 0;
+
+  // Compares `sig` across ranks: TIDAL_ERR_MISMATCH naming the first
+  // disagreeing rank. Default: an all-gather of the signatures.
+  virtual Status check_signature(const CollSignature& sig,
+                                 const Deadline& deadline);
+
+  // Thread-safe; wakes any blocked call, which returns TIDAL_ERR_ABORTED.
+  virtual void abort() = 0;
+};
+
+// Shared by transports: compares gathered signatures, names the culprit.
+Status compare_signatures(const CollSignature* all, int n, const char* backend);
+
+}  // namespace tidal
