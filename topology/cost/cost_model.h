@@ -1,0 +1,98 @@
+// cost_model.h — the alpha-beta cost model of tidal's schedules.
+//
+// A machine is a stack of dims, innermost first (dims[0] = ranks per node,
+// dims[1] = nodes, or more dims for an N-dimensional layout). Each dim's
+// ring hops use one link tier: alpha = seconds per message (hop latency),
+// beta = bytes per second one rank can push over that tier while every rank
+// of the machine uses it at the same time (its share of a NIC, or of
+// NVLink).
+//
+// A schedule is a sequence of ring phases; as in NCCL's tuning model, a
+// phase over d ranks on tier t costs
+//     steps * alpha_t + bytes_on_the_wire_per_rank / beta_t
+// tidal's executor runs each step as one p2p batch and waits for it, so a
+// step's latency is that of the slowest hop it contains (a flat ring over
+// several nodes pays the inter-node alpha on every step). docs/cost-model.md
+// derives every formula.
+//
+// `bytes` is always the full buffer as nccl-tests counts it: the gathered
+// output of all_gather, the input of reduce_scatter, the buffer of
+// all_reduce.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "lib/core/status.h"
+
+namespace tidal {
+namespace cost {
+
+struct LinkTier {
+  std::string name;       // "intra", "inter", ... (for printing)
+  double alpha_s = 0;     // per-message latency, seconds
+  double beta_Bps = 0;    // per-rank bandwidth, bytes/second (> 0)
+};
+
+struct MachineDim {
+  int size = 1;           // ranks along this dim
+  LinkTier link;          // the tier its hops cross
+};
+
+// Innermost dim first. The world is the product of the sizes.
+struct Machine {
+  std::vector<MachineDim> dims;
+  int world() const;
+};
+
+enum class Algorithm {
+  kRing,     // one flat ring over the world, striped over parallel channels
+  kTorus2d,  // RS over dims[0] on all data, then over the outer dims (flattened) on 1/X
+  kNdRing,   // RS over every dim in turn, innermost first; AG in reverse
+  kTree,     // reference: recursive halving/doubling (log2 steps)
+};
+
+enum class Collective { kAllGather, kReduceScatter, kAllReduce };
+
+const char* algorithm_name(Algorithm a);
+const char* collective_name(Collective c);
+// Parses "ring", "torus2d", "ndring", "tree" / "all_gather",
+// "reduce_scatter", "all_reduce" (also "ag", "rs", "ar").
+Status parse_algorithm(const std::string& text, Algorithm* out);
+Status parse_collective(const std::string& text, Collective* out);
+
+// Checks sizes >= 1, alpha >= 0, beta > 0 (finite).
+Status validate(const Machine& machine);
+
+// Predicted seconds of `coll` on `bytes` with `algo`, or an error for an
+// invalid machine. Phase bandwidth terms add up (no overlap between
+// phases): the conservative bound for a step-synchronous executor.
+Status predict(const Machine& machine, Algorithm algo, Collective coll, double bytes,
+               double* seconds);
+
+// nccl-tests' bus-bandwidth factor: (n-1)/n for AG/RS, 2(n-1)/n for AR.
+double bus_factor(Collective coll, int world);
+
+// The algorithm among `candidates` with the lowest prediction (ties: the
+// earlier candidate). Used by the `auto` schedule.
+Status choose(const Machine& machine, Collective coll, double bytes,
+              const std::vector<Algorithm>& candidates, Algorithm* best);
+
+// A cluster as tidal-sim describes it: X GPUs per node, Y nodes, NVLink-
+// class intra links (per-GPU beta) and `nics` NICs per node of `nic_beta`
+// each, shared by the node's GPUs. Built as a two-dim Machine whose inter
+// tier carries each GPU's share, nics * nic_beta / X.
+struct Cluster {
+  int gpus_per_node = 8;
+  int nodes = 1;
+  double intra_alpha_s = 2e-6;
+  double intra_beta_Bps = 450e9;
+  double inter_alpha_s = 5e-6;
+  double nic_beta_Bps = 50e9;
+  int nics_per_node = 8;
+};
+Status machine_from_cluster(const Cluster& cluster, Machine* out);
+
+}  // namespace cost
+}  // namespace tidal
