@@ -1,0 +1,133 @@
+// Scalar conversions (IEEE f16, bf16, OCP FP8) and the reduction kernels.
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "lib/core/dtype.h"
+#include "lib/core/reduce.h"
+
+namespace {
+
+using namespace tidal;
+
+TEST(F16, KnownValuesEncodeToTheirBitPatterns) {
+  EXPECT_EQ(float_to_f16(1.0f), 0x3C00);
+  EXPECT_EQ(float_to_f16(-2.0f), 0xC000);
+  EXPECT_EQ(float_to_f16(65504.0f), 0x7BFF);
+  EXPECT_EQ(float_to_f16(65520.0f), 0x7C00);  // ties to even rounds up to inf
+  EXPECT_EQ(float_to_f16(std::ldexp(1.0f, -24)), 0x0001);
+  EXPECT_EQ(float_to_f16(std::ldexp(1.0f, -26)), 0x0000);  // below half the min subnormal
+  EXPECT_EQ(float_to_f16(std::numeric_limits<float>::infinity()), 0x7C00);
+  EXPECT_TRUE(std::isnan(f16_to_float(float_to_f16(NAN))));
+}
+
+TEST(F16, EveryFiniteCodeRoundTrips) {
+  for (uint32_t h = 0; h < 0x10000; ++h) {
+    float f = f16_to_float(static_cast<uint16_t>(h));
+    if (std::isnan(f)) continue;
+    ASSERT_EQ(float_to_f16(f), h) << std::hex << h;
+  }
+}
+
+TEST(BF16, RoundsToNearestEven) {
+  EXPECT_EQ(float_to_bf16(1.0f), 0x3F80);
+  EXPECT_EQ(float_to_bf16(1.0f + std::ldexp(1.0f, -8)), 0x3F80);       // tie → even
+  EXPECT_EQ(float_to_bf16(1.0f + 3 * std::ldexp(1.0f, -8)), 0x3F82);   // tie → even (up)
+  EXPECT_EQ(bf16_to_float(0x4049), 3.140625f);
+  for (uint32_t b = 0; b < 0x10000; ++b) {
+    float f = bf16_to_float(static_cast<uint16_t>(b));
+    if (std::isnan(f)) continue;
+    ASSERT_EQ(float_to_bf16(f), b) << std::hex << b;
+  }
+}
+
+TEST(E4M3, KnownValuesAndSaturation) {
+  EXPECT_EQ(float_to_e4m3(1.0f), 0x38);
+  EXPECT_EQ(float_to_e4m3(0.5f), 0x30);
+  EXPECT_EQ(float_to_e4m3(448.0f), 0x7E);
+  EXPECT_EQ(float_to_e4m3(-448.0f), 0xFE);
+  EXPECT_EQ(float_to_e4m3(464.0f), 0x7E);         // tie between 448 and 480: even 448
+  EXPECT_EQ(float_to_e4m3(470.0f), 0x7F);         // overflow → NaN (no infinities)
+  EXPECT_EQ(float_to_e4m3(1e6f, true), 0x7E);     // saturating mode clamps
+  EXPECT_EQ(float_to_e4m3(-1e6f, true), 0xFE);
+  EXPECT_EQ(float_to_e4m3(std::ldexp(1.0f, -9)), 0x01);  // min subnormal
+  EXPECT_EQ(e4m3_to_float(0x7E), 448.0f);
+  EXPECT_TRUE(std::isnan(e4m3_to_float(0x7F)));
+  EXPECT_TRUE(std::isnan(e4m3_to_float(0xFF)));
+}
+
+TEST(E5M2, KnownValuesAndInfinity) {
+  EXPECT_EQ(float_to_e5m2(1.0f), 0x3C);
+  EXPECT_EQ(float_to_e5m2(57344.0f), 0x7B);
+  EXPECT_EQ(float_to_e5m2(1e9f), 0x7C);          // overflow → inf
+  EXPECT_EQ(float_to_e5m2(1e9f, true), 0x7B);    // saturating
+  EXPECT_EQ(e5m2_to_float(0x7C), std::numeric_limits<float>::infinity());
+}
+
+TEST(Fp8, EveryFiniteCodeRoundTrips) {
+  for (uint32_t v = 0; v < 256; ++v) {
+    float a = e4m3_to_float(static_cast<uint8_t>(v));
+    if (!std::isnan(a)) EXPECT_EQ(float_to_e4m3(a), v) << "e4m3 " << v;
+    float b = e5m2_to_float(static_cast<uint8_t>(v));
+    if (!std::isnan(b)) EXPECT_EQ(float_to_e5m2(b), v) << "e5m2 " << v;
+  }
+}
+
+TEST(Fp8, MidpointsRoundToEven) {
+  // Between 1.0 (0x38) and 1.125 (0x39) in e4m3: 1.0625 ties to the even 0x38.
+  EXPECT_EQ(float_to_e4m3(1.0625f), 0x38);
+  // Between 1.125 (0x39) and 1.25 (0x3A): 1.1875 ties to the even 0x3A.
+  EXPECT_EQ(float_to_e4m3(1.1875f), 0x3A);
+  EXPECT_EQ(float_to_e4m3(1.07f), 0x39);
+}
+
+TEST(Reduce, IntoAppliesEachOpElementwise) {
+  std::vector<int32_t> acc = {1, 5, -3}, in = {4, 2, 7};
+  auto a = acc;
+  reduce_into(a.data(), in.data(), 3, TIDAL_I32, TIDAL_SUM);
+  EXPECT_EQ(a, (std::vector<int32_t>{5, 7, 4}));
+  a = acc;
+  reduce_into(a.data(), in.data(), 3, TIDAL_I32, TIDAL_PROD);
+  EXPECT_EQ(a, (std::vector<int32_t>{4, 10, -21}));
+  a = acc;
+  reduce_into(a.data(), in.data(), 3, TIDAL_I32, TIDAL_MAX);
+  EXPECT_EQ(a, (std::vector<int32_t>{4, 5, 7}));
+  a = acc;
+  reduce_into(a.data(), in.data(), 3, TIDAL_I32, TIDAL_MIN);
+  EXPECT_EQ(a, (std::vector<int32_t>{1, 2, -3}));
+}
+
+TEST(Reduce, NarrowFloatsRoundAfterEveryStep) {
+  // bf16: 256 + 1 rounds back to 256 at each step, so the fold is 256.
+  std::vector<uint16_t> acc = {float_to_bf16(256.0f)};
+  uint16_t one = float_to_bf16(1.0f);
+  for (int i = 0; i < 4; ++i) reduce_into(acc.data(), &one, 1, TIDAL_BF16, TIDAL_SUM);
+  EXPECT_EQ(bf16_to_float(acc[0]), 256.0f);
+}
+
+TEST(Reduce, ManyFoldsInRankOrderAndAveragesAtTheEnd) {
+  std::vector<float> r0 = {1, 2}, r1 = {3, 4}, r2 = {5, 9};
+  const void* in[] = {r0.data(), r1.data(), r2.data()};
+  std::vector<float> out(2);
+  reduce_many(out.data(), in, 3, 2, TIDAL_F32, TIDAL_AVG);
+  EXPECT_EQ(out, (std::vector<float>{3, 5}));
+  reduce_many(r0.data(), in, 3, 2, TIDAL_F32, TIDAL_SUM);  // out aliases in[0]
+  EXPECT_EQ(r0, (std::vector<float>{9, 15}));
+}
+
+TEST(Reduce, IntegerAverageTruncatesTowardZero) {
+  std::vector<int64_t> v = {7, -7, 9};
+  divide_by(v.data(), 3, TIDAL_I64, 2);
+  EXPECT_EQ(v, (std::vector<int64_t>{3, -3, 4}));
+}
+
+TEST(Reduce, U8SumWrapsModulo256LikeMpi) {
+  uint8_t a = 200, b = 100;
+  reduce_into(&a, &b, 1, TIDAL_U8, TIDAL_SUM);
+  EXPECT_EQ(a, 44);
+}
+
+}  // namespace
