@@ -21,6 +21,9 @@ install(FILES ${CMAKE_CURRENT_BINARY_DIR}/tidalConfig.cmake
               ${CMAKE_CURRENT_BINARY_DIR}/tidalConfigVersion.cmake
         DESTINATION ${TIDAL_CMAKE_DIR})
 
+# Relocatable: the prefix is found from the .pc file's own location.
+file(RELATIVE_PATH TIDAL_PC_TO_PREFIX
+     /prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig /prefix)
 configure_file(cmake/tidal.pc.in ${CMAKE_CURRENT_BINARY_DIR}/tidal.pc @ONLY)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/tidal.pc
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
