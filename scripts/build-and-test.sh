@@ -19,6 +19,8 @@ args=()
 if [[ -n "${TIDAL_SANITIZE:-}" ]]; then
   build="build-${TIDAL_SANITIZE//,/-}"
   args+=("-DTIDAL_SANITIZE=$TIDAL_SANITIZE" -DTIDAL_BUILD_BENCH=OFF)
+  # UCX's memory hooks (loaded through MPICH) crash the sanitizer runtimes.
+  export UCX_MEM_MMAP_HOOK_MODE=none
 fi
 cmake -S . -B "$build" -G Ninja -DTIDAL_TEST_PYTHON="$PWD/$venv/bin/python" "${args[@]}"
 cmake --build "$build"

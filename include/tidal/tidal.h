@@ -48,7 +48,8 @@ typedef enum tidal_status {
   TIDAL_ERR_IO = 9,               /* a file operation failed              */
   TIDAL_ERR_CORRUPT = 10,         /* data failed validation (checksums)   */
   TIDAL_ERR_IN_PROGRESS = 11,     /* the operation has not completed yet  */
-  TIDAL_ERR_INTERNAL = 12         /* a bug in tidal: please report it     */
+  TIDAL_ERR_INTERNAL = 12,        /* a bug in tidal: please report it     */
+  TIDAL_STATUS_MAX_ENUM = 0x7fffffff /* keeps the enum int-sized */
 } tidal_status_t;
 
 /* A static, never-NULL English name for a status ("TIDAL_ERR_TIMEOUT: ..."). */
@@ -72,7 +73,12 @@ typedef enum tidal_dtype {
   TIDAL_U8 = 6,
   TIDAL_FP8_E4M3 = 7, /* OCP FP8 E4M3 (finite only, max 448, NaN 0x7f) */
   TIDAL_FP8_E5M2 = 8, /* OCP FP8 E5M2 (IEEE-like, max 57344)           */
-  TIDAL_DTYPE_COUNT = 9
+  TIDAL_DTYPE_COUNT = 9,
+  /* Not types: they make every int a valid value of the enum, so a wrong
+   * value passed from C is reported as an error rather than being
+   * undefined behaviour in C++. */
+  TIDAL_DTYPE_INVALID = -1,
+  TIDAL_DTYPE_MAX_ENUM = 0x7fffffff
 } tidal_dtype_t;
 
 /* Bytes per element, or 0 for an unknown type. */
@@ -86,7 +92,9 @@ typedef enum tidal_op {
   TIDAL_MAX = 2,
   TIDAL_MIN = 3,
   TIDAL_AVG = 4, /* sum divided by the communicator size */
-  TIDAL_OP_COUNT = 5
+  TIDAL_OP_COUNT = 5,
+  TIDAL_OP_INVALID = -1,        /* not ops: see TIDAL_DTYPE_INVALID */
+  TIDAL_OP_MAX_ENUM = 0x7fffffff
 } tidal_op_t;
 
 /* A static name ("sum", "prod", ...) or "unknown". */
@@ -103,7 +111,8 @@ typedef enum tidal_schedule {
   TIDAL_SCHEDULE_RING = 1,
   TIDAL_SCHEDULE_TORUS2D = 2,
   TIDAL_SCHEDULE_NDRING = 3,
-  TIDAL_SCHEDULE_AUTO = 4
+  TIDAL_SCHEDULE_AUTO = 4,
+  TIDAL_SCHEDULE_MAX_ENUM = 0x7fffffff
 } tidal_schedule_t;
 
 typedef enum tidal_log_level {
@@ -111,7 +120,8 @@ typedef enum tidal_log_level {
   TIDAL_LOG_NONE = 0,
   TIDAL_LOG_WARN = 1,
   TIDAL_LOG_INFO = 2,
-  TIDAL_LOG_TRACE = 3
+  TIDAL_LOG_TRACE = 3,
+  TIDAL_LOG_MAX_ENUM = 0x7fffffff
 } tidal_log_level_t;
 
 /* Communicator configuration. Always start from TIDAL_CONFIG_INITIALIZER
