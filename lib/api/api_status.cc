@@ -25,6 +25,7 @@ const char* tidal_status_string(tidal_status_t status) {
     case TIDAL_ERR_CORRUPT: return "TIDAL_ERR_CORRUPT";
     case TIDAL_ERR_IN_PROGRESS: return "TIDAL_ERR_IN_PROGRESS";
     case TIDAL_ERR_INTERNAL: return "TIDAL_ERR_INTERNAL";
+    default: break;
   }
   return "TIDAL_ERR_UNKNOWN";
 }
