@@ -1,0 +1,243 @@
+#include "collectives/bucketing/bucket_plan.h"
+
+#include <algorithm>
+#include <map>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "lib/core/dtype.h"
+
+namespace tidal {
+namespace {
+
+size_t round_up(size_t v, size_t unit) { return (v + unit - 1) / unit * unit; }
+
+bool is_power_of_two(size_t v) { return v != 0 && (v & (v - 1)) == 0; }
+
+Status check_inputs(const std::vector<TensorSpec>& tensors, const PlanOptions& o) {
+  if (tensors.empty()) return Status(TIDAL_ERR_INVALID_ARGUMENT, "the tensor list is empty");
+  if (o.world < 1) {
+    return Status(TIDAL_ERR_INVALID_ARGUMENT, fmt::format("world size {} < 1", o.world));
+  }
+  if (!is_power_of_two(o.align_bytes) || o.align_bytes > 4096) {
+    return Status(TIDAL_ERR_INVALID_ARGUMENT,
+                  fmt::format("align_bytes {} is not a power of two <= 4096", o.align_bytes));
+  }
+  if (o.comm_dtype != -1 && o.comm_dtype != TIDAL_BF16 && o.comm_dtype != TIDAL_F16) {
+    return Status(TIDAL_ERR_UNSUPPORTED,
+                  fmt::format("communication dtype {} is not supported (bf16 or f16 only)",
+                              tidal_dtype_name(static_cast<tidal_dtype_t>(o.comm_dtype))));
+  }
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    if (!dtype_valid(tensors[i].dtype)) {
+      return Status(TIDAL_ERR_INVALID_ARGUMENT,
+                    fmt::format("tensor {} has an unknown dtype {}", i,
+                                static_cast<int>(tensors[i].dtype)));
+    }
+    if (tensors[i].count == 0) {
+      return Status(TIDAL_ERR_INVALID_ARGUMENT, fmt::format("tensor {} has no elements", i));
+    }
+  }
+  return Status();
+}
+
+tidal_dtype_t comm_dtype_for(tidal_dtype_t storage, const PlanOptions& o) {
+  if (storage == TIDAL_F32 && o.comm_dtype != -1) return static_cast<tidal_dtype_t>(o.comm_dtype);
+  return storage;
+}
+
+// Elements per alignment unit: tensors start on multiples of it.
+size_t align_elements(const PlanOptions& o, tidal_dtype_t d) {
+  return std::max<size_t>(1, o.align_bytes / dtype_size(d));
+}
+
+// Capacity in elements, a positive multiple of `unit`.
+size_t capacity_elements(size_t bytes, tidal_dtype_t d, size_t unit) {
+  size_t elems = bytes / dtype_size(d) / unit * unit;
+  return std::max(elems, unit);
+}
+
+// Lays every group's tensors out in registration order.
+void lay_out_groups(BucketPlan* p) {
+  std::map<std::pair<int, int>, int> group_of;
+  p->slots.resize(p->tensors.size());
+  for (size_t i = 0; i < p->tensors.size(); ++i) {
+    tidal_dtype_t storage = p->tensors[i].dtype;
+    tidal_dtype_t comm = comm_dtype_for(storage, p->options);
+    auto key = std::make_pair(static_cast<int>(storage), static_cast<int>(comm));
+    auto it = group_of.find(key);
+    if (it == group_of.end()) {
+      it = group_of.emplace(key, static_cast<int>(p->groups.size())).first;
+      p->groups.push_back(ArenaGroup{storage, comm, 0, 0});
+    }
+    ArenaGroup& g = p->groups[it->second];
+    p->slots[i] = TensorSlot{it->second, g.count};
+    g.count = round_up(g.count + p->tensors[i].count, align_elements(p->options, comm));
+  }
+  const bool reverse = p->options.reverse;
+  for (ArenaGroup& g : p->groups) {
+    size_t unit = static_cast<size_t>(p->options.world) * align_elements(p->options, g.comm_dtype);
+    size_t padded = round_up(g.count, unit);
+    if (reverse) g.pad_front = padded - g.count;
+    g.count = padded;
+  }
+  if (reverse) {
+    for (TensorSlot& s : p->slots) s.arena_offset += p->groups[s.group].pad_front;
+  }
+}
+
+struct CutBucket {
+  Bucket bucket;
+  size_t trigger;  // sort key: the bucket completes when this tensor is reached
+  size_t cut_index;
+};
+
+// Cuts each group's arena into buckets: the first small, the rest full.
+std::vector<CutBucket> cut_groups(const BucketPlan& p) {
+  std::vector<CutBucket> cuts;
+  for (size_t gi = 0; gi < p.groups.size(); ++gi) {
+    const ArenaGroup& g = p.groups[gi];
+    size_t unit = static_cast<size_t>(p.options.world) * align_elements(p.options, g.comm_dtype);
+    size_t cap = capacity_elements(p.options.bucket_bytes, g.comm_dtype, unit);
+    size_t first = p.options.first_bucket_bytes == 0
+                       ? cap
+                       : capacity_elements(p.options.first_bucket_bytes, g.comm_dtype, unit);
+    size_t done = 0, index = 0;
+    while (done < g.count) {
+      size_t len = std::min(index == 0 ? first : cap, g.count - done);
+      size_t begin = p.options.reverse ? g.count - done - len : done;
+      CutBucket c;
+      c.bucket.group = static_cast<int>(gi);
+      c.bucket.arena_offset = begin;
+      c.bucket.count = len;
+      c.bucket.shard_count = len / static_cast<size_t>(p.options.world);
+      c.cut_index = index++;
+      c.trigger = 0;
+      cuts.push_back(c);
+      done += len;
+    }
+  }
+  return cuts;
+}
+
+// Fills the pieces of `b` from the tensors of its group that overlap it.
+void add_pieces(BucketPlan* p, const std::vector<size_t>& group_tensors, Bucket* b) {
+  b->first_piece = p->pieces.size();
+  const size_t begin = b->arena_offset, end = begin + b->count;
+  // group_tensors is in arena order: find the first tensor ending after begin.
+  auto it = std::partition_point(group_tensors.begin(), group_tensors.end(), [&](size_t t) {
+    return p->slots[t].arena_offset + p->tensors[t].count <= begin;
+  });
+  for (; it != group_tensors.end(); ++it) {
+    const size_t t = *it, t_begin = p->slots[t].arena_offset;
+    if (t_begin >= end) break;
+    size_t lo = std::max(begin, t_begin), hi = std::min(end, t_begin + p->tensors[t].count);
+    p->pieces.push_back(Piece{t, lo - t_begin, lo - begin, hi - lo});
+  }
+  b->piece_count = p->pieces.size() - b->first_piece;
+}
+
+// Orders the buckets by when they complete if tensors arrive in the
+// planned order, then fills pieces, shard offsets and the tensor index.
+void order_and_index(BucketPlan* p, std::vector<CutBucket> cuts) {
+  std::vector<std::vector<size_t>> group_tensors(p->groups.size());
+  for (size_t t = 0; t < p->tensors.size(); ++t) group_tensors[p->slots[t].group].push_back(t);
+  for (CutBucket& c : cuts) {
+    add_pieces(p, group_tensors[c.bucket.group], &c.bucket);
+    const Piece* first = &p->pieces[c.bucket.first_piece];
+    const Piece* last = first + c.bucket.piece_count - 1;
+    // Reverse: complete when its lowest tensor arrives (arrivals count down).
+    c.trigger = p->options.reverse ? p->tensors.size() - first->tensor : last->tensor;
+  }
+  p->pieces.clear();
+  std::stable_sort(cuts.begin(), cuts.end(), [](const CutBucket& a, const CutBucket& b) {
+    if (a.trigger != b.trigger) return a.trigger < b.trigger;
+    if (a.bucket.group != b.bucket.group) return a.bucket.group < b.bucket.group;
+    return a.cut_index < b.cut_index;
+  });
+  p->tensor_first_bucket.assign(p->tensors.size(), SIZE_MAX);
+  p->tensor_last_bucket.assign(p->tensors.size(), 0);
+  const size_t shard_align = std::max<size_t>(16, p->options.align_bytes);
+  size_t shard_bytes = 0;
+  for (size_t bi = 0; bi < cuts.size(); ++bi) {
+    Bucket b = cuts[bi].bucket;
+    add_pieces(p, group_tensors[b.group], &b);
+    b.shard_offset = round_up(shard_bytes, shard_align);
+    shard_bytes = b.shard_offset + b.shard_count * dtype_size(p->groups[b.group].storage_dtype);
+    for (size_t k = 0; k < b.piece_count; ++k) {
+      size_t t = p->pieces[b.first_piece + k].tensor;
+      p->tensor_first_bucket[t] = std::min(p->tensor_first_bucket[t], bi);
+      p->tensor_last_bucket[t] = std::max(p->tensor_last_bucket[t], bi);
+    }
+    p->buckets.push_back(b);
+  }
+  p->shard_bytes = round_up(shard_bytes, shard_align);
+}
+
+}  // namespace
+
+Status make_bucket_plan(const std::vector<TensorSpec>& tensors, const PlanOptions& options,
+                        BucketPlan* plan) {
+  TIDAL_RETURN_IF_ERROR(check_inputs(tensors, options));
+  BucketPlan p;
+  p.options = options;
+  p.tensors = tensors;
+  lay_out_groups(&p);
+  order_and_index(&p, cut_groups(p));
+  *plan = std::move(p);
+  return Status();
+}
+
+uint64_t plan_fingerprint(const BucketPlan& plan) {
+  uint64_t h = 1469598103934665603ull;  // FNV-1a
+  auto mix = [&h](uint64_t v) {
+    for (int i = 0; i < 8; ++i) {
+      h ^= (v >> (8 * i)) & 0xff;
+      h *= 1099511628211ull;
+    }
+  };
+  const PlanOptions& o = plan.options;
+  mix(static_cast<uint64_t>(o.world));
+  mix(o.bucket_bytes);
+  mix(o.first_bucket_bytes);
+  mix(o.align_bytes);
+  mix(o.reverse ? 1 : 0);
+  mix(static_cast<uint64_t>(o.comm_dtype + 1));
+  mix(plan.tensors.size());
+  for (const TensorSpec& t : plan.tensors) {
+    mix(t.count);
+    mix(static_cast<uint64_t>(t.dtype));
+  }
+  return h;
+}
+
+std::vector<ShardSegment> shard_segments(const BucketPlan& plan, int rank, size_t tensor) {
+  std::vector<ShardSegment> out;
+  if (tensor >= plan.tensors.size()) return out;
+  for (size_t bi = plan.tensor_first_bucket[tensor]; bi <= plan.tensor_last_bucket[tensor]; ++bi) {
+    const Bucket& b = plan.buckets[bi];
+    const size_t own_lo = static_cast<size_t>(rank) * b.shard_count, own_hi = own_lo + b.shard_count;
+    const size_t es = dtype_size(plan.storage_dtype(b));
+    for (size_t k = 0; k < b.piece_count; ++k) {
+      const Piece& pc = plan.pieces[b.first_piece + k];
+      if (pc.tensor != tensor) continue;
+      size_t lo = std::max(own_lo, pc.bucket_offset);
+      size_t hi = std::min(own_hi, pc.bucket_offset + pc.count);
+      if (lo >= hi) continue;
+      out.push_back(ShardSegment{bi, pc.tensor_offset + (lo - pc.bucket_offset),
+                                 b.shard_offset + (lo - own_lo) * es, hi - lo});
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const ShardSegment& a, const ShardSegment& b) {
+    return a.tensor_offset < b.tensor_offset;
+  });
+  return out;
+}
+
+void buckets_of_tensor(const BucketPlan& plan, size_t tensor, size_t* first, size_t* last) {
+  *first = plan.tensor_first_bucket[tensor];
+  *last = plan.tensor_last_bucket[tensor];
+}
+
+}  // namespace tidal

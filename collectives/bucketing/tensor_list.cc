@@ -1,0 +1,326 @@
+#include "collectives/bucketing/tensor_list.h"
+
+#include <cstdlib>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "collectives/schedules/schedule_entry.h"
+#include "lib/core/dtype.h"
+#include "lib/core/log.h"
+#include "lib/core/memory_kind.h"
+#include "tidal/version.h"
+
+#if TIDAL_HAVE_CUDA
+#include "collectives/kernels/cuda/pack_kernel_cuda.h"
+#endif
+
+namespace tidal {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+Status alloc_zeroed(bool device, size_t bytes, void** out) {
+  if (device) {
+#if TIDAL_HAVE_CUDA
+    return cuda_alloc_zeroed(bytes, out);
+#else
+    return Status(TIDAL_ERR_UNSUPPORTED, "device buckets in a build without CUDA");
+#endif
+  }
+  // 64-byte aligned so every shard (16-byte multiple) can use vector loads.
+  void* p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+  if (!p) return Status(TIDAL_ERR_NO_MEMORY, fmt::format("bucket storage of {} bytes", bytes));
+  std::memset(p, 0, bytes);
+  *out = p;
+  return Status();
+}
+
+void free_storage(bool device, void* p) {
+  if (!p) return;
+#if TIDAL_HAVE_CUDA
+  if (device) return cuda_free(p);
+#endif
+  (void)device;
+  std::free(p);
+}
+
+}  // namespace
+
+TensorList::TensorList(Communicator& comm, BucketPlan plan, bool zero_copy, bool device)
+    : comm_(comm), plan_(std::move(plan)), zero_copy_(zero_copy), device_(device) {}
+
+TensorList::~TensorList() {
+  if (comm_alive_) comm_.drain();  // queued steps point into the arenas
+  for (void* a : arenas_) free_storage(device_, a);
+}
+
+Status TensorList::create(Communicator& comm, const std::vector<void*>& data,
+                          const std::vector<TensorSpec>& specs, const ListOptions& options,
+                          std::unique_ptr<TensorList>* out) {
+  PlanOptions po = options.plan;
+  po.world = comm.size();
+  if (options.zero_copy && po.comm_dtype != -1) {
+    return Status(TIDAL_ERR_INVALID_ARGUMENT,
+                  "zero-copy tensors live in the bucket, so they cannot be cast for "
+                  "communication (comm_dtype must be unset)");
+  }
+  BucketPlan plan;
+  TIDAL_RETURN_IF_ERROR(make_bucket_plan(specs, po, &plan));
+  const bool device = comm.transport().memory_kind() == MemoryKind::kDevice;
+  std::unique_ptr<TensorList> list(new TensorList(comm, std::move(plan), options.zero_copy, device));
+  TIDAL_RETURN_IF_ERROR(list->allocate_and_bind(data));
+  TIDAL_RETURN_IF_ERROR(list->build_tables());
+  TIDAL_RETURN_IF_ERROR(list->check_same_everywhere());
+  log_info(comm.rank(), "bucketing: {} tensors in {} buckets, shard {} bytes, zero-copy {}",
+           specs.size(), list->plan_.buckets.size(), list->plan_.shard_bytes,
+           options.zero_copy ? 1 : 0);
+  *out = std::move(list);
+  return Status();
+}
+
+Status TensorList::allocate_and_bind(const std::vector<void*>& data) {
+  arenas_.assign(plan_.groups.size(), nullptr);
+  for (size_t g = 0; g < plan_.groups.size(); ++g) {
+    size_t bytes = plan_.groups[g].count * dtype_size(plan_.groups[g].comm_dtype);
+    TIDAL_RETURN_IF_ERROR(alloc_zeroed(device_, bytes, &arenas_[g]));
+  }
+  data_.assign(plan_.tensors.size(), nullptr);
+  for (size_t t = 0; t < plan_.tensors.size(); ++t) {
+    const TensorSlot& s = plan_.slots[t];
+    if (zero_copy_) {
+      data_[t] = static_cast<char*>(arenas_[s.group]) +
+                 s.arena_offset * dtype_size(plan_.groups[s.group].comm_dtype);
+      continue;
+    }
+    if (t >= data.size() || !data[t]) {
+      return Status(TIDAL_ERR_INVALID_ARGUMENT, fmt::format("tensor {} has a NULL pointer", t));
+    }
+    const bool on_device = pointer_kind(data[t]) == PointerKind::kDevice;
+    if (on_device != device_) {
+      return Status(TIDAL_ERR_INVALID_ARGUMENT,
+                    fmt::format("tensor {} is {} memory but backend {} needs {} memory", t,
+                                on_device ? "device" : "host", comm_.backend(),
+                                device_ ? "device" : "host"));
+    }
+    data_[t] = data[t];
+  }
+  return Status();
+}
+
+Status TensorList::build_tables() {
+  pack_.resize(plan_.buckets.size());
+  unpack_.resize(plan_.buckets.size());
+  if (zero_copy_) return Status();
+  for (size_t b = 0; b < plan_.buckets.size(); ++b) {
+    const Bucket& bk = plan_.buckets[b];
+    const size_t ses = dtype_size(plan_.storage_dtype(bk)), ces = dtype_size(plan_.comm_dtype(bk));
+    for (size_t k = 0; k < bk.piece_count; ++k) {
+      const Piece& pc = plan_.pieces[bk.first_piece + k];
+      char* tensor = static_cast<char*>(data_[pc.tensor]) + pc.tensor_offset * ses;
+      char* slot = bucket_ptr(b) + pc.bucket_offset * ces;
+      pack_[b].add(tensor, slot, pc.count);
+      unpack_[b].add(slot, tensor, pc.count);
+    }
+    TIDAL_RETURN_IF_ERROR(pack_[b].finalize(device_));
+    TIDAL_RETURN_IF_ERROR(unpack_[b].finalize(device_));
+  }
+  return Status();
+}
+
+// Every rank all-gathers the plan's fingerprint and compares: a rank that
+// registered other tensors would otherwise deadlock or corrupt later.
+Status TensorList::check_same_everywhere() {
+  const int n = comm_.size();
+  std::vector<int64_t> all(static_cast<size_t>(n), 0);
+  int64_t mine = static_cast<int64_t>(plan_fingerprint(plan_));
+  void* send = &mine;
+  void* recv = all.data();
+  void* dev = nullptr;
+#if TIDAL_HAVE_CUDA
+  if (device_) {
+    TIDAL_RETURN_IF_ERROR(cuda_alloc_zeroed(8 * static_cast<size_t>(n + 1), &dev));
+    send = static_cast<char*>(dev) + 8 * n;
+    recv = dev;
+    TIDAL_RETURN_IF_ERROR(cuda_copy_blocking(send, &mine, 8));
+  }
+#endif
+  CollectiveCall call{CollKind::kAllGather, send, recv, 1, TIDAL_I64, TIDAL_SUM, 0};
+  RequestPtr r;
+  Status s = queue_collective(comm_, call, TIDAL_SCHEDULE_UNSET, &r);
+  if (s.ok()) s = comm_.wait(r);
+#if TIDAL_HAVE_CUDA
+  if (dev) {
+    if (s.ok()) s = cuda_copy_blocking(all.data(), dev, 8 * static_cast<size_t>(n));
+    cuda_free(dev);
+  }
+#endif
+  TIDAL_RETURN_IF_ERROR(s.with_context("tensor list registration check"));
+  for (int r2 = 0; r2 < n; ++r2) {
+    if (all[r2] != mine) {
+      return Status(TIDAL_ERR_MISMATCH,
+                    fmt::format("rank {} registered a different tensor list than rank {} "
+                                "(tensor counts, dtypes or bucket options differ)",
+                                r2, comm_.rank()));
+    }
+  }
+  return Status();
+}
+
+char* TensorList::bucket_ptr(size_t b) const {
+  const Bucket& bk = plan_.buckets[b];
+  return static_cast<char*>(arenas_[bk.group]) +
+         bk.arena_offset * dtype_size(plan_.comm_dtype(bk));
+}
+
+char* TensorList::own_block_ptr(size_t b) const {
+  const Bucket& bk = plan_.buckets[b];
+  return bucket_ptr(b) +
+         static_cast<size_t>(comm_.rank()) * bk.shard_count * dtype_size(plan_.comm_dtype(bk));
+}
+
+RequestPtr TensorList::queue_pack(size_t b, float scale) {
+  const Bucket& bk = plan_.buckets[b];
+  CopyOp op{plan_.storage_dtype(bk), plan_.comm_dtype(bk), scale};
+  if (zero_copy_) {
+    if (scale == 1.0f) return nullptr;  // the tensors already are the bucket
+    return queue_copy("bucket_scale", CopyDesc{bucket_ptr(b), bucket_ptr(b), bk.count}, op, true);
+  }
+  const CopyTable* table = &pack_[b];
+  BucketCounters* c = &counters_;
+  return comm_.submit("bucket_pack", [table, op, c](const ExecContext& ctx) {
+    auto start = Clock::now();
+    Status s = table->run(op, ctx.stream);
+    c->pack_ns += elapsed_ns(start);
+    c->pack_calls += 1;
+    return s;
+  });
+}
+
+RequestPtr TensorList::queue_unpack(size_t b, float scale) {
+  const Bucket& bk = plan_.buckets[b];
+  CopyOp op{plan_.comm_dtype(bk), plan_.storage_dtype(bk), scale};
+  if (zero_copy_) {
+    if (scale == 1.0f) return nullptr;
+    return queue_copy("bucket_scale", CopyDesc{bucket_ptr(b), bucket_ptr(b), bk.count}, op, false);
+  }
+  const CopyTable* table = &unpack_[b];
+  BucketCounters* c = &counters_;
+  return comm_.submit("bucket_unpack", [table, op, c](const ExecContext& ctx) {
+    auto start = Clock::now();
+    Status s = table->run(op, ctx.stream);
+    c->unpack_ns += elapsed_ns(start);
+    c->unpack_calls += 1;
+    return s;
+  });
+}
+
+RequestPtr TensorList::queue_copy(const char* name, CopyDesc desc, CopyOp op, bool is_pack) {
+  BucketCounters* c = &counters_;
+  const bool device = device_;
+  return comm_.submit(name, [desc, op, c, device, is_pack](const ExecContext& ctx) {
+    auto start = Clock::now();
+    Status s = CopyTable::run_one(desc, op, device, ctx.stream);
+    (is_pack ? c->pack_ns : c->unpack_ns) += elapsed_ns(start);
+    (is_pack ? c->pack_calls : c->unpack_calls) += 1;
+    return s;
+  });
+}
+
+Status TensorList::queue_coll(const CollectiveCall& call, int schedule, size_t bytes,
+                              RequestPtr* out) {
+  TIDAL_RETURN_IF_ERROR(queue_collective(comm_, call, schedule, out));
+  counters_.collective_calls += 1;
+  counters_.buckets_launched += 1;
+  counters_.bytes_communicated += bytes;
+  return Status();
+}
+
+Status TensorList::check_ops(const BucketScales& scales) const {
+  for (const ArenaGroup& g : plan_.groups) {
+    TIDAL_RETURN_IF_ERROR(check_copy_op(CopyOp{g.storage_dtype, g.comm_dtype, scales.pre}));
+    TIDAL_RETURN_IF_ERROR(check_copy_op(CopyOp{g.comm_dtype, g.storage_dtype, scales.post}));
+  }
+  return Status();
+}
+
+Status TensorList::queue_reduce_scatter(size_t b, void* shard, tidal_op_t op,
+                                        const BucketScales& scales, int schedule,
+                                        RequestPtr* last) {
+  const Bucket& bk = plan_.buckets[b];
+  const tidal_dtype_t comm = plan_.comm_dtype(bk), storage = plan_.storage_dtype(bk);
+  char* shard_out = static_cast<char*>(shard) + bk.shard_offset;
+  // The result needs a pass of its own only to cast or scale it; then the
+  // reduce-scatter runs in place (into this rank's block of the bucket).
+  const bool unpack = comm != storage || scales.post != 1.0f;
+  queue_pack(b, scales.pre);
+  CollectiveCall call{CollKind::kReduceScatter, bucket_ptr(b),
+                      unpack ? static_cast<void*>(own_block_ptr(b)) : shard_out,
+                      bk.shard_count, comm, op, 0};
+  TIDAL_RETURN_IF_ERROR(queue_coll(call, schedule, bk.count * dtype_size(comm), last));
+  if (unpack) {
+    *last = queue_copy("bucket_unpack", CopyDesc{own_block_ptr(b), shard_out, bk.shard_count},
+                       CopyOp{comm, storage, scales.post}, false);
+  }
+  return Status();
+}
+
+Status TensorList::queue_all_gather(size_t b, const void* shard, const BucketScales& scales,
+                                    int schedule, RequestPtr* last) {
+  const Bucket& bk = plan_.buckets[b];
+  const tidal_dtype_t comm = plan_.comm_dtype(bk), storage = plan_.storage_dtype(bk);
+  const char* shard_in = static_cast<const char*>(shard) + bk.shard_offset;
+  // Cast or scale the shard into this rank's block, then gather in place.
+  const bool pack = comm != storage || scales.pre != 1.0f;
+  if (pack) {
+    queue_copy("bucket_pack", CopyDesc{shard_in, own_block_ptr(b), bk.shard_count},
+               CopyOp{storage, comm, scales.pre}, true);
+  }
+  CollectiveCall call{CollKind::kAllGather,
+                      pack ? static_cast<const void*>(own_block_ptr(b)) : shard_in,
+                      bucket_ptr(b), bk.shard_count, comm, TIDAL_SUM, 0};
+  TIDAL_RETURN_IF_ERROR(queue_coll(call, schedule, bk.count * dtype_size(comm), last));
+  RequestPtr unpacked = queue_unpack(b, scales.post);
+  if (unpacked) *last = unpacked;
+  return Status();
+}
+
+Status TensorList::queue_all_reduce(size_t b, void* shard, tidal_op_t op,
+                                    const BucketScales& scales, int schedule,
+                                    RequestPtr* last) {
+  const Bucket& bk = plan_.buckets[b];
+  const tidal_dtype_t comm = plan_.comm_dtype(bk), storage = plan_.storage_dtype(bk);
+  queue_pack(b, scales.pre);
+  CollectiveCall call{CollKind::kAllReduce, bucket_ptr(b), bucket_ptr(b), bk.count, comm, op, 0};
+  TIDAL_RETURN_IF_ERROR(queue_coll(call, schedule, bk.count * dtype_size(comm), last));
+  // The shard copy reads the reduced bucket before a zero-copy post-scale
+  // rescales it in place, so both see the same values.
+  *last = queue_copy("bucket_unpack",
+                     CopyDesc{own_block_ptr(b), static_cast<char*>(shard) + bk.shard_offset,
+                              bk.shard_count},
+                     CopyOp{comm, storage, scales.post}, false);
+  RequestPtr unpacked = queue_unpack(b, scales.post);
+  if (unpacked) *last = unpacked;
+  return Status();
+}
+
+Status TensorList::queue_reduce_scatter_all(void* shard, tidal_op_t op,
+                                            const BucketScales& scales, int schedule,
+                                            RequestPtr* last) {
+  TIDAL_RETURN_IF_ERROR(check_ops(scales));
+  for (size_t b = 0; b < plan_.buckets.size(); ++b) {
+    TIDAL_RETURN_IF_ERROR(queue_reduce_scatter(b, shard, op, scales, schedule, last));
+  }
+  return Status();
+}
+
+Status TensorList::queue_all_gather_all(const void* shard, const BucketScales& scales,
+                                        int schedule, RequestPtr* last) {
+  TIDAL_RETURN_IF_ERROR(check_ops(scales));
+  for (size_t b = 0; b < plan_.buckets.size(); ++b) {
+    TIDAL_RETURN_IF_ERROR(queue_all_gather(b, shard, scales, schedule, last));
+  }
+  return Status();
+}
+
+}  // namespace tidal

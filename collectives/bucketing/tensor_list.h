@@ -1,0 +1,102 @@
+// tensor_list.h — a registered tensor list: its bucket plan, the bucket
+// storage (one arena per dtype group) and the per-bucket pack/unpack
+// descriptor tables, built once. It queues the per-bucket steps — pack,
+// collective (through the schedule entry point), unpack — as work items on
+// the communicator's ordered engine; the bucketed collectives and the
+// overlap hooks are all made of these steps.
+//
+// Zero-copy mode: the tensors live inside the arena (tensor_data() points
+// there), so reduce-scatter needs no pack and all-gather no unpack.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "collectives/bucketing/bucket_counters.h"
+#include "collectives/bucketing/bucket_plan.h"
+#include "collectives/kernels/copy_table.h"
+#include "lib/comm/communicator.h"
+
+namespace tidal {
+
+struct ListOptions {
+  PlanOptions plan;  // world is taken from the communicator
+  bool zero_copy = false;
+};
+
+// Scales fused into a bucket's passes: `pre` when data enters the
+// communication dtype (pack), `post` when it leaves it (unpack).
+struct BucketScales {
+  float pre = 1.0f;
+  float post = 1.0f;
+};
+
+class TensorList {
+ public:
+  // Collective over `comm`: plans, allocates, builds the tables and checks
+  // that every rank registered the same list (TIDAL_ERR_MISMATCH if not).
+  // `data` holds one pointer per tensor (ignored in zero-copy mode).
+  static Status create(Communicator& comm, const std::vector<void*>& data,
+                       const std::vector<TensorSpec>& specs, const ListOptions& options,
+                       std::unique_ptr<TensorList>* out);
+  ~TensorList();
+
+  Communicator& comm() { return comm_; }
+  const BucketPlan& plan() const { return plan_; }
+  bool zero_copy() const { return zero_copy_; }
+  bool device() const { return device_; }
+  void* tensor_data(size_t i) const { return data_[i]; }
+  BucketCounters& counters() { return counters_; }
+  // The communicator was destroyed first (its engine is drained and gone):
+  // the destructor must not drain it.
+  void forget_comm() { comm_alive_ = false; }
+
+  // OK when the kernels implement the scales and casts a call will use;
+  // checked before anything is queued.
+  Status check_ops(const BucketScales& scales) const;
+
+  // Queue bucket b's steps; *last is the request of its final step.
+  // shard: the flat per-rank shard buffer (plan().shard_bytes).
+  Status queue_reduce_scatter(size_t b, void* shard, tidal_op_t op, const BucketScales& scales,
+                              int schedule, RequestPtr* last);
+  Status queue_all_gather(size_t b, const void* shard, const BucketScales& scales,
+                          int schedule, RequestPtr* last);
+  // ZeRO-1: all-reduce the bucket, write the result back into the tensors
+  // and this rank's block into the shard buffer.
+  Status queue_all_reduce(size_t b, void* shard, tidal_op_t op, const BucketScales& scales,
+                          int schedule, RequestPtr* last);
+
+  // Whole list, bucket by bucket in plan order; one request for all.
+  Status queue_reduce_scatter_all(void* shard, tidal_op_t op, const BucketScales& scales,
+                                  int schedule, RequestPtr* last);
+  Status queue_all_gather_all(const void* shard, const BucketScales& scales, int schedule,
+                              RequestPtr* last);
+
+ private:
+  TensorList(Communicator& comm, BucketPlan plan, bool zero_copy, bool device);
+  Status allocate_and_bind(const std::vector<void*>& data);
+  Status build_tables();
+  Status check_same_everywhere();
+
+  char* bucket_ptr(size_t b) const;
+  char* own_block_ptr(size_t b) const;
+  // Queues the pack of bucket b (or, zero-copy, an in-place scale if any).
+  // Each returns the queued step's request, or nullptr if none was needed.
+  RequestPtr queue_pack(size_t b, float scale);
+  RequestPtr queue_unpack(size_t b, float scale);
+  // Queues one copy of a single run (shard <-> own block).
+  RequestPtr queue_copy(const char* name, CopyDesc desc, CopyOp op, bool is_pack);
+  Status queue_coll(const CollectiveCall& call, int schedule, size_t bytes, RequestPtr* out);
+
+  Communicator& comm_;
+  BucketPlan plan_;
+  const bool zero_copy_;
+  const bool device_;
+  std::vector<void*> arenas_;   // one per group, owned
+  std::vector<void*> data_;     // per tensor
+  std::vector<CopyTable> pack_, unpack_;  // per bucket
+  BucketCounters counters_;
+  bool comm_alive_ = true;
+};
+
+}  // namespace tidal

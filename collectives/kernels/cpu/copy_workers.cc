@@ -1,0 +1,103 @@
+#include "collectives/kernels/cpu/copy_workers.h"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace tidal {
+namespace {
+
+// One run_parallel call: workers and the caller claim parts until none are
+// left; the caller waits for the stragglers.
+struct Job {
+  const std::function<void(size_t)>* body;
+  size_t parts;
+  std::atomic<size_t> next{0};
+  std::atomic<size_t> done{0};
+  std::mutex mu;
+  std::condition_variable cv;
+
+  // Claims and runs parts; true when this call finished the last one.
+  void work() {
+    for (size_t p; (p = next.fetch_add(1)) < parts;) {
+      (*body)(p);
+      if (done.fetch_add(1) + 1 == parts) {
+        std::lock_guard<std::mutex> lock(mu);
+        cv.notify_all();
+      }
+    }
+  }
+};
+
+class Pool {
+ public:
+  Pool() {
+    unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+    width_ = std::min<size_t>(hw, 16);
+    // Never destroyed (see instance()): the threads live for the process.
+    for (size_t i = 1; i < width_; ++i) std::thread([this] { loop(); }).detach();
+  }
+  size_t width() const { return width_; }
+
+  void run(const std::shared_ptr<Job>& job) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      queue_.push_back(job);
+    }
+    cv_.notify_all();
+    job->work();
+    std::unique_lock<std::mutex> lock(job->mu);
+    job->cv.wait(lock, [&] { return job->done.load() == job->parts; });
+  }
+
+ private:
+  void loop() {
+    for (;;) {
+      std::shared_ptr<Job> job;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return !queue_.empty(); });
+        job = queue_.front();
+        // Leave the job queued while parts remain so other workers join.
+        if (job->next.load() >= job->parts) {
+          queue_.pop_front();
+          continue;
+        }
+      }
+      job->work();
+    }
+  }
+
+  size_t width_ = 1;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::shared_ptr<Job>> queue_;
+};
+
+Pool& instance() {
+  static Pool* pool = new Pool;  // never destroyed: detached workers use it
+  return *pool;
+}
+
+}  // namespace
+
+size_t parallel_width() { return instance().width(); }
+
+void run_parallel(size_t parts, const std::function<void(size_t)>& body) {
+  if (parts == 0) return;
+  if (parts == 1 || parallel_width() == 1) {
+    for (size_t p = 0; p < parts; ++p) body(p);
+    return;
+  }
+  auto job = std::make_shared<Job>();
+  job->body = &body;
+  job->parts = parts;
+  instance().run(job);
+}
+
+}  // namespace tidal

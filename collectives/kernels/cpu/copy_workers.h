@@ -1,0 +1,20 @@
+// copy_workers.h — a small persistent thread pool that splits one large
+// pack or unpack across cores. Persistent because spawning threads per
+// bucket would cost more than copying a small bucket; shared by every
+// communicator of the process (the local backend runs many ranks in one
+// process), and safe to call from several threads at once.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+
+namespace tidal {
+
+// Runs body(part) for part in [0, parts) on the pool and the calling
+// thread; returns when every part is done.
+void run_parallel(size_t parts, const std::function<void(size_t)>& body);
+
+// Threads that can work on one call (the caller included).
+size_t parallel_width();
+
+}  // namespace tidal

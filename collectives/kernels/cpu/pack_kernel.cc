@@ -1,0 +1,109 @@
+#include "collectives/kernels/cpu/pack_kernel.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+
+#include "collectives/kernels/cpu/copy_workers.h"
+#include "lib/core/dtype.h"
+
+namespace tidal {
+namespace {
+
+// Inline copies of lib/core/dtype.cc's conversions (bitwise identical), so
+// the element loops vectorise instead of calling out per element.
+inline float bf16_in(uint16_t b) {
+  uint32_t u = static_cast<uint32_t>(b) << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+inline uint16_t bf16_out(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((u >> 16) | 0x40u);
+  return static_cast<uint16_t>((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+
+// dst[i] = convert(src[i] * scale) for one run of `count` elements.
+void copy_run(const void* src_v, void* dst_v, size_t count, const CopyOp& op) {
+  const size_t es = dtype_size(op.src_dtype);
+  if (op.plain()) {
+    if (src_v != dst_v) std::memcpy(dst_v, src_v, count * es);
+    return;
+  }
+  const float s = op.scale;
+  auto in = [&](size_t i) -> float {
+    switch (op.src_dtype) {
+      case TIDAL_F32: return static_cast<const float*>(src_v)[i];
+      case TIDAL_BF16: return bf16_in(static_cast<const uint16_t*>(src_v)[i]);
+      default: return f16_to_float(static_cast<const uint16_t*>(src_v)[i]);
+    }
+  };
+  if (op.src_dtype == TIDAL_F64) {
+    const double* src = static_cast<const double*>(src_v);
+    double* dst = static_cast<double*>(dst_v);
+    for (size_t i = 0; i < count; ++i) dst[i] = src[i] * static_cast<double>(s);
+  } else if (op.src_dtype == TIDAL_F32 && op.dst_dtype == TIDAL_F32) {
+    const float* src = static_cast<const float*>(src_v);
+    float* dst = static_cast<float*>(dst_v);
+    for (size_t i = 0; i < count; ++i) dst[i] = src[i] * s;
+  } else if (op.src_dtype == TIDAL_F32 && op.dst_dtype == TIDAL_BF16) {
+    const float* src = static_cast<const float*>(src_v);
+    uint16_t* dst = static_cast<uint16_t*>(dst_v);
+    for (size_t i = 0; i < count; ++i) dst[i] = bf16_out(src[i] * s);
+  } else if (op.src_dtype == TIDAL_BF16 && op.dst_dtype == TIDAL_F32) {
+    const uint16_t* src = static_cast<const uint16_t*>(src_v);
+    float* dst = static_cast<float*>(dst_v);
+    for (size_t i = 0; i < count; ++i) dst[i] = bf16_in(src[i]) * s;
+  } else if (op.dst_dtype == TIDAL_F32) {  // f16 -> f32
+    float* dst = static_cast<float*>(dst_v);
+    for (size_t i = 0; i < count; ++i) dst[i] = in(i) * s;
+  } else {  // to bf16 or f16 from f32, bf16 or f16
+    uint16_t* dst = static_cast<uint16_t*>(dst_v);
+    const bool to_bf16 = op.dst_dtype == TIDAL_BF16;
+    for (size_t i = 0; i < count; ++i) {
+      float v = in(i) * s;
+      dst[i] = to_bf16 ? bf16_out(v) : float_to_f16(v);
+    }
+  }
+}
+
+// Copies elements [begin, end) of the table's concatenated runs.
+void copy_range(const CopyDesc* descs, const size_t* prefix, size_t n, size_t begin,
+                size_t end, const CopyOp& op) {
+  const size_t ses = dtype_size(op.src_dtype), des = dtype_size(op.dst_dtype);
+  // The run holding `begin`: the last run whose prefix is <= begin.
+  size_t d = static_cast<size_t>(std::upper_bound(prefix, prefix + n + 1, begin) - prefix) - 1;
+  for (size_t pos = begin; pos < end && d < n; ++d) {
+    const size_t run_lo = pos - prefix[d];
+    const size_t run_hi = std::min(end, prefix[d + 1]) - prefix[d];
+    if (run_hi > run_lo) {
+      copy_run(static_cast<const char*>(descs[d].src) + run_lo * ses,
+               static_cast<char*>(descs[d].dst) + run_lo * des, run_hi - run_lo, op);
+    }
+    pos = prefix[d + 1];
+  }
+}
+
+}  // namespace
+
+void cpu_run_copy_table(const CopyDesc* descs, const size_t* prefix, size_t n,
+                        const CopyOp& op) {
+  const size_t total = prefix[n];
+  const size_t bytes = total * std::max(dtype_size(op.src_dtype), dtype_size(op.dst_dtype));
+  size_t parts = std::min(parallel_width(), bytes / (kParallelCopyBytes / 2));
+  if (parts <= 1) {
+    copy_range(descs, prefix, n, 0, total, op);
+    return;
+  }
+  // Equal element ranges, rounded to 64 elements so parts do not share
+  // cache lines at their seams.
+  const size_t step = (total / parts + 63) / 64 * 64;
+  run_parallel(parts, [&](size_t p) {
+    size_t lo = std::min(total, p * step), hi = p + 1 == parts ? total : std::min(total, lo + step);
+    if (lo < hi) copy_range(descs, prefix, n, lo, hi, op);
+  });
+}
+
+}  // namespace tidal
