@@ -50,4 +50,15 @@ TEST_F(Nccl, SingleRankAllReduceAndStreamWait) {
   cudaStreamDestroy(stream);
 }
 
+TEST(NcclArguments, RankOutsideTheCommunicatorIsRejectedWithoutAGpu) {
+  ncclUniqueId id = {};
+  tidal_comm_t comm = nullptr;
+  EXPECT_EQ(tidal_comm_create_nccl(id, 2, 5, nullptr, nullptr, &comm),
+            TIDAL_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(comm, nullptr);
+  EXPECT_EQ(tidal_comm_create_nccl(id, 2, 0, nullptr, nullptr, nullptr),
+            TIDAL_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(tidal_comm_wrap_nccl(nullptr, nullptr, nullptr, &comm), TIDAL_ERR_INVALID_ARGUMENT);
+}
+
 }  // namespace
