@@ -1,10 +1,8 @@
 #include "collectives/bucketing/tensor_list.h"
 
-#include <cstdlib>
-#include <cstring>
-
 #include <fmt/format.h>
 
+#include "collectives/bucketing/bucket_storage.h"
 #include "collectives/schedules/schedule_entry.h"
 #include "lib/core/dtype.h"
 #include "lib/core/log.h"
@@ -20,31 +18,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-Status alloc_zeroed(bool device, size_t bytes, void** out) {
-  if (device) {
-#if TIDAL_HAVE_CUDA
-    return cuda_alloc_zeroed(bytes, out);
-#else
-    return Status(TIDAL_ERR_UNSUPPORTED, "device buckets in a build without CUDA");
-#endif
-  }
-  // 64-byte aligned so every shard (16-byte multiple) can use vector loads.
-  void* p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
-  if (!p) return Status(TIDAL_ERR_NO_MEMORY, fmt::format("bucket storage of {} bytes", bytes));
-  std::memset(p, 0, bytes);
-  *out = p;
-  return Status();
-}
-
-void free_storage(bool device, void* p) {
-  if (!p) return;
-#if TIDAL_HAVE_CUDA
-  if (device) return cuda_free(p);
-#endif
-  (void)device;
-  std::free(p);
-}
-
 }  // namespace
 
 TensorList::TensorList(Communicator& comm, BucketPlan plan, bool zero_copy, bool device)
@@ -52,7 +25,7 @@ TensorList::TensorList(Communicator& comm, BucketPlan plan, bool zero_copy, bool
 
 TensorList::~TensorList() {
   if (comm_alive_) comm_.drain();  // queued steps point into the arenas
-  for (void* a : arenas_) free_storage(device_, a);
+  for (void* a : arenas_) free_bucket_storage(device_, a);
 }
 
 Status TensorList::create(Communicator& comm, const std::vector<void*>& data,
@@ -83,7 +56,7 @@ Status TensorList::allocate_and_bind(const std::vector<void*>& data) {
   arenas_.assign(plan_.groups.size(), nullptr);
   for (size_t g = 0; g < plan_.groups.size(); ++g) {
     size_t bytes = plan_.groups[g].count * dtype_size(plan_.groups[g].comm_dtype);
-    TIDAL_RETURN_IF_ERROR(alloc_zeroed(device_, bytes, &arenas_[g]));
+    TIDAL_RETURN_IF_ERROR(alloc_bucket_storage(device_, bytes, &arenas_[g]));
   }
   data_.assign(plan_.tensors.size(), nullptr);
   for (size_t t = 0; t < plan_.tensors.size(); ++t) {
@@ -179,15 +152,14 @@ char* TensorList::own_block_ptr(size_t b) const {
          static_cast<size_t>(comm_.rank()) * bk.shard_count * dtype_size(plan_.comm_dtype(bk));
 }
 
-RequestPtr TensorList::queue_pack(size_t b, float scale) {
+RequestPtr TensorList::queue_pack(size_t b, float scale, BucketCounters* c) {
   const Bucket& bk = plan_.buckets[b];
   CopyOp op{plan_.storage_dtype(bk), plan_.comm_dtype(bk), scale};
   if (zero_copy_) {
     if (scale == 1.0f) return nullptr;  // the tensors already are the bucket
-    return queue_copy("bucket_scale", CopyDesc{bucket_ptr(b), bucket_ptr(b), bk.count}, op, true);
+    return queue_copy("bucket_scale", CopyDesc{bucket_ptr(b), bucket_ptr(b), bk.count}, op, true, c);
   }
   const CopyTable* table = &pack_[b];
-  BucketCounters* c = &counters_;
   return comm_.submit("bucket_pack", [table, op, c](const ExecContext& ctx) {
     auto start = Clock::now();
     Status s = table->run(op, ctx.stream);
@@ -197,15 +169,14 @@ RequestPtr TensorList::queue_pack(size_t b, float scale) {
   });
 }
 
-RequestPtr TensorList::queue_unpack(size_t b, float scale) {
+RequestPtr TensorList::queue_unpack(size_t b, float scale, BucketCounters* c) {
   const Bucket& bk = plan_.buckets[b];
   CopyOp op{plan_.comm_dtype(bk), plan_.storage_dtype(bk), scale};
   if (zero_copy_) {
     if (scale == 1.0f) return nullptr;
-    return queue_copy("bucket_scale", CopyDesc{bucket_ptr(b), bucket_ptr(b), bk.count}, op, false);
+    return queue_copy("bucket_scale", CopyDesc{bucket_ptr(b), bucket_ptr(b), bk.count}, op, false, c);
   }
   const CopyTable* table = &unpack_[b];
-  BucketCounters* c = &counters_;
   return comm_.submit("bucket_unpack", [table, op, c](const ExecContext& ctx) {
     auto start = Clock::now();
     Status s = table->run(op, ctx.stream);
@@ -215,8 +186,8 @@ RequestPtr TensorList::queue_unpack(size_t b, float scale) {
   });
 }
 
-RequestPtr TensorList::queue_copy(const char* name, CopyDesc desc, CopyOp op, bool is_pack) {
-  BucketCounters* c = &counters_;
+RequestPtr TensorList::queue_copy(const char* name, CopyDesc desc, CopyOp op, bool is_pack,
+                                  BucketCounters* c) {
   const bool device = device_;
   return comm_.submit(name, [desc, op, c, device, is_pack](const ExecContext& ctx) {
     auto start = Clock::now();
@@ -228,11 +199,11 @@ RequestPtr TensorList::queue_copy(const char* name, CopyDesc desc, CopyOp op, bo
 }
 
 Status TensorList::queue_coll(const CollectiveCall& call, int schedule, size_t bytes,
-                              RequestPtr* out) {
+                              RequestPtr* out, BucketCounters* c) {
   TIDAL_RETURN_IF_ERROR(queue_collective(comm_, call, schedule, out));
-  counters_.collective_calls += 1;
-  counters_.buckets_launched += 1;
-  counters_.bytes_communicated += bytes;
+  c->collective_calls += 1;
+  c->buckets_launched += 1;
+  c->bytes_communicated += bytes;
   return Status();
 }
 
@@ -246,27 +217,27 @@ Status TensorList::check_ops(const BucketScales& scales) const {
 
 Status TensorList::queue_reduce_scatter(size_t b, void* shard, tidal_op_t op,
                                         const BucketScales& scales, int schedule,
-                                        RequestPtr* last) {
+                                        RequestPtr* last, BucketCounters* c) {
   const Bucket& bk = plan_.buckets[b];
   const tidal_dtype_t comm = plan_.comm_dtype(bk), storage = plan_.storage_dtype(bk);
   char* shard_out = static_cast<char*>(shard) + bk.shard_offset;
   // The result needs a pass of its own only to cast or scale it; then the
   // reduce-scatter runs in place (into this rank's block of the bucket).
   const bool unpack = comm != storage || scales.post != 1.0f;
-  queue_pack(b, scales.pre);
+  queue_pack(b, scales.pre, c);
   CollectiveCall call{CollKind::kReduceScatter, bucket_ptr(b),
                       unpack ? static_cast<void*>(own_block_ptr(b)) : shard_out,
                       bk.shard_count, comm, op, 0};
-  TIDAL_RETURN_IF_ERROR(queue_coll(call, schedule, bk.count * dtype_size(comm), last));
+  TIDAL_RETURN_IF_ERROR(queue_coll(call, schedule, bk.count * dtype_size(comm), last, c));
   if (unpack) {
     *last = queue_copy("bucket_unpack", CopyDesc{own_block_ptr(b), shard_out, bk.shard_count},
-                       CopyOp{comm, storage, scales.post}, false);
+                       CopyOp{comm, storage, scales.post}, false, c);
   }
   return Status();
 }
 
 Status TensorList::queue_all_gather(size_t b, const void* shard, const BucketScales& scales,
-                                    int schedule, RequestPtr* last) {
+                                    int schedule, RequestPtr* last, BucketCounters* c) {
   const Bucket& bk = plan_.buckets[b];
   const tidal_dtype_t comm = plan_.comm_dtype(bk), storage = plan_.storage_dtype(bk);
   const char* shard_in = static_cast<const char*>(shard) + bk.shard_offset;
@@ -274,32 +245,32 @@ Status TensorList::queue_all_gather(size_t b, const void* shard, const BucketSca
   const bool pack = comm != storage || scales.pre != 1.0f;
   if (pack) {
     queue_copy("bucket_pack", CopyDesc{shard_in, own_block_ptr(b), bk.shard_count},
-               CopyOp{storage, comm, scales.pre}, true);
+               CopyOp{storage, comm, scales.pre}, true, c);
   }
   CollectiveCall call{CollKind::kAllGather,
                       pack ? static_cast<const void*>(own_block_ptr(b)) : shard_in,
                       bucket_ptr(b), bk.shard_count, comm, TIDAL_SUM, 0};
-  TIDAL_RETURN_IF_ERROR(queue_coll(call, schedule, bk.count * dtype_size(comm), last));
-  RequestPtr unpacked = queue_unpack(b, scales.post);
+  TIDAL_RETURN_IF_ERROR(queue_coll(call, schedule, bk.count * dtype_size(comm), last, c));
+  RequestPtr unpacked = queue_unpack(b, scales.post, c);
   if (unpacked) *last = unpacked;
   return Status();
 }
 
 Status TensorList::queue_all_reduce(size_t b, void* shard, tidal_op_t op,
                                     const BucketScales& scales, int schedule,
-                                    RequestPtr* last) {
+                                    RequestPtr* last, BucketCounters* c) {
   const Bucket& bk = plan_.buckets[b];
   const tidal_dtype_t comm = plan_.comm_dtype(bk), storage = plan_.storage_dtype(bk);
-  queue_pack(b, scales.pre);
+  queue_pack(b, scales.pre, c);
   CollectiveCall call{CollKind::kAllReduce, bucket_ptr(b), bucket_ptr(b), bk.count, comm, op, 0};
-  TIDAL_RETURN_IF_ERROR(queue_coll(call, schedule, bk.count * dtype_size(comm), last));
+  TIDAL_RETURN_IF_ERROR(queue_coll(call, schedule, bk.count * dtype_size(comm), last, c));
   // The shard copy reads the reduced bucket before a zero-copy post-scale
   // rescales it in place, so both see the same values.
   *last = queue_copy("bucket_unpack",
                      CopyDesc{own_block_ptr(b), static_cast<char*>(shard) + bk.shard_offset,
                               bk.shard_count},
-                     CopyOp{comm, storage, scales.post}, false);
-  RequestPtr unpacked = queue_unpack(b, scales.post);
+                     CopyOp{comm, storage, scales.post}, false, c);
+  RequestPtr unpacked = queue_unpack(b, scales.post, c);
   if (unpacked) *last = unpacked;
   return Status();
 }
@@ -309,7 +280,7 @@ Status TensorList::queue_reduce_scatter_all(void* shard, tidal_op_t op,
                                             RequestPtr* last) {
   TIDAL_RETURN_IF_ERROR(check_ops(scales));
   for (size_t b = 0; b < plan_.buckets.size(); ++b) {
-    TIDAL_RETURN_IF_ERROR(queue_reduce_scatter(b, shard, op, scales, schedule, last));
+    TIDAL_RETURN_IF_ERROR(queue_reduce_scatter(b, shard, op, scales, schedule, last, &counters_));
   }
   return Status();
 }
@@ -318,7 +289,7 @@ Status TensorList::queue_all_gather_all(const void* shard, const BucketScales& s
                                         int schedule, RequestPtr* last) {
   TIDAL_RETURN_IF_ERROR(check_ops(scales));
   for (size_t b = 0; b < plan_.buckets.size(); ++b) {
-    TIDAL_RETURN_IF_ERROR(queue_all_gather(b, shard, scales, schedule, last));
+    TIDAL_RETURN_IF_ERROR(queue_all_gather(b, shard, scales, schedule, last, &counters_));
   }
   return Status();
 }

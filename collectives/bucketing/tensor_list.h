@@ -56,15 +56,16 @@ class TensorList {
   Status check_ops(const BucketScales& scales) const;
 
   // Queue bucket b's steps; *last is the request of its final step.
-  // shard: the flat per-rank shard buffer (plan().shard_bytes).
+  // shard: the flat per-rank shard buffer (plan().shard_bytes). The work
+  // is counted in `counters` (the list's own, a reducer's, a gatherer's).
   Status queue_reduce_scatter(size_t b, void* shard, tidal_op_t op, const BucketScales& scales,
-                              int schedule, RequestPtr* last);
+                              int schedule, RequestPtr* last, BucketCounters* counters);
   Status queue_all_gather(size_t b, const void* shard, const BucketScales& scales,
-                          int schedule, RequestPtr* last);
+                          int schedule, RequestPtr* last, BucketCounters* counters);
   // ZeRO-1: all-reduce the bucket, write the result back into the tensors
   // and this rank's block into the shard buffer.
   Status queue_all_reduce(size_t b, void* shard, tidal_op_t op, const BucketScales& scales,
-                          int schedule, RequestPtr* last);
+                          int schedule, RequestPtr* last, BucketCounters* counters);
 
   // Whole list, bucket by bucket in plan order; one request for all.
   Status queue_reduce_scatter_all(void* shard, tidal_op_t op, const BucketScales& scales,
@@ -82,11 +83,13 @@ class TensorList {
   char* own_block_ptr(size_t b) const;
   // Queues the pack of bucket b (or, zero-copy, an in-place scale if any).
   // Each returns the queued step's request, or nullptr if none was needed.
-  RequestPtr queue_pack(size_t b, float scale);
-  RequestPtr queue_unpack(size_t b, float scale);
+  RequestPtr queue_pack(size_t b, float scale, BucketCounters* c);
+  RequestPtr queue_unpack(size_t b, float scale, BucketCounters* c);
   // Queues one copy of a single run (shard <-> own block).
-  RequestPtr queue_copy(const char* name, CopyDesc desc, CopyOp op, bool is_pack);
-  Status queue_coll(const CollectiveCall& call, int schedule, size_t bytes, RequestPtr* out);
+  RequestPtr queue_copy(const char* name, CopyDesc desc, CopyOp op, bool is_pack,
+                        BucketCounters* c);
+  Status queue_coll(const CollectiveCall& call, int schedule, size_t bytes, RequestPtr* out,
+                    BucketCounters* c);
 
   Communicator& comm_;
   BucketPlan plan_;

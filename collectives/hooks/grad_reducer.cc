@@ -1,0 +1,129 @@
+#include "collectives/hooks/grad_reducer.h"
+
+#include <fmt/format.h>
+
+#include "collectives/bucketing/bucket_storage.h"
+#include "lib/core/log.h"
+
+namespace tidal {
+
+GradReducer::GradReducer(TensorList& list, const ReducerOptions& options)
+    : list_(list), options_(options), device_(list.device()) {}
+
+GradReducer::~GradReducer() {
+  if (list_alive_) list_.comm().drain();  // queued buckets write into the shard
+  free_bucket_storage(device_, shard_);
+}
+
+Status GradReducer::create(TensorList& list, const ReducerOptions& options,
+                           std::unique_ptr<GradReducer>* out) {
+  if (static_cast<int>(options.op) < 0 || options.op >= TIDAL_OP_COUNT) {
+    return Status(TIDAL_ERR_INVALID_ARGUMENT,
+                  fmt::format("unknown op {}", static_cast<int>(options.op)));
+  }
+  TIDAL_RETURN_IF_ERROR(list.check_ops(options.scales));
+  std::unique_ptr<GradReducer> r(new GradReducer(list, options));
+  TIDAL_RETURN_IF_ERROR(
+      alloc_bucket_storage(list.device(), list.plan().shard_bytes, &r->shard_));
+  const BucketPlan& plan = list.plan();
+  r->tensors_in_.assign(plan.buckets.size(), 0);
+  for (size_t b = 0; b < plan.buckets.size(); ++b) {
+    r->tensors_in_[b] = plan.buckets[b].piece_count;  // one piece per tensor per bucket
+  }
+  r->reset_step_locked();
+  *out = std::move(r);
+  return Status();
+}
+
+void GradReducer::reset_step_locked() {
+  ready_.assign(list_.plan().tensors.size(), 0);
+  pending_ = tensors_in_;
+  marked_ = 0;
+  next_launch_ = 0;
+  last_.reset();
+  launch_error_ = Status();
+  step_started_ = false;
+  sync_ = next_sync_;
+}
+
+Status GradReducer::mark_ready(size_t tensor) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const BucketPlan& plan = list_.plan();
+  if (tensor >= plan.tensors.size()) {
+    return Status(TIDAL_ERR_INVALID_ARGUMENT,
+                  fmt::format("gradient index {} out of range (the list has {} tensors)", tensor,
+                              plan.tensors.size()));
+  }
+  if (ready_[tensor]) {
+    return Status(TIDAL_ERR_INVALID_USAGE,
+                  fmt::format("gradient {} was marked ready twice in one step (end a step "
+                              "with tidal_grad_reducer_wait)",
+                              tensor));
+  }
+  ready_[tensor] = 1;
+  ++marked_;
+  step_started_ = true;
+  if (!sync_) return Status();  // no-sync step: gradients accumulate locally
+  for (size_t b = plan.tensor_first_bucket[tensor]; b <= plan.tensor_last_bucket[tensor]; ++b) {
+    --pending_[b];
+  }
+  return launch_ready_buckets_locked();
+}
+
+// Launches complete buckets in plan order, stopping at the first bucket
+// still missing a gradient (the order every rank follows).
+Status GradReducer::launch_ready_buckets_locked() {
+  const size_t n = list_.plan().buckets.size();
+  while (launch_error_.ok() && next_launch_ < n && pending_[next_launch_] == 0) {
+    const size_t b = next_launch_++;
+    Status s = options_.all_reduce
+                   ? list_.queue_all_reduce(b, shard_, options_.op, options_.scales,
+                                            options_.schedule, &last_, &counters_)
+                   : list_.queue_reduce_scatter(b, shard_, options_.op, options_.scales,
+                                                options_.schedule, &last_, &counters_);
+    if (!s.ok()) launch_error_ = s.with_context(fmt::format("launching bucket {}", b));
+    log_trace(list_.comm().rank(), "grad reducer: launched bucket {} of {}", b, n);
+  }
+  return launch_error_;
+}
+
+Status GradReducer::set_sync(bool sync) {
+  std::lock_guard<std::mutex> lock(mu_);
+  next_sync_ = sync;
+  if (!step_started_) sync_ = sync;
+  return Status();
+}
+
+Status GradReducer::wait() {
+  RequestPtr last;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (marked_ < ready_.size()) {
+      size_t missing = 0;
+      while (ready_[missing]) ++missing;
+      return Status(TIDAL_ERR_INVALID_USAGE,
+                    fmt::format("wait before every gradient was marked ready: {} of {} marked, "
+                                "gradient {} is missing; the step continues",
+                                marked_, ready_.size(), missing));
+    }
+    TIDAL_RETURN_IF_ERROR(launch_error_);
+    last = last_;
+  }
+  auto start = std::chrono::steady_clock::now();
+  Status s = last ? list_.comm().wait(last) : Status();
+  counters_.wait_ns += elapsed_ns(start);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (sync_) {
+    counters_.steps += 1;
+    CounterValues v = counters_.snapshot();
+    log_info(list_.comm().rank(),
+             "grad reducer: step {} done: {} buckets, {} bytes, pack {:.3f} ms, unpack {:.3f} "
+             "ms, exposed wait {:.3f} ms (totals)",
+             v.steps, v.buckets_launched, v.bytes_communicated, v.pack_ns / 1e6,
+             v.unpack_ns / 1e6, v.wait_ns / 1e6);
+  }
+  reset_step_locked();
+  return s;
+}
+
+}  // namespace tidal
