@@ -1,26 +1,168 @@
 #include "collectives/schedules/schedule_entry.h"
 
+#include <atomic>
+#include <memory>
+
 #include <fmt/format.h>
 
+#include "collectives/schedules/ndring_schedule.h"
+#include "collectives/schedules/ring_schedule.h"
+#include "collectives/schedules/schedule_executor.h"
+#include "collectives/schedules/torus2d_schedule.h"
 #include "lib/core/config.h"
+#include "lib/core/dtype.h"
+#include "lib/core/log.h"
+#include "topology/layout/node_detection.h"
+
+#if __has_include("topology/cost/cost_model.h")
+#include "topology/cost/cost_model.h"
+#define TIDAL_SCHEDULES_HAVE_COST_MODEL 1
+#endif
 
 namespace tidal {
+namespace {
+
+#ifdef TIDAL_SCHEDULES_HAVE_COST_MODEL
+int cheapest_by_cost_model(const CollectiveCall& call, const RankLayout& layout,
+                           size_t bytes) {
+  cost::Cluster cluster;  // tidal-sim's default links
+  cost::Machine machine;
+  cluster.gpus_per_node = layout.dim(0);
+  cluster.nodes = layout.world() / layout.dim(0);
+  if (!cost::machine_from_cluster(cluster, &machine).ok()) return TIDAL_SCHEDULE_RING;
+  if (layout.ndims() > 2) {  // keep every outer dim, each on the inter tier
+    const cost::LinkTier inter = machine.dims[1].link;
+    machine.dims.resize(1);
+    for (int d = 1; d < layout.ndims(); ++d) machine.dims.push_back({layout.dim(d), inter});
+  }
+  const cost::Collective coll = call.kind == CollKind::kAllGather
+                                    ? cost::Collective::kAllGather
+                                : call.kind == CollKind::kReduceScatter
+                                    ? cost::Collective::kReduceScatter
+                                    : cost::Collective::kAllReduce;
+  std::vector<cost::Algorithm> candidates = {cost::Algorithm::kRing,
+                                             cost::Algorithm::kTorus2d};
+  if (layout.ndims() > 2) candidates.push_back(cost::Algorithm::kNdRing);
+  cost::Algorithm best = cost::Algorithm::kRing;
+  if (!cost::choose(machine, coll, static_cast<double>(bytes), candidates, &best).ok()) {
+    return TIDAL_SCHEDULE_RING;
+  }
+  return best == cost::Algorithm::kTorus2d  ? TIDAL_SCHEDULE_TORUS2D
+         : best == cost::Algorithm::kNdRing ? TIDAL_SCHEDULE_NDRING
+                                            : TIDAL_SCHEDULE_RING;
+}
+#else
+// Without the cost model: hierarchical for a multi-node layout.
+int cheapest_by_cost_model(const CollectiveCall&, const RankLayout& layout, size_t) {
+  return layout.ndims() > 2 ? TIDAL_SCHEDULE_NDRING : TIDAL_SCHEDULE_TORUS2D;
+}
+#endif
+
+Status run_native(Transport& t, const CollectiveCall& call, const ExecContext& ctx) {
+  switch (call.kind) {
+    case CollKind::kAllGather:
+      return t.all_gather(call.send, call.recv, call.count, call.dtype, ctx.deadline, ctx.stream);
+    case CollKind::kReduceScatter:
+      return t.reduce_scatter(call.send, call.recv, call.count, call.dtype, call.op,
+                              ctx.deadline, ctx.stream);
+    case CollKind::kAllReduce:
+      return t.all_reduce(call.send, call.recv, call.count, call.dtype, call.op, ctx.deadline,
+                          ctx.stream);
+    case CollKind::kAllToAll:
+      return t.all_to_all(call.send, call.recv, call.count, call.dtype, ctx.deadline, ctx.stream);
+    case CollKind::kBroadcast:
+      return t.broadcast(call.send, call.recv, call.count, call.dtype, call.root, ctx.deadline,
+                         ctx.stream);
+  }
+  return Status(TIDAL_ERR_INTERNAL, "unknown collective kind");
+}
+
+// The work item of a scheduled collective: layout, schedule, execution.
+Status run_scheduled(Transport& t, const CollectiveCall& call, int schedule,
+                     const std::string& topology, bool check, const ExecContext& ctx) {
+  if (check) TIDAL_RETURN_IF_ERROR(t.check_signature(signature_of(call), ctx.deadline));
+  RankLayout layout;
+  TIDAL_RETURN_IF_ERROR(resolve_layout(t, topology, ctx.deadline, &layout));
+  if (schedule == TIDAL_SCHEDULE_AUTO) {
+    schedule = choose_auto(call, layout, t.has_native_collectives());
+    if (schedule == TIDAL_SCHEDULE_NATIVE) return run_native(t, call, ctx);
+  }
+  Schedule s;
+  TIDAL_RETURN_IF_ERROR(build_schedule(call, t.rank(), schedule, layout, &s));
+  TIDAL_RETURN_IF_ERROR(validate_schedule(s));
+  if (log_level() >= TIDAL_LOG_TRACE) log_trace(t.rank(), "{}", format_schedule(s));
+  return execute_schedule(s, t, call.send, call.recv, ctx.deadline, ctx.stream);
+}
+
+}  // namespace
+
+Status build_schedule(const CollectiveCall& call, int rank, int schedule,
+                      const RankLayout& layout, Schedule* out) {
+  switch (schedule) {
+    case TIDAL_SCHEDULE_RING: return build_ring_schedule(call, rank, layout.world(), out);
+    case TIDAL_SCHEDULE_TORUS2D: return build_torus2d_schedule(call, rank, layout, out);
+    case TIDAL_SCHEDULE_NDRING: return build_ndring_schedule(call, rank, layout, out);
+    default:
+      return Status(TIDAL_ERR_INVALID_ARGUMENT,
+                    fmt::format("schedule {} has no step list", schedule_name(schedule)));
+  }
+}
+
+int choose_auto(const CollectiveCall& call, const RankLayout& layout, bool has_native) {
+  const bool reduces_or_gathers = call.kind == CollKind::kAllGather ||
+                                  call.kind == CollKind::kReduceScatter ||
+                                  call.kind == CollKind::kAllReduce;
+  if (!reduces_or_gathers || layout.ndims() == 1) {
+    return has_native ? TIDAL_SCHEDULE_NATIVE : TIDAL_SCHEDULE_RING;
+  }
+  size_t input = 0, output = 0;
+  buffer_counts(call, layout.world(), &input, &output);
+  const size_t bytes = std::max(input, output) * dtype_size(call.dtype);
+  const int pick = cheapest_by_cost_model(call, layout, bytes);
+  return (pick == TIDAL_SCHEDULE_RING && has_native) ? TIDAL_SCHEDULE_NATIVE : pick;
+}
 
 Status queue_collective(Communicator& comm, const CollectiveCall& call, int schedule,
                         RequestPtr* out) {
   if (schedule == TIDAL_SCHEDULE_UNSET) schedule = comm.config().schedule;
-  if (schedule == TIDAL_SCHEDULE_NATIVE || schedule == TIDAL_SCHEDULE_AUTO) {
-    if (!comm.transport().has_native_collectives()) {
-      return Status(TIDAL_ERR_UNSUPPORTED,
-                    fmt::format("backend {} has no native {}", comm.backend(),
-                                coll_kind_name(call.kind)));
+  if (schedule < TIDAL_SCHEDULE_NATIVE || schedule > TIDAL_SCHEDULE_AUTO) {
+    return Status(TIDAL_ERR_INVALID_ARGUMENT, fmt::format("unknown schedule {}", schedule));
+  }
+  Transport& t = comm.transport();
+  if (schedule == TIDAL_SCHEDULE_AUTO && t.memory_kind() != MemoryKind::kHost &&
+      t.has_native_collectives()) {
+    schedule = TIDAL_SCHEDULE_NATIVE;  // schedules move host memory only
+  }
+  if (schedule == TIDAL_SCHEDULE_NATIVE && !t.has_native_collectives()) {
+    static std::atomic<bool> told{false};
+    if (!told.exchange(true)) {
+      log_info(comm.rank(), "schedules: backend {} has no native collectives; using ring",
+               comm.backend());
     }
+    schedule = TIDAL_SCHEDULE_RING;
+  }
+  if (schedule == TIDAL_SCHEDULE_NATIVE) {
     *out = comm.submit_native(call);
     return Status();
   }
-  return Status(TIDAL_ERR_UNSUPPORTED,
-                fmt::format("schedule '{}' is not available in this build",
-                            schedule_name(schedule)));
+  if (t.memory_kind() != MemoryKind::kHost) {
+    return Status(TIDAL_ERR_UNSUPPORTED,
+                  fmt::format("schedule '{}' is not supported by backend {} (device memory; "
+                              "schedules run on host memory, use native)",
+                              schedule_name(schedule), comm.backend()));
+  }
+  const std::string topology = comm.config().topology;
+  if (!topology.empty()) {  // a malformed or mismatched topology fails now
+    RankLayout layout;
+    TIDAL_RETURN_IF_ERROR(RankLayout::parse(topology, comm.size(), &layout)
+                              .with_context("TIDAL_TOPO/config.topology"));
+  }
+  const bool check = comm.config().check_args;
+  *out = comm.submit(coll_kind_name(call.kind),
+                     [&t, call, schedule, topology, check](const ExecContext& ctx) {
+                       return run_scheduled(t, call, schedule, topology, check, ctx);
+                     });
+  return Status();
 }
 
 }  // namespace tidal

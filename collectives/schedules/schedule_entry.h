@@ -3,15 +3,37 @@
 // collective, or one of tidal's schedules over point-to-point) and queues
 // it on the communicator's engine. The bucketed collectives and the overlap
 // hooks go through here too, so a schedule plugs in everywhere at once.
+//
+// Choice, in order: the per-call schedule (tidal/schedule.h), else the
+// communicator's (config.schedule / TIDAL_SCHEDULE). `native` on a backend
+// without native collectives (UCX) runs the ring. `auto` is resolved when
+// the collective runs, from the layout and the size (choose_auto).
 #pragma once
 
+#include "collectives/schedules/schedule.h"
 #include "lib/comm/communicator.h"
+#include "topology/layout/rank_layout.h"
 
 namespace tidal {
 
 // Queues `call` (already validated) with `schedule` (a tidal_schedule_t;
-// TIDAL_SCHEDULE_UNSET means the communicator's configured one).
+// TIDAL_SCHEDULE_UNSET means the communicator's configured one). Errors
+// known before queuing (unknown schedule, a topology that does not match
+// the world, a device-memory backend for a host schedule) return at once.
 Status queue_collective(Communicator& comm, const CollectiveCall& call, int schedule,
                         RequestPtr* out);
+
+// The schedule (ring, torus2d or ndring) of `call` for `rank` on `layout`.
+Status build_schedule(const CollectiveCall& call, int rank, int schedule,
+                      const RankLayout& layout, Schedule* out);
+
+// What `auto` runs for `call` on `layout`: TIDAL_SCHEDULE_NATIVE when the
+// backend has native collectives and the layout is one node (or the
+// collective is an all-to-all or broadcast), else the cheapest of ring,
+// torus2d and ndring by topology/cost's alpha-beta model (with its default
+// cluster links: tidal-sim's NVLink-class intra tier and 8 x 400 Gb/s NICs
+// per node); where the model picks the flat ring and the backend has a
+// native collective, native. Deterministic: every rank picks the same.
+int choose_auto(const CollectiveCall& call, const RankLayout& layout, bool has_native);
 
 }  // namespace tidal

@@ -1,0 +1,222 @@
+#include "collectives/schedules/hierarchical_schedule.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "collectives/schedules/ring_schedule.h"
+#include "lib/core/dtype.h"
+
+namespace tidal {
+namespace {
+
+// The ring along dim d through `rank`, with the parts of the positions
+// [start, start + D*part_positions) of `region`.
+Status make_phase(const RankLayout& layout, int rank, int d, const Region& region, int start,
+                  int part_positions, RingPhase* phase) {
+  const int dim = layout.dim(d), me = layout.coord(rank, d);
+  phase->members.resize(static_cast<size_t>(dim));
+  phase->parts.resize(static_cast<size_t>(dim));
+  phase->me = me;
+  phase->tag = region.tag;
+  for (int m = 0; m < dim; ++m) {
+    phase->members[static_cast<size_t>(m)] = layout.shifted(rank, d, m - me);
+    TIDAL_RETURN_IF_ERROR(region.range(start + m * part_positions, part_positions,
+                                       &phase->parts[static_cast<size_t>(m)]));
+  }
+  return Status();
+}
+
+Region region_of(BufferId buffer, size_t base, size_t block, int positions, int chunk) {
+  Region r;
+  r.tag = kScheduleTagBase + chunk;
+  for (int p = 0; p < positions; ++p) {
+    r.by_position.push_back(Span{buffer, base + static_cast<size_t>(p) * block, block});
+  }
+  return r;
+}
+
+struct Chunk {
+  size_t offset, length;
+  int index, round0;
+};
+
+std::vector<Chunk> chunks_of(size_t count, size_t bytes, int stagger) {
+  const int n = pipeline_chunks(bytes, count);
+  std::vector<Chunk> out;
+  for (int k = 0; k < n; ++k) {
+    out.push_back(Chunk{part_offset(count, static_cast<size_t>(n), static_cast<size_t>(k)),
+                        part_length(count, static_cast<size_t>(n), static_cast<size_t>(k)), k,
+                        k * stagger});
+  }
+  return out;
+}
+
+Status build_reduce_scatter(const CollectiveCall& c, int rank, const HierarchyPlan& plan,
+                            ScheduleBuilder& b, Schedule* s) {
+  const RankLayout& L = plan.layout;
+  const size_t n = static_cast<size_t>(L.world());
+  s->scratch_count = n * c.count;
+  for (const Chunk& k : chunks_of(c.count, c.count * n * dtype_size(c.dtype), plan.stagger)) {
+    Region reg = region_of(BufferId::kScratch, n * k.offset, k.length, L.world(), k.index);
+    for (int blk = 0; blk < L.world(); ++blk) {  // into position order
+      b.copy(k.round0, Span{BufferId::kInput, static_cast<size_t>(blk) * c.count + k.offset,
+                            k.length},
+             reg.by_position[static_cast<size_t>(position_of(L, blk))]);
+    }
+    int rounds = 0;
+    TIDAL_RETURN_IF_ERROR(hierarchical_reduce_scatter(b, L, rank, reg, k.round0, &rounds));
+    const Span own = reg.by_position[static_cast<size_t>(position_of(L, rank))];
+    const int last = k.round0 + std::max(rounds, 1) - 1;  // after the last fold
+    if (c.op == TIDAL_AVG) b.divide(last, own);
+    b.copy(last + 1, own, Span{BufferId::kOutput, k.offset, k.length});
+  }
+  return Status();
+}
+
+Status build_all_gather(const CollectiveCall& c, int rank, const HierarchyPlan& plan,
+                        ScheduleBuilder& b, Schedule* s) {
+  const RankLayout& L = plan.layout;
+  const size_t n = static_cast<size_t>(L.world());
+  const bool direct = L.ndims() == 1;  // position == rank: gather in place
+  if (!direct) s->scratch_count = n * c.count;
+  for (const Chunk& k : chunks_of(c.count, c.count * n * dtype_size(c.dtype), plan.stagger)) {
+    Region reg = direct ? Region{} : region_of(BufferId::kScratch, n * k.offset, k.length,
+                                                L.world(), k.index);
+    if (direct) {
+      reg.tag = kScheduleTagBase + k.index;
+      for (size_t p = 0; p < n; ++p) {
+        reg.by_position.push_back(Span{BufferId::kOutput, p * c.count + k.offset, k.length});
+      }
+    }
+    b.copy(k.round0, Span{BufferId::kInput, k.offset, k.length},
+           reg.by_position[static_cast<size_t>(position_of(L, rank))]);
+    int rounds = 0;
+    TIDAL_RETURN_IF_ERROR(hierarchical_all_gather(b, L, rank, reg, k.round0, &rounds));
+    if (direct) continue;
+    for (int blk = 0; blk < L.world(); ++blk) {  // back to rank order
+      b.copy(k.round0 + rounds, reg.by_position[static_cast<size_t>(position_of(L, blk))],
+             Span{BufferId::kOutput, static_cast<size_t>(blk) * c.count + k.offset, k.length});
+    }
+  }
+  return Status();
+}
+
+Status build_all_reduce(const CollectiveCall& c, int rank, const HierarchyPlan& plan,
+                        ScheduleBuilder& b) {
+  const RankLayout& L = plan.layout;
+  const size_t n = static_cast<size_t>(L.world());
+  for (const Chunk& k : chunks_of(c.count, c.count * dtype_size(c.dtype), plan.stagger)) {
+    Region reg;
+    reg.tag = kScheduleTagBase + k.index;
+    for (size_t p = 0; p < n; ++p) {
+      reg.by_position.push_back(Span{BufferId::kOutput, k.offset + part_offset(k.length, n, p),
+                                     part_length(k.length, n, p)});
+    }
+    b.copy(k.round0, Span{BufferId::kInput, k.offset, k.length},
+           Span{BufferId::kOutput, k.offset, k.length});
+    int rs = 0, ag = 0;
+    TIDAL_RETURN_IF_ERROR(hierarchical_reduce_scatter(b, L, rank, reg, k.round0, &rs));
+    if (c.op == TIDAL_AVG) {
+      b.divide(k.round0 + std::max(rs, 1) - 1,
+               reg.by_position[static_cast<size_t>(position_of(L, rank))]);
+    }
+    TIDAL_RETURN_IF_ERROR(hierarchical_all_gather(b, L, rank, reg, k.round0 + rs, &ag));
+  }
+  return Status();
+}
+
+void build_broadcast(const CollectiveCall& c, int rank, const HierarchyPlan& plan,
+                     ScheduleBuilder& b) {
+  const RankLayout& L = plan.layout;
+  const auto root = L.coords_of(c.root), mine = L.coords_of(rank);
+  for (const Chunk& k : chunks_of(c.count, c.count * dtype_size(c.dtype), 1)) {
+    const Span data{BufferId::kOutput, k.offset, k.length};
+    if (rank == c.root) b.copy(k.round0, Span{BufferId::kInput, k.offset, k.length}, data);
+    int round = k.round0;
+    for (int d = L.ndims() - 1; d >= 0; --d) {
+      // Ranks that agree with the root on the dims inside d hold the data
+      // once the outer dims are done; each starts a chain along d.
+      const bool joins = std::equal(mine.begin(), mine.begin() + d, root.begin());
+      if (joins) {
+        std::vector<int> members;
+        for (int m = 0; m < L.dim(d); ++m) members.push_back(L.shifted(rank, d, m - mine[d]));
+        chain_broadcast(b, members, mine[d], root[d], data, kScheduleTagBase + k.index, round);
+      }
+      round += L.dim(d) - 1;  // every rank counts rounds alike
+    }
+  }
+}
+
+}  // namespace
+
+int position_of(const RankLayout& layout, int block) {
+  int pos = 0;
+  for (int d = 0; d < layout.ndims(); ++d) pos = pos * layout.dim(d) + layout.coord(block, d);
+  return pos;
+}
+
+Status hierarchical_reduce_scatter(ScheduleBuilder& b, const RankLayout& L, int rank,
+                                   const Region& region, int round0, int* rounds) {
+  int start = 0, size = L.world(), used = 0;
+  for (int d = 0; d < L.ndims(); ++d) {
+    const int part = size / L.dim(d);
+    RingPhase phase;
+    TIDAL_RETURN_IF_ERROR(make_phase(L, rank, d, region, start, part, &phase));
+    used += ring_reduce_scatter(b, phase, round0 + used);
+    start += L.coord(rank, d) * part;
+    size = part;
+  }
+  *rounds = used;
+  return Status();
+}
+
+Status hierarchical_all_gather(ScheduleBuilder& b, const RankLayout& L, int rank,
+                               const Region& region, int round0, int* rounds) {
+  std::vector<int> starts(static_cast<size_t>(L.ndims())), parts(starts.size());
+  int start = 0, size = L.world();
+  for (int d = 0; d < L.ndims(); ++d) {
+    starts[static_cast<size_t>(d)] = start;
+    parts[static_cast<size_t>(d)] = size / L.dim(d);
+    start += L.coord(rank, d) * parts[static_cast<size_t>(d)];
+    size = parts[static_cast<size_t>(d)];
+  }
+  int used = 0;
+  for (int d = L.ndims() - 1; d >= 0; --d) {
+    RingPhase phase;
+    TIDAL_RETURN_IF_ERROR(make_phase(L, rank, d, region, starts[static_cast<size_t>(d)],
+                                     parts[static_cast<size_t>(d)], &phase));
+    used += ring_all_gather(b, phase, round0 + used);
+  }
+  *rounds = used;
+  return Status();
+}
+
+Status build_hierarchical_schedule(const CollectiveCall& call, int rank,
+                                   const HierarchyPlan& plan, Schedule* out) {
+  Schedule s;
+  s.name = plan.name + " " + plan.layout.to_string();
+  s.kind = call.kind;
+  s.dtype = call.dtype;
+  s.op = call.op;
+  s.rank = rank;
+  s.world = plan.layout.world();
+  buffer_counts(call, s.world, &s.input_count, &s.output_count);
+  ScheduleBuilder b(&s);
+  Status st;
+  if (call.count > 0) {
+    switch (call.kind) {
+      case CollKind::kReduceScatter: st = build_reduce_scatter(call, rank, plan, b, &s); break;
+      case CollKind::kAllGather: st = build_all_gather(call, rank, plan, b, &s); break;
+      case CollKind::kAllReduce: st = build_all_reduce(call, rank, plan, b); break;
+      case CollKind::kBroadcast: build_broadcast(call, rank, plan, b); break;
+      case CollKind::kAllToAll: pairwise_all_to_all(b, rank, s.world, call.count); break;
+    }
+  }
+  TIDAL_RETURN_IF_ERROR(st);
+  b.finish();
+  *out = std::move(s);
+  return Status();
+}
+
+}  // namespace tidal

@@ -1,0 +1,57 @@
+// hierarchical_schedule.h — builds a whole collective from ring phases over
+// the dims of a layout; ring (one dim), torus2d (two) and ndring (all) are
+// plans for it.
+//
+// Reduce-scatter runs a ring phase along dim 0 on all the data, then along
+// dim 1 on the 1/D0 of it this rank kept, and so on; all-gather runs the
+// phases in reverse; all-reduce is reduce-scatter then all-gather;
+// broadcast is a chain along the outermost dim, then the next, and so on.
+//
+// Permutation. Phase j hands each member the blocks whose destination
+// rank has the member's coordinate j. Those blocks are strided in rank
+// order, so each block is stored at its *position*: its coordinates read
+// with dim 0 as the most significant digit (position_of). Every phase's
+// parts are then contiguous, and the rank whose coordinates are c ends
+// with the block at position_of(c). Reduce-scatter copies the input into
+// position order once (it needs a writable copy of the input anyway) and
+// copies its own block out; all-gather gathers in position order and
+// copies every block to its rank-order place in the output. With one dim
+// the position is the rank itself, so the ring gathers straight into the
+// output. All-reduce owns no blocks, so it works on the output in place.
+//
+// Chunking. The data is cut into chunks (pipeline_chunks) that are
+// independent collectives on their own tags; chunk k starts `stagger`
+// rounds after chunk k-1, so its first phase overlaps chunk k-1's later
+// phases (torus2d: the intra-node phase of one chunk runs with the
+// inter-node phase of the previous one).
+#pragma once
+
+#include <string>
+
+#include "collectives/schedules/schedule_builder.h"
+#include "topology/layout/rank_layout.h"
+
+namespace tidal {
+
+struct HierarchyPlan {
+  RankLayout layout;
+  int stagger = 1;   // rounds between the starts of consecutive chunks
+  std::string name;  // "ring", "torus2d", "ndring"
+};
+
+// The position of `block` (a rank index) in the phase order.
+int position_of(const RankLayout& layout, int block);
+
+// Reduce-scatter / all-gather over every dim of `layout` on `region` (one
+// entry per position). *rounds = rounds used from round0.
+Status hierarchical_reduce_scatter(ScheduleBuilder& b, const RankLayout& layout, int rank,
+                                   const Region& region, int round0, int* rounds);
+Status hierarchical_all_gather(ScheduleBuilder& b, const RankLayout& layout, int rank,
+                               const Region& region, int round0, int* rounds);
+
+// The schedule of `call` for `rank` under `plan`. All-to-all is the
+// pairwise exchange whatever the plan.
+Status build_hierarchical_schedule(const CollectiveCall& call, int rank,
+                                   const HierarchyPlan& plan, Schedule* out);
+
+}  // namespace tidal

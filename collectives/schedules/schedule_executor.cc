@@ -1,0 +1,113 @@
+#include "collectives/schedules/schedule_executor.h"
+
+#include <cstring>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "lib/core/dtype.h"
+#include "lib/core/reduce.h"
+
+namespace tidal {
+namespace {
+
+class RoundRunner {
+ public:
+  RoundRunner(const Schedule& s, Transport& t, const void* input, void* output)
+      : s_(s), t_(t), es_(dtype_size(s.dtype)),
+        input_(static_cast<const char*>(input)), output_(static_cast<char*>(output)),
+        scratch_(s.scratch_count * es_) {}
+
+  // Runs steps [first, last), which all belong to one round.
+  Status run(size_t first, size_t last, const Deadline& deadline, void* stream) {
+    for (size_t i = first; i < last; ++i) {
+      const Step& st = s_.steps[i];
+      if (st.kind != StepKind::kCopy) continue;
+      const char* from = address(st.src);
+      char* to = address(st.dst);
+      if (from != to) std::memcpy(to, from, st.dst.count * es_);
+    }
+    TIDAL_RETURN_IF_ERROR(exchange(first, last, deadline, stream));
+    size_t staged = 0;
+    for (size_t i = first; i < last; ++i) {
+      const Step& st = s_.steps[i];
+      if (st.kind != StepKind::kRecvReduce) continue;
+      reduce_into(address(st.dst), staging_.data() + staged, st.dst.count, s_.dtype, s_.op);
+      staged += st.dst.count * es_;
+    }
+    for (size_t i = first; i < last; ++i) {
+      const Step& st = s_.steps[i];
+      if (st.kind == StepKind::kDivide) divide_by(address(st.dst), st.dst.count, s_.dtype, s_.world);
+    }
+    return Status();
+  }
+
+ private:
+  char* address(const Span& span) {
+    char* base = span.buffer == BufferId::kInput    ? const_cast<char*>(input_)
+                 : span.buffer == BufferId::kOutput ? output_
+                                                    : scratch_.data();
+    return base + span.offset * es_;
+  }
+
+  // One concurrent p2p batch of the round's messages; folded receives land
+  // in a staging area, in step order.
+  Status exchange(size_t first, size_t last, const Deadline& deadline, void* stream) {
+    ops_.clear();
+    size_t staged = 0;
+    for (size_t i = first; i < last; ++i) {
+      const Step& st = s_.steps[i];
+      if (st.kind == StepKind::kRecvReduce) staged += st.dst.count * es_;
+    }
+    if (staging_.size() < staged) staging_.resize(staged);
+    staged = 0;
+    for (size_t i = first; i < last; ++i) {
+      const Step& st = s_.steps[i];
+      if (st.kind == StepKind::kSend) {
+        ops_.push_back({P2POp::kSend, address(st.src), st.src.count * es_, st.peer, st.tag});
+      } else if (st.kind == StepKind::kRecv) {
+        ops_.push_back({P2POp::kRecv, address(st.dst), st.dst.count * es_, st.peer, st.tag});
+      } else if (st.kind == StepKind::kRecvReduce) {
+        ops_.push_back({P2POp::kRecv, staging_.data() + staged, st.dst.count * es_, st.peer,
+                        st.tag});
+        staged += st.dst.count * es_;
+      }
+    }
+    if (ops_.empty()) return Status();
+    return t_.p2p(ops_.data(), ops_.size(), deadline, stream);
+  }
+
+  const Schedule& s_;
+  Transport& t_;
+  const size_t es_;
+  const char* input_;
+  char* output_;
+  std::vector<char> scratch_;
+  std::vector<char> staging_;
+  std::vector<P2POp> ops_;
+};
+
+}  // namespace
+
+Status execute_schedule(const Schedule& schedule, Transport& transport, const void* input,
+                        void* output, const Deadline& deadline, void* stream) {
+  if (transport.memory_kind() != MemoryKind::kHost) {
+    return Status(TIDAL_ERR_UNSUPPORTED,
+                  fmt::format("schedule '{}' runs on host memory; backend {} moves device "
+                              "memory (use the native schedule)",
+                              schedule.name, transport.name()));
+  }
+  RoundRunner runner(schedule, transport, input, output);
+  size_t first = 0;
+  while (first < schedule.steps.size()) {
+    size_t last = first;
+    const int round = schedule.steps[first].round;
+    while (last < schedule.steps.size() && schedule.steps[last].round == round) ++last;
+    TIDAL_RETURN_IF_ERROR(runner.run(first, last, deadline, stream)
+                              .with_context(fmt::format("{} round {}", schedule.name, round)));
+    first = last;
+  }
+  return Status();
+}
+
+}  // namespace tidal
