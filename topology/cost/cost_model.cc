@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace tidal {
 namespace cost {
@@ -11,26 +12,35 @@ namespace {
 
 // One reduce-scatter or all-gather ring over dims[first..] (flattened,
 // innermost first) moving `bytes` (the full buffer of this phase).
-//   steps = n-1, each paying the slowest alpha among the dims it spans;
-//   every rank sends (n-1)/n * bytes. The ring is striped over parallel
-//   channels (as NCCL does), so the traffic leaving a group of P inner
-//   ranks over tier j shares that group's aggregate P * beta_j.
+// Latency, as NCCL's tuning model counts it: a block travels n-1 hops and
+// each hop pays the alpha of the tier it crosses. Walking the ring in rank
+// order, a full cycle of n hops crosses tier j (n / (inner_j * d_j)) *
+// (d_j - 1) times, plus once more for the wrap-around on the outermost
+// tier; the n-1 hops of a pass are (n-1)/n of the cycle.
+// Bandwidth: every rank sends (n-1)/n * bytes. The ring is striped over
+// parallel channels (as NCCL does), so the traffic leaving a group of
+// inner_j ranks over tier j shares that group's aggregate inner_j * beta_j;
+// the slowest tier bounds the pass.
 double ring_phase(const std::vector<MachineDim>& dims, size_t first, double bytes) {
-  double n = 1, alpha = 0, slowest_rate = 0;
-  double inner_ranks = 1;  // ranks in one group of the dims inside dim j
-  bool any = false;
-  for (size_t j = first; j < dims.size(); ++j) {
-    if (dims[j].size > 1) {
-      const double rate = 1.0 / (dims[j].link.beta_Bps * inner_ranks);  // s per byte
-      if (!any || rate > slowest_rate) slowest_rate = rate;
-      alpha = std::max(alpha, dims[j].link.alpha_s);
-      any = true;
-    }
-    n *= dims[j].size;
-    inner_ranks *= dims[j].size;
-  }
+  double n = 1;
+  for (size_t j = first; j < dims.size(); ++j) n *= dims[j].size;
   if (n <= 1) return 0;
-  return (n - 1) * alpha + (n - 1) / n * bytes * slowest_rate;
+  double cycle_latency = 0, slowest_rate = 0, inner = 1;
+  size_t outermost = first;
+  for (size_t j = first; j < dims.size(); ++j) {
+    if (dims[j].size > 1) outermost = j;
+  }
+  for (size_t j = first; j < dims.size(); ++j) {
+    const double d = dims[j].size;
+    if (d > 1) {
+      double hops = n / (inner * d) * (d - 1);
+      if (j == outermost) hops += 1;  // the wrap-around from the last rank to rank 0
+      cycle_latency += hops * dims[j].link.alpha_s;
+      slowest_rate = std::max(slowest_rate, 1.0 / (dims[j].link.beta_Bps * inner));
+    }
+    inner *= d;
+  }
+  return (n - 1) / n * (cycle_latency + bytes * slowest_rate);
 }
 
 // Ring over the single dim j, carrying `bytes` (its phase's full buffer).
@@ -206,17 +216,29 @@ Status choose(const Machine& machine, Collective coll, double bytes,
 }
 
 Status machine_from_cluster(const Cluster& c, Machine* out) {
+  return machine_for_node_dims(c, {c.nodes}, out);
+}
+
+Status machine_for_node_dims(const Cluster& c, const std::vector<int>& node_dims,
+                             Machine* out) {
   if (c.gpus_per_node < 1 || c.nodes < 1 || c.nics_per_node < 1) {
     return Status(TIDAL_ERR_INVALID_ARGUMENT,
                   fmt::format("cluster: gpus per node ({}), nodes ({}) and NICs per node ({}) "
                               "must be >= 1", c.gpus_per_node, c.nodes, c.nics_per_node));
+  }
+  long product = 1;
+  for (int d : node_dims) product *= d < 1 ? 0 : d;
+  if (node_dims.empty() || product != c.nodes) {
+    return Status(TIDAL_ERR_INVALID_ARGUMENT,
+                  fmt::format("cluster: node dims {} do not multiply to {} nodes",
+                              fmt::join(node_dims, "x"), c.nodes));
   }
   Machine m;
   m.dims.push_back({c.gpus_per_node, {"intra", c.intra_alpha_s, c.intra_beta_Bps}});
   // All GPUs of a node cross nodes at once in a torus phase: each gets its
   // share of the node's NICs.
   const double inter_share = c.nics_per_node * c.nic_beta_Bps / c.gpus_per_node;
-  m.dims.push_back({c.nodes, {"inter", c.inter_alpha_s, inter_share}});
+  for (int d : node_dims) m.dims.push_back({d, {"inter", c.inter_alpha_s, inter_share}});
   TIDAL_RETURN_IF_ERROR(validate(m).with_context("cluster"));
   *out = std::move(m);
   return Status();

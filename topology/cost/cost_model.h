@@ -10,10 +10,10 @@
 // A schedule is a sequence of ring phases; as in NCCL's tuning model, a
 // phase over d ranks on tier t costs
 //     steps * alpha_t + bytes_on_the_wire_per_rank / beta_t
-// tidal's executor runs each step as one p2p batch and waits for it, so a
-// step's latency is that of the slowest hop it contains (a flat ring over
-// several nodes pays the inter-node alpha on every step). docs/cost-model.md
-// derives every formula.
+// and a flat ring that spans several tiers pays each hop's own alpha (a
+// rank waits only for its neighbour, so the critical path is one block's
+// journey: intra hops at intra alpha, node crossings at inter alpha).
+// docs/cost-model.md derives every formula.
 //
 // `bytes` is always the full buffer as nccl-tests counts it: the gathered
 // output of all_gather, the input of reduce_scatter, the buffer of
@@ -93,6 +93,11 @@ struct Cluster {
   int nics_per_node = 8;
 };
 Status machine_from_cluster(const Cluster& cluster, Machine* out);
+// The same cluster with its nodes arranged as several dims (an ND layout:
+// {16, 8} for 128 nodes); the product must equal cluster.nodes. Every node
+// dim uses the inter tier.
+Status machine_for_node_dims(const Cluster& cluster, const std::vector<int>& node_dims,
+                             Machine* out);
 
 }  // namespace cost
 }  // namespace tidal

@@ -1,0 +1,233 @@
+#include "bench/sim/fit_mode.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "bench/sim/rank_group.h"
+#include "lib/core/dtype.h"
+#include "lib/transport/local/local_transport.h"
+#include "topology/cost/alpha_beta_fit.h"
+#include "topology/cost/cost_model.h"
+#include "tidal/local.h"
+#include "tidal/tidal.h"
+#include "tidal/version.h"
+
+namespace tidal {
+namespace sim {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr int kTrials = 5;
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// Repetitions per trial: enough to dwarf the clock, few on big messages.
+int reps_for(size_t bytes) {
+  return static_cast<int>(std::clamp<size_t>((size_t(32) << 20) / std::max<size_t>(bytes, 1),
+                                             3, 50));
+}
+
+// The slowest rank's time of `body` (run `reps` times per trial), median
+// over trials. Every rank calls this in step.
+template <typename Body>
+Status time_slowest(RankGroup& g, int reps, double* seconds, Body body) {
+  TIDAL_RETURN_IF_ERROR(body());  // warm-up (connections, page faults)
+  std::vector<double> trials;
+  for (int k = 0; k < kTrials; ++k) {
+    g.barrier();
+    const Clock::time_point t0 = Clock::now();
+    for (int r = 0; r < reps; ++r) TIDAL_RETURN_IF_ERROR(body());
+    trials.push_back(g.max(seconds_since(t0) / reps));
+  }
+  std::sort(trials.begin(), trials.end());
+  *seconds = trials[trials.size() / 2];
+  return Status();
+}
+
+// One ring-shift step as the ring schedule runs it: every rank sends
+// `bytes` to the next rank and receives as many from the previous one, in
+// one p2p batch.
+Status probe_tier(RankGroup& g, Transport& t, const std::vector<size_t>& sizes,
+                  cost::AlphaBetaFit* fit, std::vector<cost::TimedTransfer>* points) {
+  const int n = t.size(), me = t.rank();
+  for (size_t bytes : sizes) {
+    std::vector<char> out(bytes, static_cast<char>(me)), in(bytes);
+    P2POp ops[] = {{P2POp::kSend, out.data(), bytes, (me + 1) % n, 0},
+                   {P2POp::kRecv, in.data(), bytes, (me + n - 1) % n, 0}};
+    double s = 0;
+    TIDAL_RETURN_IF_ERROR(time_slowest(g, reps_for(bytes), &s, [&] {
+      return t.p2p(ops, 2, Deadline::after(60), nullptr);
+    }));
+    points->push_back({static_cast<double>(bytes), s});
+  }
+  return cost::fit_alpha_beta(*points, fit);
+}
+
+struct CheckRow {
+  cost::Collective coll;
+  size_t bytes = 0;     // full buffer, as the model counts it
+  double ring_s = 0;    // measured ring schedule
+  double native_s = 0;  // measured native collective (0: none)
+  double predicted_s = 0;
+};
+
+Status run_collective(cost::Collective coll, tidal_comm_t comm, int n, std::vector<float>* a,
+                      std::vector<float>* b, size_t count) {
+  tidal_status_t st = TIDAL_SUCCESS;
+  switch (coll) {
+    case cost::Collective::kAllGather:
+      st = tidal_all_gather(a->data(), b->data(), count / n, TIDAL_F32, comm, nullptr);
+      break;
+    case cost::Collective::kReduceScatter:
+      st = tidal_reduce_scatter(a->data(), b->data(), count / n, TIDAL_F32, TIDAL_SUM, comm,
+                                nullptr);
+      break;
+    case cost::Collective::kAllReduce:
+      st = tidal_all_reduce(a->data(), b->data(), count, TIDAL_F32, TIDAL_SUM, comm, nullptr);
+      break;
+  }
+  if (st == TIDAL_SUCCESS) return Status();
+  return Status(st, fmt::format("{}: {}", cost::collective_name(coll), tidal_last_error()));
+}
+
+Status time_collective(RankGroup& g, tidal_comm_t comm, cost::Collective coll, size_t bytes,
+                       double* seconds) {
+  const int n = g.size();
+  const size_t count = bytes / sizeof(float) / n * n;  // divisible by the world
+  std::vector<float> a(count, 1.0f), b(count);
+  return time_slowest(g, reps_for(bytes) / 2 + 1, seconds,
+                      [&] { return run_collective(coll, comm, n, &a, &b, count); });
+}
+
+Status check_model(RankGroup& g, const FitComms& comms, const cost::LinkTier& tier,
+                   const std::vector<size_t>& sizes, std::vector<CheckRow>* rows) {
+  cost::Machine machine;
+  machine.dims.push_back({g.size(), tier});
+  for (cost::Collective coll : {cost::Collective::kAllGather, cost::Collective::kReduceScatter,
+                                cost::Collective::kAllReduce}) {
+    for (size_t bytes : sizes) {
+      CheckRow row{coll, bytes};
+      TIDAL_RETURN_IF_ERROR(time_collective(g, comms.ring, coll, bytes, &row.ring_s));
+      if (comms.native) {
+        TIDAL_RETURN_IF_ERROR(time_collective(g, comms.native, coll, bytes, &row.native_s));
+      }
+      TIDAL_RETURN_IF_ERROR(cost::predict(machine, cost::Algorithm::kRing, coll,
+                                          static_cast<double>(bytes), &row.predicted_s));
+      rows->push_back(row);
+    }
+  }
+  return Status();
+}
+
+void print_report(const FitOptions& o, int n, const cost::AlphaBetaFit& fit,
+                  const std::vector<cost::TimedTransfer>& points,
+                  const std::vector<CheckRow>& rows) {
+  fmt::print("# tidal-sim --fit: backend {}, {} ranks on this machine (one tier)\n",
+             o.backend, n);
+  fmt::print("# ring-shift probe (every rank sends to the next, receives from the previous)\n");
+  fmt::print("#{:>11} {:>12} {:>12}\n", "bytes", "step(us)", "fit(us)");
+  for (const auto& p : points) {
+    fmt::print("{:>12.0f} {:>12.2f} {:>12.2f}\n", p.bytes, p.seconds * 1e6,
+               (fit.tier.alpha_s + p.bytes / fit.tier.beta_Bps) * 1e6);
+  }
+  fmt::print("# fitted tier: alpha = {:.2f} us, beta = {:.2f} GB/s per rank (r^2 = {:.4f}, "
+             "worst residual {:.1f}%)\n", fit.tier.alpha_s * 1e6, fit.tier.beta_Bps / 1e9,
+             fit.r_squared, fit.max_rel_error * 100);
+  fmt::print("# ring schedule: measured vs the model's prediction from the fitted tier\n");
+  fmt::print("#{:>15} {:>10} {:>12} {:>12} {:>8} {:>12}\n", "collective", "bytes",
+             "ring(ms)", "model(ms)", "error", "native(ms)");
+  for (const CheckRow& r : rows) {
+    const double err = (r.predicted_s - r.ring_s) / r.ring_s * 100;
+    fmt::print("{:>16} {:>10} {:>12.3f} {:>12.3f} {:>7.1f}% {:>12}\n",
+               cost::collective_name(r.coll), r.bytes, r.ring_s * 1e3, r.predicted_s * 1e3,
+               err, r.native_s > 0 ? fmt::format("{:.3f}", r.native_s * 1e3) : "-");
+  }
+}
+
+Status write_csv(const std::string& path, const FitOptions& o, int n,
+                 const cost::AlphaBetaFit& fit, const std::vector<CheckRow>& rows) {
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  if (!f) return Status(TIDAL_ERR_IO, fmt::format("cannot write {}", path));
+  fmt::print(f, "backend,ranks,alpha_us,beta_GBps,collective,bytes,ring_ms,model_ms,"
+             "error_pct,native_ms\n");
+  for (const CheckRow& r : rows) {
+    fmt::print(f, "{},{},{:.3f},{:.3f},{},{},{:.4f},{:.4f},{:.2f},{:.4f}\n", o.backend, n,
+               fit.tier.alpha_s * 1e6, fit.tier.beta_Bps / 1e9, cost::collective_name(r.coll),
+               r.bytes, r.ring_s * 1e3, r.predicted_s * 1e3,
+               (r.predicted_s - r.ring_s) / r.ring_s * 100, r.native_s * 1e3);
+  }
+  std::fclose(f);
+  return Status();
+}
+
+// What every rank runs.
+Status fit_on_rank(RankGroup& g, Transport& t, const FitComms& comms, const FitOptions& o) {
+  cost::AlphaBetaFit fit;
+  std::vector<cost::TimedTransfer> points;
+  TIDAL_RETURN_IF_ERROR(probe_tier(g, t, o.fit_sizes, &fit, &points));
+  std::vector<CheckRow> rows;
+  TIDAL_RETURN_IF_ERROR(check_model(g, comms, fit.tier, o.check_sizes, &rows));
+  if (g.rank() != 0) return Status();
+  print_report(o, g.size(), fit, points, rows);
+  if (!o.csv.empty()) TIDAL_RETURN_IF_ERROR(write_csv(o.csv, o, g.size(), fit, rows));
+  return Status();
+}
+
+Status fit_local(const FitOptions& o) {
+  const int n = o.ranks;
+  if (n < 2 || n > 64) {
+    return Status(TIDAL_ERR_INVALID_ARGUMENT,
+                  fmt::format("--ranks {} must be in [2, 64] for the local backend", n));
+  }
+  std::vector<tidal_comm_t> ring(n), native(n);
+  TIDAL_RETURN_IF_ERROR(create_local_comms(n, &ring, &native));
+  auto transports = LocalTransport::create_group(n);
+  ThreadGroup group(n);
+  std::vector<Status> results(n);
+  std::vector<std::thread> threads;
+  for (int r = 0; r < n; ++r) {
+    threads.emplace_back([&, r] {
+      ThreadRank me(&group, r);
+      results[r] = fit_on_rank(me, *transports[r], FitComms{ring[r], native[r]}, o);
+      if (!results[r].ok()) group.abandon();
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (int r = 0; r < n; ++r) {
+    tidal_comm_destroy(ring[r]);
+    tidal_comm_destroy(native[r]);
+  }
+  for (const Status& s : results) TIDAL_RETURN_IF_ERROR(s);
+  return Status();
+}
+
+}  // namespace
+
+Status run_fit(const FitOptions& o) {
+  if (o.fit_sizes.size() < 2) {
+    return Status(TIDAL_ERR_INVALID_ARGUMENT, "--fit needs at least two probe sizes");
+  }
+  if (o.backend == "local") return fit_local(o);
+  if (o.backend == "mpi" || o.backend == "ucx") {
+    std::unique_ptr<RankGroup> group;
+    std::unique_ptr<Transport> transport;
+    FitComms comms;
+    TIDAL_RETURN_IF_ERROR(create_process_rank(o.backend, &group, &transport, &comms));
+    Status s = fit_on_rank(*group, *transport, comms, o);
+    if (!s.ok()) s = s.with_context(fmt::format("rank {}", group->rank()));
+    destroy_comms(comms);
+    return s;
+  }
+  return Status(TIDAL_ERR_INVALID_ARGUMENT,
+                fmt::format("--backend '{}' (local, mpi, ucx)", o.backend));
+}
+
+}  // namespace sim
+}  // namespace tidal

@@ -1,0 +1,50 @@
+#include "topology/cost/alpha_beta_fit.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+namespace tidal {
+namespace cost {
+
+Status fit_alpha_beta(const std::vector<TimedTransfer>& points, AlphaBetaFit* out) {
+  const double n = static_cast<double>(points.size());
+  double sx = 0, sy = 0, sxx = 0, sxy = 0;
+  for (const TimedTransfer& p : points) {
+    if (!std::isfinite(p.bytes) || !std::isfinite(p.seconds) || p.bytes < 0 || p.seconds <= 0) {
+      return Status(TIDAL_ERR_INVALID_ARGUMENT,
+                    fmt::format("fit: bad point ({} bytes, {} s)", p.bytes, p.seconds));
+    }
+    sx += p.bytes;
+    sy += p.seconds;
+    sxx += p.bytes * p.bytes;
+    sxy += p.bytes * p.seconds;
+  }
+  const double spread = n * sxx - sx * sx;
+  if (points.size() < 2 || spread <= 0) {
+    return Status(TIDAL_ERR_INVALID_ARGUMENT, "fit: needs at least two distinct sizes");
+  }
+  const double slope = (n * sxy - sx * sy) / spread;
+  if (slope <= 0) {
+    return Status(TIDAL_ERR_INVALID_ARGUMENT,
+                  "fit: time does not grow with size (too noisy, or sizes too small)");
+  }
+  const double intercept = std::max(0.0, (sy - slope * sx) / n);
+  double ss_res = 0, ss_tot = 0, worst = 0;
+  const double mean = sy / n;
+  for (const TimedTransfer& p : points) {
+    const double fitted = intercept + slope * p.bytes;
+    ss_res += (p.seconds - fitted) * (p.seconds - fitted);
+    ss_tot += (p.seconds - mean) * (p.seconds - mean);
+    worst = std::max(worst, std::fabs(fitted - p.seconds) / p.seconds);
+  }
+  out->tier.alpha_s = intercept;
+  out->tier.beta_Bps = 1.0 / slope;
+  out->r_squared = ss_tot > 0 ? 1.0 - ss_res / ss_tot : 1.0;
+  out->max_rel_error = worst;
+  return Status();
+}
+
+}  // namespace cost
+}  // namespace tidal

@@ -1,0 +1,30 @@
+// alpha_beta_fit.h — least-squares fit of time = alpha + bytes / beta to
+// measured (bytes, seconds) points, as `tidal-sim --fit` does for each tier.
+#pragma once
+
+#include <vector>
+
+#include "lib/core/status.h"
+#include "topology/cost/cost_model.h"
+
+namespace tidal {
+namespace cost {
+
+struct TimedTransfer {
+  double bytes = 0;    // per message
+  double seconds = 0;  // one message (or one ring-shift step)
+};
+
+struct AlphaBetaFit {
+  LinkTier tier;              // alpha_s, beta_Bps
+  double r_squared = 0;       // of the linear fit
+  double max_rel_error = 0;   // worst |fit - measured| / measured
+};
+
+// Ordinary least squares of seconds on bytes: slope = 1/beta, intercept =
+// alpha (clamped at 0: a negative intercept is measurement noise). Needs at
+// least two distinct sizes and a positive slope.
+Status fit_alpha_beta(const std::vector<TimedTransfer>& points, AlphaBetaFit* out);
+
+}  // namespace cost
+}  // namespace tidal
