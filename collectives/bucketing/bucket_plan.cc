@@ -100,9 +100,11 @@ std::vector<CutBucket> cut_groups(const BucketPlan& p) {
     const ArenaGroup& g = p.groups[gi];
     size_t unit = static_cast<size_t>(p.options.world) * align_elements(p.options, g.comm_dtype);
     size_t cap = capacity_elements(p.options.bucket_bytes, g.comm_dtype, unit);
+    // The first bucket is never larger than the others.
     size_t first = p.options.first_bucket_bytes == 0
                        ? cap
-                       : capacity_elements(p.options.first_bucket_bytes, g.comm_dtype, unit);
+                       : std::min(cap, capacity_elements(p.options.first_bucket_bytes,
+                                                         g.comm_dtype, unit));
     size_t done = 0, index = 0;
     while (done < g.count) {
       size_t len = std::min(index == 0 ? first : cap, g.count - done);

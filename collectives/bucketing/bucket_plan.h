@@ -77,7 +77,7 @@ struct BucketPlan {
   std::vector<Bucket> buckets;     // in launch order
   std::vector<Piece> pieces;       // grouped by bucket
   // For each tensor, the launch-order indices of the first and last bucket
-  // holding any of its elements.
+  // holding any of its elements (other groups' buckets may sit between).
   std::vector<size_t> tensor_first_bucket, tensor_last_bucket;
   size_t shard_bytes = 0;          // the flat per-rank shard buffer
 

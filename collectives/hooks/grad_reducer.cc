@@ -27,8 +27,12 @@ Status GradReducer::create(TensorList& list, const ReducerOptions& options,
       alloc_bucket_storage(list.device(), list.plan().shard_bytes, &r->shard_));
   const BucketPlan& plan = list.plan();
   r->tensors_in_.assign(plan.buckets.size(), 0);
+  r->buckets_of_.resize(plan.tensors.size());
   for (size_t b = 0; b < plan.buckets.size(); ++b) {
     r->tensors_in_[b] = plan.buckets[b].piece_count;  // one piece per tensor per bucket
+    for (size_t k = 0; k < plan.buckets[b].piece_count; ++k) {
+      r->buckets_of_[plan.pieces[plan.buckets[b].first_piece + k].tensor].push_back(b);
+    }
   }
   r->reset_step_locked();
   *out = std::move(r);
@@ -64,9 +68,7 @@ Status GradReducer::mark_ready(size_t tensor) {
   ++marked_;
   step_started_ = true;
   if (!sync_) return Status();  // no-sync step: gradients accumulate locally
-  for (size_t b = plan.tensor_first_bucket[tensor]; b <= plan.tensor_last_bucket[tensor]; ++b) {
-    --pending_[b];
-  }
+  for (size_t b : buckets_of_[tensor]) --pending_[b];
   return launch_ready_buckets_locked();
 }
 

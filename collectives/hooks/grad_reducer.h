@@ -59,6 +59,9 @@ class GradReducer {
   std::vector<uint8_t> ready_;         // per tensor, this step
   std::vector<size_t> pending_;        // per bucket: tensors not yet ready
   std::vector<size_t> tensors_in_;     // per bucket: distinct tensors
+  // Per tensor, the buckets holding it. Not a range: with several dtypes,
+  // other groups' buckets sit between a split tensor's buckets.
+  std::vector<std::vector<size_t>> buckets_of_;
   size_t marked_ = 0;
   size_t next_launch_ = 0;
   bool sync_ = true, next_sync_ = true, step_started_ = false;

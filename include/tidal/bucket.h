@@ -109,7 +109,8 @@ tidal_status_t tidal_tensor_list_shard_bytes(tidal_tensor_list_t list, size_t *b
 tidal_status_t tidal_tensor_list_data(tidal_tensor_list_t list, size_t tensor, void **data);
 
 /* The first and last bucket (launch order) holding elements of `tensor`
- * (a tensor larger than a bucket spans several). */
+ * (a tensor larger than a bucket spans several). With tensors of several
+ * dtypes, buckets of another dtype may sit between the two. */
 tidal_status_t tidal_tensor_list_buckets_of(tidal_tensor_list_t list, size_t tensor,
                                             size_t *first_bucket, size_t *last_bucket);
 

@@ -1,0 +1,72 @@
+// Bucketed collectives and overlap hooks on local thread ranks (2, 3, 4, 8),
+// bitwise against the per-tensor reference.
+#include "tests/bucketing/overlap_suite.h"
+#include "tests/common/local_ranks.h"
+
+namespace {
+
+using tidal_testing::run_local_ranks;
+
+class LocalBucketing : public ::testing::TestWithParam<int> {};
+
+TEST_P(LocalBucketing, BucketedReduceScatterAndAllGatherEqualThePerTensorReference) {
+  run_local_ranks(GetParam(), [](tidal_comm_t comm, int) {
+    tidal_testing::run_bucketed_suite(comm);
+  });
+}
+
+TEST_P(LocalBucketing, GradReducerWithRandomOrdersAndThreadsEqualsTheReference) {
+  run_local_ranks(GetParam(), [](tidal_comm_t comm, int) {
+    for (const auto& c : tidal_testing::bucketed_cases()) {
+      if (c.order == TIDAL_BUCKET_ORDER_FORWARD && !c.zero_copy && c.comm_dtype < 0) continue;
+      tidal_testing::check_grad_reducer(comm, c);
+    }
+    tidal_testing::ListCase reverse_f32{"reverse-f32", TIDAL_F32, -1, 1.0f, 1.0f, 0, TIDAL_SUM,
+                                        TIDAL_BUCKET_ORDER_REVERSE};
+    tidal_testing::check_grad_reducer(comm, reverse_f32);
+  });
+}
+
+TEST_P(LocalBucketing, NoSyncStepAccumulatesAndTheNextStepReducesTheSum) {
+  run_local_ranks(GetParam(), [](tidal_comm_t comm, int) {
+    tidal_testing::check_no_sync_accumulation(comm);
+  });
+}
+
+TEST_P(LocalBucketing, ZeroOneAllReduceFillsTensorsAndShard) {
+  run_local_ranks(GetParam(), [](tidal_comm_t comm, int) {
+    tidal_testing::check_zero1(comm, {"zero1-f32", TIDAL_F32, -1});
+    tidal_testing::check_zero1(comm, {"zero1-bf16", TIDAL_F32, TIDAL_BF16, 0.5f, 1.0f});
+  });
+}
+
+TEST_P(LocalBucketing, ParamGathererFillsEveryLayerUnderDepthAndByteCap) {
+  run_local_ranks(GetParam(), [](tidal_comm_t comm, int) {
+    tidal_testing::check_param_gatherer(comm);
+  });
+}
+
+TEST_P(LocalBucketing, BadInputFailsWithAClearStatus) {
+  run_local_ranks(GetParam(), [](tidal_comm_t comm, int) {
+    tidal_testing::check_bad_input(comm);
+  });
+}
+
+TEST_P(LocalBucketing, MismatchedRegistrationsAreDetectedOnEveryRank) {
+  run_local_ranks(GetParam(), [](tidal_comm_t comm, int) {
+    tidal_testing::check_mismatched_registration(comm);
+  });
+}
+
+INSTANTIATE_TEST_SUITE_P(Ranks, LocalBucketing, ::testing::Values(2, 3, 4, 8),
+                         [](const ::testing::TestParamInfo<int>& info) {
+                           return std::to_string(info.param) + "ranks";
+                         });
+
+TEST(LocalBucketingOneRank, ReduceScatterOnOneRankIsACopy) {
+  run_local_ranks(1, [](tidal_comm_t comm, int) {
+    tidal_testing::check_bucketed_reduce_scatter(comm, tidal_testing::bucketed_cases()[0]);
+  });
+}
+
+}  // namespace

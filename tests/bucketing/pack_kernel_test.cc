@@ -1,0 +1,134 @@
+// The fused CPU pack kernel against a scalar per-element reference built on
+// lib/core/dtype.h: plain copies, scale, f32 <-> bf16/f16 casts, tables
+// large enough to be split across threads (runs cut mid-tensor), in-place
+// scaling, and the ops it must refuse.
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "collectives/kernels/copy_table.h"
+#include "collectives/kernels/cpu/pack_kernel.h"
+#include "lib/core/dtype.h"
+
+namespace {
+
+using tidal::CopyOp;
+using tidal::CopyTable;
+
+// Scalar reference: decode, multiply in float (double for f64), encode.
+void reference_copy(const void* src, void* dst, size_t count, const CopyOp& op) {
+  const size_t ses = tidal::dtype_size(op.src_dtype), des = tidal::dtype_size(op.dst_dtype);
+  for (size_t i = 0; i < count; ++i) {
+    const char* s = static_cast<const char*>(src) + i * ses;
+    char* d = static_cast<char*>(dst) + i * des;
+    if (op.plain()) {
+      std::memcpy(d, s, ses);
+      continue;
+    }
+    if (op.src_dtype == TIDAL_F64) {
+      double v;
+      std::memcpy(&v, s, 8);
+      v *= static_cast<double>(op.scale);
+      std::memcpy(d, &v, 8);
+      continue;
+    }
+    float v = 0;
+    uint16_t h = 0;
+    if (op.src_dtype == TIDAL_F32) std::memcpy(&v, s, 4);
+    else std::memcpy(&h, s, 2);
+    if (op.src_dtype == TIDAL_BF16) v = tidal::bf16_to_float(h);
+    if (op.src_dtype == TIDAL_F16) v = tidal::f16_to_float(h);
+    v *= op.scale;
+    if (op.dst_dtype == TIDAL_F32) std::memcpy(d, &v, 4);
+    if (op.dst_dtype == TIDAL_BF16) h = tidal::float_to_bf16(v), std::memcpy(d, &h, 2);
+    if (op.dst_dtype == TIDAL_F16) h = tidal::float_to_f16(v), std::memcpy(d, &h, 2);
+  }
+}
+
+// Random source bytes that decode to finite, varied values.
+std::vector<unsigned char> random_source(tidal_dtype_t d, size_t count, std::mt19937& rng) {
+  std::vector<unsigned char> buf(count * tidal::dtype_size(d) + 16);
+  std::uniform_real_distribution<float> dist(-1000.0f, 1000.0f);
+  for (size_t i = 0; i < count; ++i) {
+    float f = dist(rng);
+    unsigned char* p = &buf[i * tidal::dtype_size(d)];
+    switch (d) {
+      case TIDAL_F32: std::memcpy(p, &f, 4); break;
+      case TIDAL_F64: { double v = f / 3.0; std::memcpy(p, &v, 8); break; }
+      case TIDAL_BF16: { uint16_t h = tidal::float_to_bf16(f); std::memcpy(p, &h, 2); break; }
+      case TIDAL_F16: { uint16_t h = tidal::float_to_f16(f / 16); std::memcpy(p, &h, 2); break; }
+      default: *p = static_cast<unsigned char>(rng()); break;
+    }
+  }
+  return buf;
+}
+
+// Packs `counts` runs from separate sources into one bucket with gaps and
+// compares the bucket bytewise with the reference.
+void check_table(const std::vector<size_t>& counts, const CopyOp& op) {
+  std::mt19937 rng(static_cast<unsigned>(counts.size() * 31 + op.src_dtype));
+  const size_t des = tidal::dtype_size(op.dst_dtype);
+  std::vector<std::vector<unsigned char>> sources;
+  size_t bucket_elems = 0;
+  for (size_t c : counts) {
+    sources.push_back(random_source(op.src_dtype, c, rng));
+    bucket_elems += c + 3;  // a gap the kernel must not touch
+  }
+  std::vector<unsigned char> got(bucket_elems * des, 0x5A), want(bucket_elems * des, 0x5A);
+  CopyTable table;
+  size_t offset = 0;
+  for (size_t i = 0; i < counts.size(); ++i) {
+    table.add(sources[i].data(), got.data() + offset * des, counts[i]);
+    reference_copy(sources[i].data(), want.data() + offset * des, counts[i], op);
+    offset += counts[i] + 3;
+  }
+  ASSERT_TRUE(table.finalize(false).ok());
+  ASSERT_TRUE(table.run(op, nullptr).ok());
+  ASSERT_EQ(std::memcmp(got.data(), want.data(), got.size()), 0)
+      << tidal_dtype_name(op.src_dtype) << "->" << tidal_dtype_name(op.dst_dtype)
+      << " scale " << op.scale << " runs " << counts.size();
+}
+
+const CopyOp kOps[] = {
+    {TIDAL_F32, TIDAL_F32, 1.0f},   {TIDAL_F32, TIDAL_F32, 0.125f}, {TIDAL_F32, TIDAL_BF16, 1.0f},
+    {TIDAL_F32, TIDAL_BF16, 0.25f}, {TIDAL_BF16, TIDAL_F32, 1.0f},  {TIDAL_BF16, TIDAL_F32, 0.5f},
+    {TIDAL_BF16, TIDAL_BF16, 0.3f}, {TIDAL_F32, TIDAL_F16, 0.5f},   {TIDAL_F16, TIDAL_F32, 2.0f},
+    {TIDAL_F64, TIDAL_F64, 0.7f},   {TIDAL_U8, TIDAL_U8, 1.0f},     {TIDAL_I64, TIDAL_I64, 1.0f},
+};
+
+TEST(PackKernel, SmallTablesMatchTheScalarReferenceForEveryOp) {
+  for (const CopyOp& op : kOps) check_table({1, 7, 64, 1000, 3, 4099}, op);
+}
+
+TEST(PackKernel, LargeTablesSplitAcrossThreadsMatchTheReference) {
+  // ~6 MB of f32: above the threading threshold; runs are cut mid-tensor.
+  for (const CopyOp& op : {kOps[1], kOps[3], kOps[4]}) {
+    check_table({1500000, 5, 70000, 3, 200001}, op);
+  }
+  check_table({1 << 21}, kOps[0]);  // one huge tensor alone
+}
+
+TEST(PackKernel, InPlaceScaleTouchesOnlyTheRun) {
+  std::vector<float> data(5000, 3.0f);
+  CopyTable table;
+  table.add(data.data() + 10, data.data() + 10, 4000);
+  ASSERT_TRUE(table.finalize(false).ok());
+  ASSERT_TRUE(table.run(CopyOp{TIDAL_F32, TIDAL_F32, 0.5f}, nullptr).ok());
+  EXPECT_EQ(data[9], 3.0f);
+  EXPECT_EQ(data[10], 1.5f);
+  EXPECT_EQ(data[4009], 1.5f);
+  EXPECT_EQ(data[4010], 3.0f);
+}
+
+TEST(PackKernel, UnsupportedOpsAreRefusedWithAReason) {
+  auto s = tidal::check_copy_op(CopyOp{TIDAL_I32, TIDAL_I32, 0.5f});
+  EXPECT_EQ(s.code(), TIDAL_ERR_UNSUPPORTED);
+  EXPECT_NE(s.message().find("i32"), std::string::npos) << s.message();
+  EXPECT_EQ(tidal::check_copy_op(CopyOp{TIDAL_F64, TIDAL_BF16, 1.0f}).code(),
+            TIDAL_ERR_UNSUPPORTED);
+  EXPECT_TRUE(tidal::check_copy_op(CopyOp{TIDAL_F32, TIDAL_BF16, 0.5f}).ok());
+}
+
+}  // namespace
