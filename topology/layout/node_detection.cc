@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <functional>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -88,12 +89,15 @@ RankLayout layout_from_node_ids(const std::vector<uint64_t>& ids, std::string* w
   const int world = static_cast<int>(ids.size());
   int per_node = 1;
   while (per_node < world && ids[static_cast<size_t>(per_node)] == ids[0]) ++per_node;
+  // Regular: every node holds per_node consecutive ranks and no node id
+  // appears in two places.
   bool regular = world % per_node == 0;
-  for (int r = 0; regular && r < world; ++r) {
-    const int first = r - r % per_node;  // ranks of a node are consecutive
-    regular = ids[static_cast<size_t>(r)] == ids[static_cast<size_t>(first)] &&
-              (first == 0 || ids[static_cast<size_t>(first)] !=
-                                 ids[static_cast<size_t>(first - per_node)]);
+  std::set<uint64_t> nodes;
+  for (int first = 0; regular && first < world; first += per_node) {
+    regular = nodes.insert(ids[static_cast<size_t>(first)]).second;
+    for (int r = first; regular && r < first + per_node; ++r) {
+      regular = ids[static_cast<size_t>(r)] == ids[static_cast<size_t>(first)];
+    }
   }
   RankLayout layout;
   if (!regular) {

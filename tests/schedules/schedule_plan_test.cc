@@ -1,0 +1,164 @@
+// Schedules as data: every rank's steps match its peers' round for round
+// for every factorisation up to 64 ranks, the bandwidth and latency terms
+// are what the design says, and the printed form lists every step.
+#include <gtest/gtest.h>
+
+#include "collectives/schedules/hierarchical_schedule.h"
+#include "collectives/schedules/schedule_entry.h"
+#include "collectives/schedules/schedule_executor.h"
+#include "lib/core/dtype.h"
+#include "tests/schedules/p2p_only_transport.h"
+
+namespace {
+
+using tidal::CollectiveCall;
+using tidal::CollKind;
+using tidal::RankLayout;
+using tidal::Schedule;
+
+const CollKind kKinds[] = {CollKind::kAllGather, CollKind::kReduceScatter,
+                           CollKind::kAllReduce, CollKind::kBroadcast, CollKind::kAllToAll};
+const int kSchedules[] = {TIDAL_SCHEDULE_RING, TIDAL_SCHEDULE_TORUS2D, TIDAL_SCHEDULE_NDRING};
+
+std::vector<Schedule> every_rank(const CollectiveCall& call, int schedule,
+                                 const RankLayout& layout) {
+  std::vector<Schedule> all(static_cast<size_t>(layout.world()));
+  for (int r = 0; r < layout.world(); ++r) {
+    tidal::Status s = tidal::build_schedule(call, r, schedule, layout, &all[r]);
+    EXPECT_TRUE(s.ok()) << s.message();
+  }
+  return all;
+}
+
+TEST(SchedulePlans, SendsMatchReceivesRoundForRoundForEveryFactorisationUpTo64) {
+  // 3 Mi f32 elements per block: several pipelined chunks for every kind.
+  const size_t counts[] = {5, size_t(3) << 20};
+  int layouts = 0;
+  std::vector<int> worlds;
+  for (int n = 1; n <= 24; ++n) worlds.push_back(n);
+  for (int n : {27, 30, 32, 36, 48, 60, 64}) worlds.push_back(n);
+  for (int n : worlds) {
+    for (int ndims = 1; ndims <= 3; ++ndims) {
+      for (const auto& dims : tidal::factorisations(n, ndims)) {
+        RankLayout layout;
+        ASSERT_TRUE(RankLayout::create(dims, n, &layout).ok());
+        ++layouts;
+        for (int schedule : kSchedules) {
+          for (CollKind kind : kKinds) {
+            for (size_t count : counts) {
+              if (n > 16 && count > 5) continue;  // chunking is rank-count blind
+              CollectiveCall call{kind, nullptr, nullptr, count, TIDAL_F32, TIDAL_SUM, n - 1};
+              tidal::Status s = tidal::validate_schedule_set(every_rank(call, schedule, layout));
+              ASSERT_TRUE(s.ok()) << layout.to_string() << " " << tidal::coll_kind_name(kind)
+                                  << " schedule " << schedule << ": " << s.message();
+            }
+          }
+        }
+      }
+    }
+  }
+  EXPECT_GT(layouts, 100);
+}
+
+TEST(SchedulePlans, TorusSendsTheRingsBytesInXPlusYRoundsInsteadOfXTimesY) {
+  RankLayout layout;
+  ASSERT_TRUE(RankLayout::parse("4x8", 32, &layout).ok());
+  const size_t count = 1000;
+  for (CollKind kind : {CollKind::kAllGather, CollKind::kReduceScatter}) {
+    CollectiveCall call{kind, nullptr, nullptr, count, TIDAL_F32, TIDAL_SUM, 0};
+    Schedule ring, torus;
+    ASSERT_TRUE(tidal::build_schedule(call, 5, TIDAL_SCHEDULE_RING, layout, &ring).ok());
+    ASSERT_TRUE(tidal::build_schedule(call, 5, TIDAL_SCHEDULE_TORUS2D, layout, &torus).ok());
+    auto rs = tidal::schedule_stats(ring), ts = tidal::schedule_stats(torus);
+    EXPECT_EQ(rs.bytes_sent, 31 * count * 4);  // (n-1)/n of the gathered buffer
+    EXPECT_EQ(ts.bytes_sent, rs.bytes_sent);
+    EXPECT_EQ(rs.messages_sent, 31u);
+    EXPECT_EQ(ts.messages_sent, 3u + 7u);
+  }
+}
+
+TEST(SchedulePlans, ChunksArePipelinedStaggerRoundsApart) {
+  RankLayout layout;
+  ASSERT_TRUE(RankLayout::parse("4x2", 8, &layout).ok());
+  // 8 ranks x 1 Mi f32 = 32 MiB gathered: 8 chunks of 4 MiB.
+  CollectiveCall call{CollKind::kAllGather, nullptr, nullptr, size_t(1) << 20, TIDAL_F32,
+                      TIDAL_SUM, 0};
+  EXPECT_EQ(tidal::pipeline_chunks((size_t(1) << 20) * 8 * 4, size_t(1) << 20), 8);
+  Schedule torus, ring;
+  ASSERT_TRUE(tidal::build_schedule(call, 0, TIDAL_SCHEDULE_TORUS2D, layout, &torus).ok());
+  // Per chunk 3 + 1 message rounds and one copy-out round; stagger 3.
+  EXPECT_EQ(torus.rounds, 7 * 3 + 5);
+  ASSERT_TRUE(tidal::build_schedule(call, 0, TIDAL_SCHEDULE_RING, layout, &ring).ok());
+  EXPECT_EQ(ring.rounds, 7 * 1 + 7);  // stagger 1, 7 rounds per chunk, gathers in place
+}
+
+TEST(SchedulePlans, PositionsReadDimZeroAsTheMostSignificantDigit) {
+  RankLayout layout;
+  ASSERT_TRUE(RankLayout::parse("2x3", 6, &layout).ok());
+  // rank = c0 + 2*c1; position = c0*3 + c1.
+  const int expected[] = {0, 3, 1, 4, 2, 5};
+  for (int r = 0; r < 6; ++r) EXPECT_EQ(tidal::position_of(layout, r), expected[r]) << r;
+}
+
+TEST(SchedulePlans, PrintedScheduleListsEveryStep) {
+  RankLayout layout;
+  ASSERT_TRUE(RankLayout::parse("2", 2, &layout).ok());
+  CollectiveCall call{CollKind::kReduceScatter, nullptr, nullptr, 3, TIDAL_F32, TIDAL_AVG, 0};
+  Schedule s;
+  ASSERT_TRUE(tidal::build_schedule(call, 0, TIDAL_SCHEDULE_RING, layout, &s).ok());
+  const std::string text = tidal::format_schedule(s);
+  EXPECT_NE(text.find("schedule 'ring 2' reduce_scatter rank 0/2"), std::string::npos) << text;
+  EXPECT_NE(text.find("send        peer 1 tag 32000 scratch[3+3]"), std::string::npos) << text;
+  EXPECT_NE(text.find("recv-reduce peer 1 tag 32000 -> scratch[0+3]"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("divide      -> scratch[0+3]"), std::string::npos) << text;
+  EXPECT_NE(text.find("copy        scratch[0+3] -> out[0+3]"), std::string::npos) << text;
+  EXPECT_EQ(s.steps.size(), 6u);  // 2 copies in, send, recv-reduce, divide, copy out
+}
+
+TEST(SchedulePlans, ValidationCatchesABrokenSchedule) {
+  RankLayout layout;
+  ASSERT_TRUE(RankLayout::parse("4", 4, &layout).ok());
+  CollectiveCall call{CollKind::kAllGather, nullptr, nullptr, 3, TIDAL_F32, TIDAL_SUM, 0};
+  auto all = every_rank(call, TIDAL_SCHEDULE_RING, layout);
+  ASSERT_TRUE(tidal::validate_schedule_set(all).ok());
+  auto shifted = all;
+  shifted[2].steps.back().round += 0;  // keep sorted; change a size instead
+  for (auto& st : shifted[2].steps) {
+    if (st.kind == tidal::StepKind::kSend) { st.src.count = 2; break; }
+  }
+  EXPECT_EQ(tidal::validate_schedule_set(shifted).code(), TIDAL_ERR_INTERNAL);
+  auto outside = all;
+  outside[1].steps.back().dst.offset = 100;
+  EXPECT_EQ(tidal::validate_schedule(outside[1]).code(), TIDAL_ERR_INTERNAL);
+}
+
+TEST(SchedulePlans, AutoPicksNativeOnOneNodeAndAHierarchyAcrossNodes) {
+  RankLayout flat, nodes;
+  ASSERT_TRUE(RankLayout::parse("8", 8, &flat).ok());
+  ASSERT_TRUE(RankLayout::parse("8x16", 128, &nodes).ok());
+  CollectiveCall small{CollKind::kAllReduce, nullptr, nullptr, 256, TIDAL_F32, TIDAL_SUM, 0};
+  EXPECT_EQ(tidal::choose_auto(small, flat, true), TIDAL_SCHEDULE_NATIVE);
+  EXPECT_EQ(tidal::choose_auto(small, flat, false), TIDAL_SCHEDULE_RING);
+  // 1 KiB over 128 ranks: latency-bound, where the torus's 22 rounds beat
+  // the ring's 127 inter-node hops.
+  EXPECT_EQ(tidal::choose_auto(small, nodes, false), TIDAL_SCHEDULE_TORUS2D);
+  CollectiveCall a2a{CollKind::kAllToAll, nullptr, nullptr, 256, TIDAL_F32, TIDAL_SUM, 0};
+  EXPECT_EQ(tidal::choose_auto(a2a, nodes, true), TIDAL_SCHEDULE_NATIVE);
+}
+
+TEST(ScheduleExecutor, RefusesDeviceMemoryTransports) {
+  auto group = tidal_testing::P2POnlyTransport::group(1, tidal::MemoryKind::kDevice);
+  RankLayout layout;
+  ASSERT_TRUE(RankLayout::parse("1", 1, &layout).ok());
+  float in = 1, out = 0;
+  CollectiveCall call{CollKind::kAllReduce, &in, &out, 1, TIDAL_F32, TIDAL_SUM, 0};
+  Schedule s;
+  ASSERT_TRUE(tidal::build_schedule(call, 0, TIDAL_SCHEDULE_RING, layout, &s).ok());
+  tidal::Status st = tidal::execute_schedule(s, *group[0], &in, &out,
+                                             tidal::Deadline::after(5), nullptr);
+  EXPECT_EQ(st.code(), TIDAL_ERR_UNSUPPORTED);
+  EXPECT_NE(st.message().find("device memory"), std::string::npos) << st.message();
+}
+
+}  // namespace

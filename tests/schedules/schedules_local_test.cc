@@ -1,0 +1,92 @@
+// Every schedule x collective x dtype against native, bitwise, on local
+// thread ranks, for every factorisation of 1..16 ranks into 1..4 dims and
+// for larger layouts up to 64 ranks (fewer dtypes there: 64 threads share
+// the test machine's cores).
+#include <string>
+#include <vector>
+
+#include "tests/common/local_ranks.h"
+#include "tests/schedules/schedule_check.h"
+#include "topology/layout/rank_layout.h"
+
+namespace {
+
+std::string text_of(const std::vector<int>& dims) {
+  std::string s;
+  for (size_t i = 0; i < dims.size(); ++i) s += (i ? "x" : "") + std::to_string(dims[i]);
+  return s;
+}
+
+std::vector<std::string> small_layouts() {
+  std::vector<std::string> out;
+  for (int n = 1; n <= 16; ++n) {
+    for (int ndims = 1; ndims <= 4; ++ndims) {
+      for (const auto& dims : tidal::factorisations(n, ndims)) out.push_back(text_of(dims));
+    }
+  }
+  out.push_back("1x4");  // a dim of one rank
+  out.push_back("4x1");
+  return out;
+}
+
+tidal_config_t config_for(const std::string& layout) {
+  tidal_config_t config = TIDAL_CONFIG_INITIALIZER;
+  config.topology = layout.c_str();
+  return config;
+}
+
+int world_of(const std::string& layout) {
+  int world = 1;
+  for (size_t i = 0, j; i < layout.size(); i = j + 1) {
+    j = layout.find('x', i);
+    if (j == std::string::npos) j = layout.size();
+    world *= std::stoi(layout.substr(i, j - i));
+  }
+  return world;
+}
+
+class SmallLayouts : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(SmallLayouts, EveryScheduleCollectiveAndDtypeMatchesNativeBitwise) {
+  const std::string layout = GetParam();
+  tidal_config_t config = config_for(layout);
+  const int world = world_of(layout);
+  // Up to 8 ranks every dtype; above, one of each width and kind (the
+  // schedule moves bytes; the dtype only enters the fold).
+  std::vector<tidal_dtype_t> dtypes(std::begin(tidal_testing::kEveryDtype),
+                                    std::end(tidal_testing::kEveryDtype));
+  if (world > 8) dtypes = {TIDAL_F32, TIDAL_BF16, TIDAL_I64, TIDAL_FP8_E5M2};
+  tidal_testing::run_local_ranks(
+      world,
+      [&](tidal_comm_t comm, int) {
+        // 0, and counts that few rank counts divide (7 and 61 are prime).
+        tidal_testing::check_all_schedules(comm, dtypes, {0, 7, 61});
+      },
+      &config);
+}
+
+INSTANTIATE_TEST_SUITE_P(Factorisations, SmallLayouts, ::testing::ValuesIn(small_layouts()),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           return "layout_" + info.param;
+                         });
+
+class LargeLayouts : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(LargeLayouts, EveryScheduleAndCollectiveMatchesNativeBitwise) {
+  const std::string layout = GetParam();
+  tidal_config_t config = config_for(layout);
+  tidal_testing::run_local_ranks(
+      world_of(layout),
+      [&](tidal_comm_t comm, int) {
+        tidal_testing::check_all_schedules(comm, {TIDAL_F32, TIDAL_I64}, {0, 3});
+      },
+      &config);
+}
+
+INSTANTIATE_TEST_SUITE_P(UpTo64, LargeLayouts,
+                         ::testing::Values("2x3x4", "4x6", "8x4", "8x8", "2x4x8", "4x4x4"),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           return "layout_" + info.param;
+                         });
+
+}  // namespace

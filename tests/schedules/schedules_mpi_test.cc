@@ -1,0 +1,53 @@
+// Every schedule against native under mpiexec -n 4, with the ranks laid
+// out as 2x2 (two "nodes" of two) and as 4x1, and the MPI node detection.
+#include <mpi.h>
+
+#include <cstdlib>
+
+#include "tests/schedules/schedule_check.h"
+#include "tidal/mpi.h"
+
+namespace {
+
+void check_layout(const char* layout) {
+  tidal_config_t config = TIDAL_CONFIG_INITIALIZER;
+  config.topology = layout;
+  tidal_comm_t comm = nullptr;
+  ASSERT_EQ(tidal_comm_create_mpi(MPI_COMM_WORLD, &config, &comm), TIDAL_SUCCESS)
+      << tidal_last_error();
+  const std::vector<tidal_dtype_t> dtypes(std::begin(tidal_testing::kEveryDtype),
+                                          std::end(tidal_testing::kEveryDtype));
+  tidal_testing::check_all_schedules(comm, dtypes, {0, 1, 7, 1031});
+  EXPECT_EQ(tidal_comm_destroy(comm), TIDAL_SUCCESS);
+}
+
+TEST(MpiSchedules, EveryScheduleMatchesNativeAs2x2) { check_layout("2x2"); }
+
+TEST(MpiSchedules, EveryScheduleMatchesNativeAs4x1) { check_layout("4x1"); }
+
+TEST(MpiSchedules, NodeDetectionFindsTheRanksOfThisMachineAsOneNode) {
+  tidal_comm_t comm = nullptr;
+  ASSERT_EQ(tidal_comm_create_mpi(MPI_COMM_WORLD, nullptr, &comm), TIDAL_SUCCESS);
+  int size = 0, dims[4] = {0}, ndims = 0;
+  tidal_comm_size(comm, &size);
+  if (std::getenv("TIDAL_TOPO")) GTEST_SKIP() << "TIDAL_TOPO overrides detection";
+  ASSERT_EQ(tidal_comm_get_layout(comm, dims, 4, &ndims), TIDAL_SUCCESS) << tidal_last_error();
+  EXPECT_EQ(ndims, 1);  // mpiexec here starts every rank on this machine
+  EXPECT_EQ(dims[0], size);
+  EXPECT_EQ(tidal_comm_destroy(comm), TIDAL_SUCCESS);
+}
+
+TEST(MpiSchedules, ATopologyThatDoesNotMatchTheWorldIsRejected) {
+  tidal_config_t config = TIDAL_CONFIG_INITIALIZER;
+  config.topology = "3x3";
+  tidal_comm_t comm = nullptr;
+  ASSERT_EQ(tidal_comm_create_mpi(MPI_COMM_WORLD, &config, &comm), TIDAL_SUCCESS);
+  float x = 1, y = 0;
+  EXPECT_EQ(tidal_all_reduce_ex(&x, &y, 1, TIDAL_F32, TIDAL_SUM, TIDAL_SCHEDULE_TORUS2D, comm,
+                                nullptr),
+            TIDAL_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(tidal_last_error()).find("3x3"), std::string::npos);
+  EXPECT_EQ(tidal_comm_destroy(comm), TIDAL_SUCCESS);
+}
+
+}  // namespace
