@@ -1,0 +1,28 @@
+// rank_harness.h — runs a benchmark body on every rank of a communicator:
+// local thread ranks in this process, or this process's rank under
+// mpiexec (--backend mpi). Timing helpers make every rank start together
+// and report the slowest rank's time, as nccl-tests does.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "tidal/tidal.h"
+
+namespace tidal_bench {
+
+using RankBody = std::function<void(tidal_comm_t comm, int rank, int size)>;
+
+// backend "local": `ranks` threads; "mpi": MPI_COMM_WORLD (initialised and
+// finalised here). Returns a process exit code.
+int run_on_ranks(const std::string& backend, int ranks, int argc, char** argv,
+                 const RankBody& body);
+
+// All ranks arrive before any returns (a one-element all-reduce).
+void barrier(tidal_comm_t comm);
+
+// Runs `op` on every rank after a barrier; returns the slowest rank's
+// seconds (identical on every rank).
+double timed_max(tidal_comm_t comm, const std::function<void()>& op);
+
+}  // namespace tidal_bench
