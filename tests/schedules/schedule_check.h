@@ -33,6 +33,17 @@ struct ScheduleCase {
   }
 };
 
+// The number of ranks of a layout string ("2x3" -> 6).
+inline int layout_world(const std::string& layout) {
+  int world = 1;
+  for (size_t i = 0, j; i < layout.size(); i = j + 1) {
+    j = layout.find('x', i);
+    if (j == std::string::npos) j = layout.size();
+    world *= std::stoi(layout.substr(i, j - i));
+  }
+  return world;
+}
+
 // Buffers carry one guard byte past the end that no collective may touch.
 constexpr unsigned char kGuard = 0xAB;
 

@@ -35,22 +35,12 @@ tidal_config_t config_for(const std::string& layout) {
   return config;
 }
 
-int world_of(const std::string& layout) {
-  int world = 1;
-  for (size_t i = 0, j; i < layout.size(); i = j + 1) {
-    j = layout.find('x', i);
-    if (j == std::string::npos) j = layout.size();
-    world *= std::stoi(layout.substr(i, j - i));
-  }
-  return world;
-}
-
 class SmallLayouts : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(SmallLayouts, EveryScheduleCollectiveAndDtypeMatchesNativeBitwise) {
   const std::string layout = GetParam();
   tidal_config_t config = config_for(layout);
-  const int world = world_of(layout);
+  const int world = tidal_testing::layout_world(layout);
   // Up to 8 ranks every dtype; above, one of each width and kind (the
   // schedule moves bytes; the dtype only enters the fold).
   std::vector<tidal_dtype_t> dtypes(std::begin(tidal_testing::kEveryDtype),
@@ -76,7 +66,7 @@ TEST_P(LargeLayouts, EveryScheduleAndCollectiveMatchesNativeBitwise) {
   const std::string layout = GetParam();
   tidal_config_t config = config_for(layout);
   tidal_testing::run_local_ranks(
-      world_of(layout),
+      tidal_testing::layout_world(layout),
       [&](tidal_comm_t comm, int) {
         tidal_testing::check_all_schedules(comm, {TIDAL_F32, TIDAL_I64}, {0, 3});
       },
