@@ -12,37 +12,6 @@ using namespace ckpt_test;
 
 namespace {
 
-const std::vector<std::vector<int64_t>> kShapes = {{}, {0}, {3, 0, 2}, {7}, {5, 3}, {2, 3, 4}};
-
-std::vector<OwnedTensor> every_dtype_and_shape() {
-  std::vector<OwnedTensor> tensors;
-  uint64_t seed = 1;
-  for (int d = 0; d < TIDAL_DTYPE_COUNT; ++d)
-    for (const auto& shape : kShapes)
-      tensors.push_back(make_tensor("t" + std::to_string(seed), static_cast<tidal_dtype_t>(d), shape, seed)),
-          ++seed;
-  return tensors;
-}
-
-// Reads `path` and checks every tensor's dtype, shape and bytes exactly.
-void expect_file_holds(const std::string& path, const std::vector<OwnedTensor>& tensors) {
-  tidal_ckpt_reader_t reader = nullptr;
-  ASSERT_EQ(tidal_ckpt_reader_open(path.c_str(), 1, &reader), TIDAL_SUCCESS) << tidal_last_error();
-  size_t n = 0;
-  tidal_ckpt_reader_num_tensors(reader, &n);
-  EXPECT_EQ(n, tensors.size());
-  for (const OwnedTensor& t : tensors) {
-    tidal_ckpt_tensor_info_t info;
-    ASSERT_EQ(tidal_ckpt_reader_find(reader, t.name.c_str(), &info), TIDAL_SUCCESS) << t.name;
-    EXPECT_EQ(info.dtype, static_cast<int>(t.dtype)) << t.name;
-    ASSERT_EQ(info.ndim, static_cast<int>(t.shape.size())) << t.name;
-    for (int d = 0; d < info.ndim; ++d) EXPECT_EQ(info.shape[d], static_cast<uint64_t>(t.shape[d])) << t.name;
-    ASSERT_EQ(info.bytes, t.bytes.size()) << t.name;
-    if (!t.bytes.empty()) EXPECT_EQ(memcmp(info.data, t.bytes.data(), t.bytes.size()), 0) << t.name;
-  }
-  tidal_ckpt_reader_close(reader);
-}
-
 tidal_ckpt_writer_t small_slot_writer(int direct_io) {
   tidal_ckpt_writer_config_t config = TIDAL_CKPT_WRITER_CONFIG_INITIALIZER;
   config.staging_bytes = 4 * 8192;
