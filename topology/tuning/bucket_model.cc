@@ -1,0 +1,209 @@
+// bucket_model.cc — the event-driven step simulation.
+#include "topology/tuning/bucket_model.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+namespace tidal {
+namespace tuning {
+
+namespace {
+
+bool finite_at_least(double v, double low) { return std::isfinite(v) && v >= low; }
+
+Status invalid(const std::string& message) {
+  return Status(TIDAL_ERR_INVALID_ARGUMENT, message);
+}
+
+Status validate_layers(const std::vector<GradLayer>& layers) {
+  double bytes = 0, seconds = 0;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    if (!finite_at_least(layers[i].bytes, 0) || !finite_at_least(layers[i].seconds, 0)) {
+      return invalid(fmt::format("gradient layer {}: bytes and seconds must be >= 0", i));
+    }
+    bytes += layers[i].bytes;
+    seconds += layers[i].seconds;
+  }
+  if (!layers.empty() && (bytes <= 0 || seconds <= 0)) {
+    return invalid("gradient production profile: total bytes and seconds must be > 0");
+  }
+  return Status();
+}
+
+// The link: admits a collective when fewer than `max_inflight` run, and
+// never moves bytes faster than its peak bandwidth (overlapped collectives
+// hide each other's latency, not each other's transfer).
+class LinkModel {
+ public:
+  LinkModel(const CommCurve& curve, int max_inflight)
+      : curve_(curve), peak_Bps_(curve.peak_bandwidth_Bps()),
+        max_inflight_(static_cast<size_t>(max_inflight)) {}
+
+  // Queues a collective of `bytes` launched at `launch`; returns its end.
+  double run(double launch, double bytes) {
+    double start = launch;
+    if (ends_.size() >= max_inflight_) start = std::max(start, ends_[ends_.size() - max_inflight_]);
+    double own = curve_.seconds(bytes);
+    double end = start + own;
+    if (!ends_.empty()) end = std::max(end, ends_.back() + bytes / peak_Bps_);
+    ends_.push_back(end);
+    busy_s_ += own;
+    return end;
+  }
+  double busy_s() const { return busy_s_; }
+
+ private:
+  const CommCurve& curve_;
+  double peak_Bps_;
+  size_t max_inflight_;
+  std::vector<double> ends_;
+  double busy_s_ = 0;
+};
+
+// When the gradient byte at offset `end_offset` has been produced.
+class GradProduction {
+ public:
+  explicit GradProduction(const StepInputs& in) : in_(in) {
+    double bytes = 0, seconds = 0;
+    for (const auto& l : in.grad_layers) {
+      bytes += l.bytes;
+      seconds += l.seconds;
+    }
+    byte_scale_ = bytes > 0 ? in.grad_bytes / bytes : 0;
+    time_scale_ = seconds > 0 ? in.bwd_s / seconds : 0;
+  }
+  double ready_at(double end_offset) {
+    if (in_.grad_layers.empty()) return in_.bwd_s * std::min(1.0, end_offset / in_.grad_bytes);
+    const double tolerance = 1e-9 * in_.grad_bytes;
+    while (layer_ < in_.grad_layers.size() &&
+           produced_bytes_ + tolerance < end_offset) {
+      produced_bytes_ += in_.grad_layers[layer_].bytes * byte_scale_;
+      elapsed_s_ += in_.grad_layers[layer_].seconds * time_scale_;
+      ++layer_;
+    }
+    return layer_ == in_.grad_layers.size() ? in_.bwd_s : elapsed_s_;
+  }
+
+ private:
+  const StepInputs& in_;
+  double byte_scale_ = 0, time_scale_ = 0;
+  size_t layer_ = 0;
+  double produced_bytes_ = 0, elapsed_s_ = 0;
+};
+
+double simulate_backward(const StepInputs& in, const CommCurve& curve, double b,
+                         StepPrediction* out) {
+  LinkModel link(curve, in.max_inflight);
+  GradProduction production(in);
+  std::vector<double> sizes = bucket_sizes(in.grad_bytes, b, in.first_bucket_bytes);
+  double offset = 0, last_end = 0;
+  for (double size : sizes) {
+    offset += size;
+    last_end = link.run(production.ready_at(offset), size);
+  }
+  out->grad_buckets = sizes.size();
+  out->comm_busy_s += link.busy_s();
+  return std::max(0.0, last_end - in.bwd_s);
+}
+
+// Forward with prefetch: returns the compute's total stall time.
+double simulate_forward(const StepInputs& in, const CommCurve& curve, double b,
+                        StepPrediction* out) {
+  LinkModel link(curve, in.max_inflight);
+  std::vector<double> sizes = bucket_sizes(in.gather_bytes, b, in.first_bucket_bytes);
+  const size_t n = sizes.size(), depth = static_cast<size_t>(in.prefetch_depth);
+  std::vector<double> acquired(n, 0.0), ends(n, 0.0);
+  size_t launched = 0;
+  double compute_at = 0;  // when the compute reaches bucket j
+  for (size_t j = 0; j < n; ++j) {
+    // The gatherer's layer helper: bucket 0 is gathered on demand; once
+    // bucket j-1 is acquired, buckets up to j-1+depth are prefetched.
+    // Without prefetch (depth 0) bucket j is gathered when it is needed.
+    size_t window_end = depth == 0 || j == 0 ? j + 1 : std::min(n, j + depth);
+    double launch_at = depth == 0 || j == 0 ? compute_at : acquired[j - 1];
+    for (; launched < window_end; ++launched) ends[launched] = link.run(launch_at, sizes[launched]);
+    acquired[j] = std::max(compute_at, ends[j]);
+    compute_at = acquired[j] + in.fwd_s * sizes[j] / in.gather_bytes;
+  }
+  out->gather_buckets = n;
+  out->comm_busy_s += link.busy_s();
+  return std::max(0.0, compute_at - in.fwd_s);
+}
+
+}  // namespace
+
+std::vector<double> bucket_sizes(double total, double bucket_bytes, double first_bucket_bytes) {
+  std::vector<double> sizes;
+  double left = total;
+  if (first_bucket_bytes > 0 && left > 0) {
+    double first = std::min({first_bucket_bytes, bucket_bytes, left});
+    sizes.push_back(first);
+    left -= first;
+  }
+  const double tolerance = 1e-9 * total;
+  while (left > tolerance) {
+    double size = std::min(bucket_bytes, left);
+    sizes.push_back(size);
+    left -= size;
+  }
+  return sizes;
+}
+
+Status validate(const StepInputs& in, const CommProfile& profile) {
+  if (!finite_at_least(in.grad_bytes, 0) || in.grad_bytes <= 0) {
+    return invalid(fmt::format("phi (gradient bytes per step) must be > 0, got {}",
+                               in.grad_bytes));
+  }
+  if (!finite_at_least(in.bwd_s, 0) || in.bwd_s <= 0) {
+    return invalid(fmt::format("backward time must be > 0 s, got {}", in.bwd_s));
+  }
+  if (in.grad_kind == CommKind::kAllGather) {
+    return invalid("the gradient collective must be reduce_scatter or all_reduce");
+  }
+  if (!finite_at_least(in.gather_bytes, 0) || !finite_at_least(in.fwd_s, 0)) {
+    return invalid("gather bytes and forward time must be >= 0");
+  }
+  if (in.gather_bytes > 0 && in.fwd_s <= 0) {
+    return invalid("a forward all-gather (ZeRO-3) needs a forward time > 0");
+  }
+  if (in.prefetch_depth < 0 || in.max_inflight < 1) {
+    return invalid(fmt::format("prefetch depth {} must be >= 0 and buckets in flight {} >= 1",
+                               in.prefetch_depth, in.max_inflight));
+  }
+  if (!finite_at_least(in.first_bucket_bytes, 0)) {
+    return invalid("the first bucket size must be >= 0");
+  }
+  TIDAL_RETURN_IF_ERROR(validate_layers(in.grad_layers));
+  if (profile.empty()) return invalid("the communication profile is empty");
+  const CommCurve* curve = nullptr;
+  TIDAL_RETURN_IF_ERROR(profile.curve_for(in.grad_kind, &curve));
+  if (in.gather_bytes > 0) TIDAL_RETURN_IF_ERROR(profile.curve_for(CommKind::kAllGather, &curve));
+  return Status();
+}
+
+Status predict_step(const StepInputs& in, const CommProfile& profile, double bucket_bytes,
+                    StepPrediction* out) {
+  TIDAL_RETURN_IF_ERROR(validate(in, profile));
+  if (!std::isfinite(bucket_bytes) || bucket_bytes <= 0) {
+    return invalid(fmt::format("bucket size must be > 0, got {}", bucket_bytes));
+  }
+  StepPrediction p;
+  p.bucket_bytes = bucket_bytes;
+  const CommCurve* grad_curve = nullptr;
+  TIDAL_RETURN_IF_ERROR(profile.curve_for(in.grad_kind, &grad_curve));
+  p.bwd_exposed_s = simulate_backward(in, *grad_curve, bucket_bytes, &p);
+  if (in.gather_bytes > 0) {
+    const CommCurve* gather_curve = nullptr;
+    TIDAL_RETURN_IF_ERROR(profile.curve_for(CommKind::kAllGather, &gather_curve));
+    p.fwd_exposed_s = simulate_forward(in, *gather_curve, bucket_bytes, &p);
+  }
+  p.exposed_s = p.bwd_exposed_s + p.fwd_exposed_s;
+  p.iteration_s = in.fwd_s + in.bwd_s + p.exposed_s;
+  *out = p;
+  return Status();
+}
+
+}  // namespace tuning
+}  // namespace tidal
