@@ -4,7 +4,9 @@
 #include <vector>
 
 #include "bench/perf/perf_device.h"
+#include "bench/perf/perf_oob.h"
 #include "tidal/local.h"
+#include "tidal/oob.h"
 
 #if TIDAL_HAVE_MPI
 #include "tidal/mpi.h"
@@ -37,6 +39,43 @@ class LocalFactory final : public CommFactory {
 
  private:
   std::vector<tidal_comm_t> comms_;
+};
+
+// Every rank thread of every process is a UCX rank; the bootstrap runs
+// over ThreadProcessAllGather (threads, then MPI between processes).
+class UcxFactory final : public CommFactory {
+ public:
+  UcxFactory(const Layout& layout, const tidal_config_t& config, MpiSession& mpi)
+      : layout_(layout), config_(config), gather_(layout.slots, mpi),
+        slots_(static_cast<size_t>(layout.slots)) {
+    for (int s = 0; s < layout.slots; ++s) slots_[static_cast<size_t>(s)] = {this, s};
+  }
+  bool create(int slot, tidal_comm_t* comm, std::string* error) override {
+    tidal_oob_t oob = TIDAL_OOB_INITIALIZER;
+    oob.allgather = &UcxFactory::allgather;
+    oob.user = &slots_[static_cast<size_t>(slot)];
+    oob.rank = layout_.rank_of(slot);
+    oob.nranks = layout_.nranks;
+    tidal_status_t s = tidal_comm_create_oob(&oob, "ucx", &config_, comm);
+    if (s != TIDAL_SUCCESS) *error = std::string("tidal_comm_create_oob: ") + tidal_last_error();
+    return s == TIDAL_SUCCESS;
+  }
+  std::string describe(int slot) const override { return host_description("ucx", slot); }
+
+ private:
+  struct SlotRef {
+    UcxFactory* factory;
+    int slot;
+  };
+  static int allgather(const void* send, void* recv, size_t bytes, void* user) {
+    auto* ref = static_cast<SlotRef*>(user);
+    return ref->factory->gather_.gather(ref->slot, send, recv, bytes);
+  }
+
+  Layout layout_;
+  tidal_config_t config_;
+  ThreadProcessAllGather gather_;
+  std::vector<SlotRef> slots_;
 };
 
 #if TIDAL_HAVE_MPI
@@ -116,17 +155,19 @@ class NcclFactory final : public CommFactory {
 
 }  // namespace
 
-std::string default_backend() {
+std::string default_backend(int threads) {
 #if TIDAL_HAVE_CUDA
   if (tidal_cuda_device_available()) return "nccl";
 #endif
-  return launcher_process_count() > 1 ? "mpi" : "local";
+  if (launcher_process_count() == 1) return "local";
+  // Thread ranks across processes need UCX; MPI gives one rank per process.
+  return threads > 1 && tidal_backend_available("ucx") ? "ucx" : "mpi";
 }
 
 bool plan_layout(const PerfOptions& o, const MpiSession& mpi, Layout* layout,
                  std::string* error) {
   Layout l;
-  l.backend = o.backend.empty() ? default_backend() : o.backend;
+  l.backend = o.backend.empty() ? default_backend(o.threads) : o.backend;
   l.nprocs = mpi.size();
   l.proc = mpi.rank();
   l.local_proc = mpi.local_rank();
@@ -141,10 +182,10 @@ bool plan_layout(const PerfOptions& o, const MpiSession& mpi, Layout* layout,
     *error = "local ranks are threads of one process; under mpiexec use --backend mpi";
   } else if (l.backend == "mpi" && o.threads > 1) {
     *error = "the mpi backend has one rank per process, so -t " + std::to_string(o.threads) +
-             " cannot add thread ranks under it (tidal has no hybrid MPI+threads transport); "
-             "run more processes (mpiexec -n N) or use -t with --backend local";
-  } else if (l.backend == "ucx") {
-    *error = "the perf tools do not drive the ucx backend yet (it needs tidal_comm_create_oob)";
+             " cannot add thread ranks under it; run more processes (mpiexec -n N), or use "
+             "--backend ucx, where every thread of every process is its own rank";
+  } else if (l.backend == "ucx" && l.nprocs > 1 && !mpi.active()) {
+    *error = "the ucx backend bootstraps over MPI between processes, and MPI is not running";
   } else if (l.backend == "mpi" && !mpi.active()) {
     *error = "the mpi backend needs MPI initialised (run under mpiexec)";
   } else {
@@ -161,6 +202,7 @@ std::unique_ptr<CommFactory> make_comm_factory(const Layout& layout, const tidal
     if (f->init(layout.slots, config, error)) return f;
     return nullptr;
   }
+  if (layout.backend == "ucx") return std::make_unique<UcxFactory>(layout, config, mpi);
 #if TIDAL_HAVE_MPI
   if (layout.backend == "mpi") {
     auto f = std::make_unique<MpiFactory>();

@@ -26,9 +26,10 @@ struct Layout {
   int rank_of(int slot) const { return proc * slots + slot; }
 };
 
-// The backend when --backend is not given: nccl in a CUDA build with a GPU,
-// else mpi when mpiexec started more than one process, else local.
-std::string default_backend();
+// The backend when --backend is not given: nccl in a CUDA build with a GPU;
+// else, when mpiexec started more than one process, mpi (ucx with -t > 1,
+// so every thread is a rank); else local.
+std::string default_backend(int threads);
 
 // Checks the backend against the build and the launch; fills *layout.
 bool plan_layout(const PerfOptions& options, const MpiSession& mpi, Layout* layout,

@@ -83,6 +83,15 @@ void MpiSession::broadcast_bytes(void* data, size_t bytes) {
   if (active_ && size_ > 1) MPI_Bcast(data, static_cast<int>(bytes), MPI_BYTE, 0, MPI_COMM_WORLD);
 }
 
+bool MpiSession::allgather_bytes(const void* send, void* recv, size_t bytes) {
+  if (!active_ || size_ == 1) {
+    std::memcpy(recv, send, bytes);
+    return true;
+  }
+  return MPI_Allgather(send, static_cast<int>(bytes), MPI_BYTE, recv, static_cast<int>(bytes),
+                       MPI_BYTE, MPI_COMM_WORLD) == MPI_SUCCESS;
+}
+
 const void* MpiSession::world_handle() const { return active_ ? &g_world : nullptr; }
 
 void MpiSession::abort_job(int code) {
@@ -102,6 +111,10 @@ bool MpiSession::init(std::string* error) {
 CrossProcessReduce MpiSession::reducer() { return nullptr; }
 std::vector<std::string> MpiSession::gather_text(const std::string& mine) { return {mine}; }
 void MpiSession::broadcast_bytes(void*, size_t) {}
+bool MpiSession::allgather_bytes(const void* send, void* recv, size_t bytes) {
+  std::memcpy(recv, send, bytes);
+  return true;
+}
 const void* MpiSession::world_handle() const { return nullptr; }
 void MpiSession::abort_job(int code) { std::exit(code); }
 

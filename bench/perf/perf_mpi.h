@@ -36,6 +36,9 @@ class MpiSession {
   // Rank 0 receives every process's text, in rank order.
   std::vector<std::string> gather_text(const std::string& mine);
   void broadcast_bytes(void* data, size_t bytes);
+  // MPI_Allgather of `bytes` from every process into recv (size * bytes),
+  // in rank order; a copy when inactive.
+  bool allgather_bytes(const void* send, void* recv, size_t bytes);
   // The MPI_Comm of the job (MPI_COMM_WORLD), as the handle's address, for
   // the mpi backend; null when inactive.
   const void* world_handle() const;
