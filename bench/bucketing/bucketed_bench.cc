@@ -24,7 +24,7 @@ struct Options {
   std::string backend = "local";
   int ranks = 4;
   std::string model = "DiT-S/2";
-  std::vector<size_t> bucket_mib = {1, 4, 16, 64};
+  std::vector<double> bucket_mib = {0.25, 1, 4, 16};
   int reps = 5;
 };
 
@@ -72,19 +72,34 @@ void per_tensor(tidal_comm_t comm, RankData& d, bool reduce_scatter, int size) {
   for (auto r : reqs) tidal_request_free(r);
 }
 
-void sweep_one_size(tidal_comm_t comm, int rank, int size, const Options& o, RankData& d,
-                    size_t mib) {
+tidal_tensor_list_t make_list(tidal_comm_t comm, RankData& d, double mib, int zero_copy) {
   std::vector<tidal_tensor_desc_t> descs;
   for (size_t t = 0; t < d.tensors.size(); ++t)
     descs.push_back({d.tensors[t].data(), d.counts[t], TIDAL_F32});
   tidal_bucket_options_t bo = TIDAL_BUCKET_OPTIONS_INITIALIZER;
-  bo.bucket_bytes = mib << 20;
+  bo.bucket_bytes = static_cast<size_t>(mib * (1 << 20));
   bo.first_bucket_bytes = 0;  // every bucket the swept size
+  bo.zero_copy = zero_copy;
   tidal_tensor_list_t list = nullptr;
   if (tidal_tensor_list_create(comm, descs.data(), descs.size(), &bo, &list) != TIDAL_SUCCESS) {
-    std::fprintf(stderr, "rank %d: %s\n", rank, tidal_last_error());
-    return;
+    std::fprintf(stderr, "%s\n", tidal_last_error());
+    return nullptr;
   }
+  if (zero_copy) {  // the gradients live in the buckets: write them there
+    for (size_t t = 0; t < d.tensors.size(); ++t) {
+      void* p = nullptr;
+      tidal_tensor_list_data(list, t, &p);
+      std::memcpy(p, d.tensors[t].data(), d.counts[t] * 4);
+    }
+  }
+  return list;
+}
+
+void sweep_one_size(tidal_comm_t comm, int rank, int size, const Options& o, RankData& d,
+                    double mib) {
+  tidal_tensor_list_t list = make_list(comm, d, mib, 0);
+  tidal_tensor_list_t zc = make_list(comm, d, mib, 1);
+  if (!list || !zc) return;
   size_t shard_bytes = 0, nb = 0;
   tidal_tensor_list_shard_bytes(list, &shard_bytes);
   tidal_tensor_list_num_buckets(list, &nb);
@@ -103,6 +118,9 @@ void sweep_one_size(tidal_comm_t comm, int rank, int size, const Options& o, Ran
     add("RS bucketed", timed_max(comm, [&] {
       tidal_bucketed_reduce_scatter(list, shard.data(), TIDAL_SUM, nullptr, nullptr);
     }));
+    add("RS bucketed zero-copy", timed_max(comm, [&] {
+      tidal_bucketed_reduce_scatter(zc, shard.data(), TIDAL_SUM, nullptr, nullptr);
+    }));
     add("AG flat", timed_max(comm, [&] {
       tidal_all_gather(d.flat_shard.data(), d.flat.data(), n, TIDAL_F32, comm, nullptr);
     }));
@@ -110,21 +128,29 @@ void sweep_one_size(tidal_comm_t comm, int rank, int size, const Options& o, Ran
     add("AG bucketed", timed_max(comm, [&] {
       tidal_bucketed_all_gather(list, shard.data(), nullptr, nullptr);
     }));
+    add("AG bucketed zero-copy", timed_max(comm, [&] {
+      tidal_bucketed_all_gather(zc, shard.data(), nullptr, nullptr);
+    }));
   }
   tidal_tensor_list_destroy(list);
+  tidal_tensor_list_destroy(zc);
   if (rank != 0) return;
   const double bytes = static_cast<double>(d.total) * 4;
   const double bound = s.median_of("memcpy bound");
-  std::printf("bucket %3zu MiB (%3zu buckets): memcpy bound %.1f ms (%.2f GB/s)\n", mib, nb,
+  std::printf("bucket %5.2f MiB (%3zu buckets): memcpy bound %.1f ms (%.2f GB/s)\n", mib, nb,
               bound * 1e3, bytes / bound / 1e9);
   for (const char* coll : {"RS", "AG"}) {
-    const std::string f = std::string(coll) + " flat", p = std::string(coll) + " per-tensor",
-                      b = std::string(coll) + " bucketed";
-    const double tf = s.median_of(f), tp = s.median_of(p), tb = s.median_of(b);
-    std::printf("  %s  flat %8.1f ms  per-tensor %8.1f ms  bucketed %8.1f ms (%5.2f GB/s, "
-                "%4.0f%% of bound, spread %3.0f%%)  bucketed vs flat %5.2fx  vs per-tensor %5.2fx\n",
-                coll, tf * 1e3, tp * 1e3, tb * 1e3, bytes / tb / 1e9, 100 * bound / tb,
-                100 * s.spread_of(b), tf / tb, tp / tb);
+    const std::string f = std::string(coll) + " flat", p = std::string(coll) + " per-tensor";
+    const double tf = s.median_of(f), tp = s.median_of(p);
+    std::printf("  %s flat %7.1f ms  per-tensor %7.1f ms\n", coll, tf * 1e3, tp * 1e3);
+    for (const char* kind : {" bucketed", " bucketed zero-copy"}) {
+      const std::string b = std::string(coll) + kind;
+      const double tb = s.median_of(b);
+      std::printf("  %-22s %7.1f ms (%5.2f GB/s, %3.0f%% of bound, spread %3.0f%%)  vs flat "
+                  "%5.2fx  vs per-tensor %5.2fx\n",
+                  b.c_str(), tb * 1e3, bytes / tb / 1e9, 100 * bound / tb, 100 * s.spread_of(b),
+                  tf / tb, tp / tb);
+    }
   }
   std::fflush(stdout);
 }
@@ -152,6 +178,6 @@ int main(int argc, char** argv) {
       std::printf("%s: %zu tensors, %.1f MB f32 per rank, %d ranks (%s), %d rounds\n",
                   model.name, d.counts.size(), d.total * 4 / 1e6, size, o.backend.c_str(), o.reps);
     }
-    for (size_t mib : o.bucket_mib) sweep_one_size(comm, rank, size, o, d, mib);
+    for (double mib : o.bucket_mib) sweep_one_size(comm, rank, size, o, d, mib);
   });
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -39,6 +40,12 @@ class Pool {
   Pool() {
     unsigned hw = std::max(1u, std::thread::hardware_concurrency());
     width_ = std::min<size_t>(hw, 16);
+    // TIDAL_PACK_THREADS caps the threads of one pack: several processes
+    // per node (one per GPU, or MPI ranks on a small host) share the cores.
+    if (const char* env = std::getenv("TIDAL_PACK_THREADS")) {
+      long v = std::strtol(env, nullptr, 10);
+      if (v >= 1) width_ = std::min<size_t>(width_, static_cast<size_t>(v));
+    }
     // Never destroyed (see instance()): the threads live for the process.
     for (size_t i = 1; i < width_; ++i) std::thread([this] { loop(); }).detach();
   }

@@ -14,7 +14,8 @@ namespace tidal {
 // thread; returns when every part is done.
 void run_parallel(size_t parts, const std::function<void(size_t)>& body);
 
-// Threads that can work on one call (the caller included).
+// Threads that can work on one call (the caller included): the number of
+// cores, at most 16, capped by TIDAL_PACK_THREADS when set.
 size_t parallel_width();
 
 }  // namespace tidal
