@@ -103,10 +103,12 @@ typedef struct tidal_measure_options {
 /* Collective: every rank of `comm` calls it with the same arguments. For
  * each of the n sizes (bytes, rounded up to a multiple of 4 * world), times
  * one bucket's `collective` of f32 data under `schedule`
- * (TIDAL_SCHEDULE_UNSET = the communicator's): the median over
+ * (TIDAL_SCHEDULE_UNSET = the communicator's) the way the grad reducer's
+ * queue runs buckets: a stream of back-to-back buckets (up to 32, 32 MiB
+ * in all), divided by its length. seconds_out[i] is the median over
  * repetitions on each rank, then the maximum over ranks, so every rank
- * gets the same seconds_out[i]. Blocks for the whole sweep; allocates
- * (and frees) buffers of the largest size. `options` may be NULL. Errors:
+ * gets the same value. Blocks for the whole sweep; allocates (and frees)
+ * buffers of max(32 MiB, the largest size). `options` may be NULL. Errors:
  * TIDAL_ERR_INVALID_ARGUMENT (NULL, n == 0, a zero size, bad options),
  * TIDAL_ERR_NO_MEMORY, and any error of the collectives. */
 tidal_status_t tidal_measure_comm_profile(tidal_comm_t comm,
@@ -182,7 +184,7 @@ tidal_status_t tidal_tune_result_destroy(tidal_tune_result_t result);
 
 /* Predicts every candidate with the event-driven model and picks the size
  * of the lowest predicted iteration time (refined between the sweep's
- * neighbours, rounded to 64 KiB; within 0.2% the larger size wins).
+ * neighbours, rounded to 64 KiB; within 0.1% the larger size wins).
  * Overwrites `result` (which keeps a copy of the inputs and the profile
  * for tidal_tune_refine). Non-blocking, no communication. Errors
  * (TIDAL_ERR_INVALID_ARGUMENT, with the reason in tidal_last_error()):
@@ -221,7 +223,8 @@ typedef struct tidal_tune_refine_options {
   size_t size;            /* sizeof(tidal_tune_refine_options_t)                */
   int neighbours;         /* sizes measured on each side of the pick, a factor
                              of 2 apart (default 2: pick/4 .. pick*4)          */
-  const size_t *sizes;    /* measure exactly these sizes instead (n > 0)       */
+  const size_t *sizes;    /* measure these sizes (and the model's pick)
+                             instead (num_sizes > 0)                          */
   size_t num_sizes;
   int steps;              /* timed steps per size; the median is kept (>= 1)   */
   int warmup_steps;       /* untimed steps per size first (>= 0)               */

@@ -178,38 +178,67 @@ struct SweepBuffers {
   std::vector<float> send, recv;
 };
 
-// One size of the sweep: one bucket's collective of `count` floats.
+// Buckets timed back to back per size: the reducer's queue runs a stream
+// of buckets, so T_comm(b) is a stream's time per bucket (up to 32 buckets
+// and 32 MiB in total), not one isolated call's wake-up latency.
+size_t stream_length(size_t bucket_bytes) {
+  const size_t budget = size_t(32) << 20;
+  return std::max<size_t>(1, std::min<size_t>(32, budget / std::max<size_t>(bucket_bytes, 1)));
+}
+
+Status queue_bare(tidal_comm_t comm, tuning::CommKind kind, tidal_schedule_t schedule,
+                  size_t count, size_t shard, const float* send, float* recv,
+                  tidal_request_t* request) {
+  switch (kind) {
+    case tuning::CommKind::kReduceScatter:
+      return from_c(tidal_reduce_scatter_ex(send, recv, shard, TIDAL_F32, TIDAL_SUM, schedule,
+                                            comm, request), "reduce_scatter");
+    case tuning::CommKind::kAllGather:
+      return from_c(tidal_all_gather_ex(send, recv, shard, TIDAL_F32, schedule, comm, request),
+                    "all_gather");
+    case tuning::CommKind::kAllReduce:
+      return from_c(tidal_all_reduce_ex(send, recv, count, TIDAL_F32, TIDAL_SUM, schedule, comm,
+                                        request), "all_reduce");
+  }
+  return invalid("unknown collective");
+}
+
+// A stream of k bare collectives, queued at once, then waited for.
+Status run_bare_stream(tidal_comm_t comm, tuning::CommKind kind, tidal_schedule_t schedule,
+                       size_t count, size_t shard, size_t k, SweepBuffers& buf) {
+  std::vector<tidal_request_t> requests(k, nullptr);
+  Status s;
+  for (size_t i = 0; i < k && s.ok(); ++i) {
+    s = queue_bare(comm, kind, schedule, count, shard, buf.send.data() + i * count,
+                   buf.recv.data() + i * count, &requests[i]);
+  }
+  Status w = from_c(tidal_wait_all(k, requests.data()), "wait");
+  for (auto r : requests) tidal_request_free(r);
+  return s.ok() ? w : s;
+}
+
+// One size of the sweep: the time per bucket of a stream of `count`-float
+// bucket collectives.
 Status time_one_bucket(tidal_comm_t comm, tuning::CommKind kind, tidal_schedule_t schedule,
                        size_t count, int world, const tidal_measure_options_t& o,
                        SweepBuffers& buf, double* seconds) {
-  size_t shard = count / static_cast<size_t>(world);
-  bool bucketed = o.include_pack && kind != tuning::CommKind::kAllReduce;
-  if (!bucketed) {
-    auto body = [&]() -> Status {
-      switch (kind) {
-        case tuning::CommKind::kReduceScatter:
-          return from_c(tidal_reduce_scatter_ex(buf.send.data(), buf.recv.data(), shard,
-                                                TIDAL_F32, TIDAL_SUM, schedule, comm, nullptr),
-                        "reduce_scatter");
-        case tuning::CommKind::kAllGather:
-          return from_c(tidal_all_gather_ex(buf.send.data(), buf.recv.data(), shard, TIDAL_F32,
-                                            schedule, comm, nullptr), "all_gather");
-        case tuning::CommKind::kAllReduce:
-          return from_c(tidal_all_reduce_ex(buf.send.data(), buf.recv.data(), count, TIDAL_F32,
-                                            TIDAL_SUM, schedule, comm, nullptr), "all_reduce");
-      }
-      return invalid("unknown collective");
-    };
-    return time_median(comm, o.warmup, o.repetitions, body, seconds);
+  const size_t shard = count / static_cast<size_t>(world), k = stream_length(count * 4);
+  Status s;
+  if (!o.include_pack || kind == tuning::CommKind::kAllReduce) {
+    auto body = [&] { return run_bare_stream(comm, kind, schedule, count, shard, k, buf); };
+    s = time_median(comm, o.warmup, o.repetitions, body, seconds);
+    *seconds /= double(k);
+    return s;
   }
-  // What the grad reducer runs per bucket: a one-bucket list's fused pack
-  // and collective.
-  tidal_tensor_desc_t tensor{buf.send.data(), count, TIDAL_F32};
+  // What the grad reducer runs per bucket: fused pack + collective, for a
+  // list of k one-bucket tensors.
+  std::vector<tidal_tensor_desc_t> tensors;
+  for (size_t i = 0; i < k; ++i) tensors.push_back({buf.send.data() + i * count, count, TIDAL_F32});
   tidal_bucket_options_t bo = TIDAL_BUCKET_OPTIONS_INITIALIZER;
   bo.bucket_bytes = count * sizeof(float);
   bo.first_bucket_bytes = 0;
   tidal_tensor_list_t list = nullptr;
-  TIDAL_RETURN_IF_ERROR(from_c(tidal_tensor_list_create(comm, &tensor, 1, &bo, &list),
+  TIDAL_RETURN_IF_ERROR(from_c(tidal_tensor_list_create(comm, tensors.data(), k, &bo, &list),
                                "tensor list for the profile"));
   tidal_bucketed_options_t opts = TIDAL_BUCKETED_OPTIONS_INITIALIZER;
   opts.schedule = schedule;
@@ -221,7 +250,8 @@ Status time_one_bucket(tidal_comm_t comm, tuning::CommKind kind, tidal_schedule_
     return from_c(tidal_bucketed_all_gather(list, buf.recv.data(), &opts, nullptr),
                   "bucketed all_gather");
   };
-  Status s = time_median(comm, o.warmup, o.repetitions, body, seconds);
+  s = time_median(comm, o.warmup, o.repetitions, body, seconds);
+  *seconds /= double(k);
   Status d = from_c(tidal_tensor_list_destroy(list), "tensor list destroy");
   return s.ok() ? d : s;
 }
@@ -248,7 +278,7 @@ Status measure_profile(tidal_comm_t comm, tidal_tune_collective_t collective,
     if (sizes[i] == 0) return invalid(fmt::format("size {} is 0", i));
     size_t count = (sizes[i] / sizeof(float) + unit - 1) / unit * unit;
     counts.push_back(std::max(count, unit));
-    max_count = std::max(max_count, counts.back());
+    max_count = std::max(max_count, counts.back() * stream_length(counts.back() * 4));
   }
   SweepBuffers buf;
   try {
@@ -357,7 +387,9 @@ double round_to_granularity(double bytes) {
 
 std::vector<size_t> refine_sizes(const tidal_tune_result& r, const tidal_tune_refine_options_t& o) {
   std::vector<size_t> sizes(o.sizes, o.sizes + (o.sizes ? o.num_sizes : 0));
-  if (sizes.empty()) {
+  if (!sizes.empty()) {
+    sizes.push_back(static_cast<size_t>(r.model_pick));
+  } else {
     double largest = std::max(r.inputs.grad_bytes, kGranularity);
     for (int k = -o.neighbours; k <= o.neighbours; ++k) {
       double b = std::min(largest, r.model_pick * std::ldexp(1.0, k));

@@ -6,7 +6,6 @@
 
 #include <fmt/format.h>
 
-#include "topology/cost/alpha_beta_fit.h"
 
 namespace tidal {
 namespace tuning {
@@ -31,20 +30,35 @@ Status validate_options(const TuneOptions& o) {
   return Status();
 }
 
-// The alpha-beta view of the gradient curve: its own fit, or a least-squares
-// fit of its measured points (needs two distinct sizes).
+// The alpha-beta view of the gradient curve: its own fit, or a fit of its
+// measured points that minimises relative errors (an ordinary fit lets the
+// largest sizes decide alpha). Needs two distinct sizes and a positive slope.
 bool alpha_beta_of(const CommCurve& curve, double* alpha, double* beta) {
   if (curve.is_alpha_beta()) {
     *alpha = curve.alpha_s();
     *beta = curve.beta_Bps();
     return true;
   }
-  std::vector<cost::TimedTransfer> points;
-  for (const auto& p : curve.points()) points.push_back({p.bytes, p.seconds});
-  cost::AlphaBetaFit fit;
-  if (!cost::fit_alpha_beta(points, &fit).ok()) return false;
-  *alpha = fit.tier.alpha_s;
-  *beta = fit.tier.beta_Bps;
+  double sw = 0, sx = 0, sxx = 0, st = 0, sxt = 0;
+  for (const auto& p : curve.points()) {
+    double w = 1 / (p.seconds * p.seconds);
+    sw += w;
+    sx += w * p.bytes;
+    sxx += w * p.bytes * p.bytes;
+    st += w * p.seconds;
+    sxt += w * p.bytes * p.seconds;
+  }
+  double det = sw * sxx - sx * sx;
+  if (curve.points().size() < 2 || !(det > 0)) return false;
+  double a = (st * sxx - sx * sxt) / det;
+  double slope = (sw * sxt - sx * st) / det;
+  if (a < 0) {  // a negative latency is noise: refit through the origin
+    a = 0;
+    slope = sxt / sxx;
+  }
+  if (!(slope > 0) || !std::isfinite(slope)) return false;
+  *alpha = a;
+  *beta = 1 / slope;
   return true;
 }
 
@@ -95,10 +109,15 @@ std::string explain(const StepInputs& in, const TuneResult& r) {
   if (r.has_closed_form) {
     const auto& cf = r.closed_form;
     text += fmt::format(
-        "The link sustains {:.2f} GB/s with about {:.0f} us per bucket collective, so moving "
-        "phi takes at least {:.1f} ms: ", r.fit_beta_Bps / 1e9, r.fit_alpha_s * 1e6,
+        "An alpha-beta fit of the profile gives {:.2f} GB/s and {:.0f} us per bucket "
+        "collective, so moving phi takes at least {:.1f} ms: ", r.fit_beta_Bps / 1e9,
+        r.fit_alpha_s * 1e6,
         phi / r.fit_beta_Bps * 1e3);
-    if (cf.regime == Regime::kThroughputBound) {
+    if (cf.keep_pace_bytes < 1024) {
+      text += "the per-bucket latency is too small to matter, so any size keeps pace and the "
+              "exposed time is the tail after the last gradients (and the per-bucket costs "
+              "the profile shows at small sizes). ";
+    } else if (cf.regime == Regime::kThroughputBound) {
       text += fmt::format("communication cannot hide under backward (throughput-bound); the "
                           "bucket trades per-bucket latency against the wait for the first "
                           "bucket, optimum near phi*sqrt(alpha/T_bwd) = {}. ",

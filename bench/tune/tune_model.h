@@ -1,0 +1,48 @@
+// tune_model.h — what tidal-tune tunes for: a model's gradient layers
+// (bytes and relative backward time, backward order) from a DiT preset, a
+// layer file, or a plain byte count.
+//
+// The DiT presets are generated here from the hyper-parameters (patch 2,
+// hidden 384/768/1152, depth 12/12/28, heads 6/12/16, mlp ratio 4,
+// adaLN-Zero modulation 6*hidden per block, 4 latent channels in, 8 out
+// (learned sigma), a 1000-class label embedding (+1 for classifier-free
+// guidance), a 256-dim timestep frequency embedding), at 256x256 images
+// (32x32 latents: 256 tokens).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "lib/core/status.h"
+#include "topology/tuning/bucket_model.h"
+
+namespace tidal {
+namespace tune {
+
+struct ModelLayer {
+  std::string name;
+  double params = 0;        // trainable parameters (gradient elements)
+  double bwd_weight = 0;    // relative backward time (FLOPs-proportional)
+};
+
+struct ModelSpec {
+  std::string name;
+  std::vector<ModelLayer> layers;  // forward order
+  double total_params() const;
+};
+
+// "dit-s", "dit-b", "dit-xl" (also "dit-s/2", "DiT-XL/2"). Errors name the
+// known presets.
+Status dit_model(const std::string& name, ModelSpec* out);
+
+// A layer file: one layer per line, forward order, "name params
+// [bwd_weight]" (whitespace or commas; '#' comments). Without a weight a
+// layer's backward time is proportional to its parameters.
+Status load_model_file(const std::string& path, ModelSpec* out);
+
+// The model's gradient production profile, backward order, at
+// `bytes_per_param` bytes per gradient element.
+std::vector<tuning::GradLayer> grad_layers(const ModelSpec& model, double bytes_per_param);
+
+}  // namespace tune
+}  // namespace tidal

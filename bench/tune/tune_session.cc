@@ -1,0 +1,217 @@
+// tune_session.cc — profile files and live measurement over ranks.
+#include "bench/tune/tune_session.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "tidal/local.h"
+#include "topology/tuning/bucket_tuner.h"
+#if TIDAL_HAVE_MPI
+#include "tidal/mpi.h"
+#endif
+
+namespace tidal {
+namespace tune {
+
+namespace {
+
+Status from_c(tidal_status_t code, const char* what) {
+  if (code == TIDAL_SUCCESS) return Status();
+  return Status(code, fmt::format("{}: {}", what, tidal_last_error()));
+}
+
+Status parse_collective(const std::string& text, tidal_tune_collective_t* out) {
+  for (int c = 0; c < 3; ++c) {
+    auto kind = static_cast<tidal_tune_collective_t>(c);
+    if (text == collective_name(kind)) {
+      *out = kind;
+      return Status();
+    }
+  }
+  return Status(TIDAL_ERR_INVALID_ARGUMENT, fmt::format("unknown collective \"{}\"", text));
+}
+
+struct Progress {
+  const char* what;
+};
+
+void print_progress(void* user, size_t done, size_t total, size_t bytes) {
+  auto* p = static_cast<Progress*>(user);
+  std::fprintf(stderr, "\rtidal-tune: %s %zu/%zu (%s)        ", p->what, done, total,
+               tuning::format_bytes(double(bytes)).c_str());
+  if (done == total) std::fputc('\n', stderr);
+  std::fflush(stderr);
+}
+
+// One rank's whole job: measure, tune, refine. Every rank gets the same
+// numbers (measurements are maxima over ranks).
+Status run_rank(tidal_comm_t comm, const SessionOptions& o, const tidal_tune_inputs_t& inputs,
+                tidal_comm_profile_t profile, tidal_tune_result_t result, LiveMeasurement* m) {
+  Progress profiling{"measuring the profile"}, refining{"measuring steps"};
+  tidal_measure_options_t mo = TIDAL_MEASURE_OPTIONS_INITIALIZER;
+  mo.repetitions = o.repetitions;
+  if (o.progress) {
+    mo.progress = print_progress;
+    mo.progress_user = &profiling;
+  }
+  auto schedule = static_cast<tidal_schedule_t>(o.schedule);
+  const auto& sizes = o.profile_sizes;
+  m->sizes = sizes;
+  m->grad_seconds.assign(sizes.size(), 0);
+  TIDAL_RETURN_IF_ERROR(from_c(tidal_measure_comm_profile(comm, o.grad_collective, schedule,
+                                                          sizes.data(), sizes.size(), &mo,
+                                                          m->grad_seconds.data()), "profile"));
+  TIDAL_RETURN_IF_ERROR(from_c(tidal_comm_profile_add(profile, o.grad_collective, sizes.data(),
+                                                      m->grad_seconds.data(), sizes.size()),
+                               "profile"));
+  if (o.gather) {
+    m->gather_seconds.assign(sizes.size(), 0);
+    TIDAL_RETURN_IF_ERROR(from_c(
+        tidal_measure_comm_profile(comm, TIDAL_TUNE_ALL_GATHER, schedule, sizes.data(),
+                                   sizes.size(), &mo, m->gather_seconds.data()), "profile"));
+    TIDAL_RETURN_IF_ERROR(from_c(tidal_comm_profile_add(profile, TIDAL_TUNE_ALL_GATHER,
+                                                        sizes.data(), m->gather_seconds.data(),
+                                                        sizes.size()), "profile"));
+  }
+  TIDAL_RETURN_IF_ERROR(from_c(tidal_tune_bucket_size(&inputs, profile, result), "tune"));
+  if (!o.refine) return Status();
+  tidal_tune_refine_options_t ro = TIDAL_TUNE_REFINE_OPTIONS_INITIALIZER;
+  ro.sizes = o.refine_sizes.empty() ? nullptr : o.refine_sizes.data();
+  ro.num_sizes = o.refine_sizes.size();
+  ro.steps = o.refine_steps;
+  ro.schedule = o.schedule;
+  if (o.progress) {
+    ro.progress = print_progress;
+    ro.progress_user = &refining;
+  }
+  return from_c(tidal_tune_refine(comm, &ro, result), "refine");
+}
+
+// Thread ranks: each rank tunes into its own profile and result; rank 0's
+// are handed back.
+Status run_local(const SessionOptions& o, const tidal_tune_inputs_t& inputs,
+                 tidal_comm_profile_t profile, tidal_tune_result_t result, LiveMeasurement* m) {
+  std::vector<tidal_comm_t> comms(static_cast<size_t>(o.ranks));
+  tidal_config_t config = TIDAL_CONFIG_INITIALIZER;
+  config.schedule = o.schedule;
+  TIDAL_RETURN_IF_ERROR(from_c(tidal_comm_create_local(o.ranks, &config, comms.data()),
+                               "local communicators"));
+  const size_t n = comms.size();
+  std::vector<tidal_comm_profile_t> profiles(n, nullptr);
+  std::vector<tidal_tune_result_t> results(n, nullptr);
+  std::vector<LiveMeasurement> measured(n);
+  std::vector<Status> status(n);
+  profiles[0] = profile;
+  results[0] = result;
+  for (size_t r = 1; r < n; ++r) {
+    tidal_comm_profile_create(&profiles[r]);
+    tidal_tune_result_create(&results[r]);
+  }
+  std::vector<std::thread> threads;
+  for (size_t r = 0; r < n; ++r) {
+    SessionOptions rank_options = o;
+    rank_options.progress = o.progress && r == 0;
+    threads.emplace_back([&, r, rank_options] {
+      status[r] = run_rank(comms[r], rank_options, inputs, profiles[r], results[r],
+                           &measured[r]);
+      // A failed rank stops the others rather than leaving them blocked.
+      if (!status[r].ok()) tidal_comm_abort(comms[r]);
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (size_t r = 1; r < n; ++r) {
+    tidal_comm_profile_destroy(profiles[r]);
+    tidal_tune_result_destroy(results[r]);
+  }
+  for (auto c : comms) tidal_comm_destroy(c);
+  *m = measured[0];
+  m->world = o.ranks;
+  for (const auto& s : status) TIDAL_RETURN_IF_ERROR(s);
+  return Status();
+}
+
+}  // namespace
+
+const char* collective_name(tidal_tune_collective_t collective) {
+  switch (collective) {
+    case TIDAL_TUNE_REDUCE_SCATTER: return "reduce_scatter";
+    case TIDAL_TUNE_ALL_GATHER: return "all_gather";
+    case TIDAL_TUNE_ALL_REDUCE: return "all_reduce";
+    default: return "unknown";
+  }
+}
+
+Status load_profile(const std::string& path, tidal_comm_profile_t profile) {
+  std::ifstream in(path);
+  if (!in) return Status(TIDAL_ERR_IO, fmt::format("cannot read profile {}", path));
+  std::string line;
+  size_t points = 0;
+  for (int lineno = 1; std::getline(in, line); ++lineno) {
+    line = line.substr(0, line.find('#'));
+    std::replace(line.begin(), line.end(), ',', ' ');
+    std::istringstream fields(line);
+    std::string name;
+    if (!(fields >> name) || name == "collective") continue;  // blank or header
+    tidal_tune_collective_t kind;
+    double bytes = 0, seconds = 0;
+    Status s = parse_collective(name, &kind);
+    if (s.ok() && !(fields >> bytes >> seconds)) {
+      s = Status(TIDAL_ERR_INVALID_ARGUMENT, "expected \"collective,bytes,seconds\"");
+    }
+    size_t b = bytes > 0 ? static_cast<size_t>(bytes) : 0;
+    if (s.ok()) s = from_c(tidal_comm_profile_add(profile, kind, &b, &seconds, 1), "point");
+    if (!s.ok()) return s.with_context(fmt::format("{}:{}", path, lineno));
+    ++points;
+  }
+  if (points == 0) {
+    return Status(TIDAL_ERR_INVALID_ARGUMENT, fmt::format("{}: empty profile", path));
+  }
+  return Status();
+}
+
+Status save_profile(const std::string& path, tidal_tune_collective_t collective,
+                    const std::vector<size_t>& sizes, const std::vector<double>& seconds) {
+  std::FILE* f = std::fopen(path.c_str(), "a");
+  if (!f) return Status(TIDAL_ERR_IO, fmt::format("cannot write {}", path));
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    std::fprintf(f, "%s,%zu,%.9g\n", collective_name(collective), sizes[i], seconds[i]);
+  }
+  return std::fclose(f) == 0 ? Status() : Status(TIDAL_ERR_IO, fmt::format("writing {}", path));
+}
+
+Status run_live(const SessionOptions& o, const tidal_tune_inputs_t& inputs,
+                tidal_comm_profile_t profile, tidal_tune_result_t result,
+                LiveMeasurement* measured, bool* is_root) {
+  *is_root = true;
+  if (o.backend == "local") return run_local(o, inputs, profile, result, measured);
+#if TIDAL_HAVE_MPI
+  if (o.backend == "mpi") {
+    tidal_config_t config = TIDAL_CONFIG_INITIALIZER;
+    config.schedule = o.schedule;
+    tidal_comm_t comm = nullptr;
+    TIDAL_RETURN_IF_ERROR(from_c(tidal_comm_create_mpi(MPI_COMM_WORLD, &config, &comm),
+                                 "MPI communicator"));
+    int rank = 0;
+    tidal_comm_rank(comm, &rank);
+    tidal_comm_size(comm, &measured->world);
+    *is_root = rank == 0;
+    SessionOptions rank_options = o;
+    rank_options.progress = o.progress && rank == 0;
+    Status s = run_rank(comm, rank_options, inputs, profile, result, measured);
+    if (!s.ok()) tidal_comm_abort(comm);
+    tidal_comm_destroy(comm);
+    return s;
+  }
+#endif
+  return Status(TIDAL_ERR_INVALID_ARGUMENT,
+                fmt::format("unknown or unavailable backend \"{}\" (local{})", o.backend,
+                            TIDAL_HAVE_MPI ? ", mpi" : ""));
+}
+
+}  // namespace tune
+}  // namespace tidal

@@ -1,0 +1,54 @@
+// tune_session.h — how tidal-tune gets its profile and measurements: from a
+// profile file, an alpha-beta fit, or live on local thread ranks or MPI
+// processes (every rank measures, rank 0 reports).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "lib/core/status.h"
+#include "tidal/tune.h"
+
+namespace tidal {
+namespace tune {
+
+struct SessionOptions {
+  std::string backend = "local";  // local | mpi
+  int ranks = 4;                  // local thread ranks
+  int schedule = TIDAL_SCHEDULE_NATIVE;
+  tidal_tune_collective_t grad_collective = TIDAL_TUNE_REDUCE_SCATTER;
+  bool gather = false;            // ZeRO-3: also measure all-gather
+  std::vector<size_t> profile_sizes;
+  int repetitions = 5;
+  bool refine = true;
+  std::vector<size_t> refine_sizes;  // empty: around the pick
+  int refine_steps = 3;
+  bool progress = true;           // progress line on stderr (rank 0)
+};
+
+// Reads "collective,bytes,seconds" lines (collective: reduce_scatter,
+// all_gather, all_reduce; '#' comments) into `profile`.
+Status load_profile(const std::string& path, tidal_comm_profile_t profile);
+Status save_profile(const std::string& path, tidal_tune_collective_t collective,
+                    const std::vector<size_t>& sizes, const std::vector<double>& seconds);
+
+struct LiveMeasurement {
+  std::vector<size_t> sizes;
+  std::vector<double> grad_seconds;    // the gradient collective's profile
+  std::vector<double> gather_seconds;  // all-gather (ZeRO-3), else empty
+  int world = 0;
+};
+
+// Measures the profile on the live backend, tunes `inputs` with it into
+// `result` (rank 0's), and refines when asked. `profile` receives the
+// measured curves. Local: spawns the thread ranks; MPI: this process is
+// one rank (MPI initialised by the caller), *is_root says whether it
+// reports.
+Status run_live(const SessionOptions& options, const tidal_tune_inputs_t& inputs,
+                tidal_comm_profile_t profile, tidal_tune_result_t result,
+                LiveMeasurement* measured, bool* is_root);
+
+const char* collective_name(tidal_tune_collective_t collective);
+
+}  // namespace tune
+}  // namespace tidal
