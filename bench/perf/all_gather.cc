@@ -44,7 +44,7 @@ void fill_expected(const RankData& d, void* expected) {
 const CollectiveTest& all_gather_test() {
   static const CollectiveTest test{"all_gather_perf", false, false, true, false, 1,
                                    counts, alg_bytes, bus_factor, post, fill_input,
-                                   fill_expected};
+                                   fill_expected, /*bucketed_kind=*/2};
   return test;
 }
 

@@ -59,6 +59,9 @@ struct CollectiveTest {
   tidal_status_t (*post)(const CollCall& call, std::vector<tidal_request_t>* requests);
   void (*fill_input)(const RankData& data, void* send);
   void (*fill_expected)(const RankData& data, void* expected);
+  // Which bucketed collective --bucketed times (0: none, 1: reduce-scatter,
+  // 2: all-gather; see perf_bucketed.h).
+  int bucketed_kind = 0;
 };
 
 }  // namespace tidal_perf

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <thread>
 
+#include "bench/perf/perf_bucketed.h"
 #include "bench/perf/perf_comms.h"
 #include "bench/perf/perf_mpi.h"
 #include "bench/perf/perf_rank.h"
@@ -103,8 +104,13 @@ void run_slot(int slot, const PerfOptions& o, const CollectiveTest& test, const 
   {
     RankSetup setup{layout.rank_of(slot), layout.nranks, slot, layout.device_memory, comm,
                     slot == 0 ? reporter : nullptr};
-    RankRunner runner(o, test, team, setup);
-    runner.run(totals);
+    if (o.bucketed_model.empty()) {
+      RankRunner runner(o, test, team, setup);
+      runner.run(totals);
+    } else {
+      run_bucketed(o, static_cast<BucketedKind>(test.bucketed_kind), test.program, team, setup,
+                   totals);
+    }
   }
   registry.destroy(slot);
   factory.release(slot);
@@ -177,7 +183,8 @@ bool needs_mpi(const PerfOptions& o) {
 int run_perf(int argc, char** argv, const CollectiveTest& test) {
   setlinebuf(stdout);
   PerfOptions options;
-  const CollectiveTraits traits{test.program, test.reduces, test.uses_root};
+  const CollectiveTraits traits{test.program, test.reduces, test.uses_root,
+                                test.bucketed_kind != 0};
   switch (parse_options(argc, argv, traits, &options)) {
     case ParseOutcome::kHelp: return kExitOk;
     case ParseOutcome::kError: return kExitUsage;

@@ -29,7 +29,7 @@ const NamedDtype kDtypes[] = {
 const char* const kOpNames[] = {"sum", "prod", "max", "min", "avg"};
 const char* const kScheduleNames[] = {"native", "ring", "torus2d", "ndring", "auto"};
 
-enum LongOnly { kBackend = 1000, kSchedule, kTopo, kCsv, kProgress };
+enum LongOnly { kBackend = 1000, kSchedule, kTopo, kCsv, kProgress, kBucketed, kBucketBytes };
 
 const option kLongOptions[] = {
     {"nthreads", required_argument, nullptr, 't'},
@@ -55,6 +55,8 @@ const option kLongOptions[] = {
     {"topo", required_argument, nullptr, kTopo},
     {"csv", required_argument, nullptr, kCsv},
     {"progress", required_argument, nullptr, kProgress},
+    {"bucketed", required_argument, nullptr, kBucketed},
+    {"bucket-bytes", required_argument, nullptr, kBucketBytes},
     {nullptr, 0, nullptr, 0}};
 
 // A whole non-negative decimal integer within [lo, hi].
@@ -157,6 +159,9 @@ std::string apply_flag(int flag, const char* arg, PerfOptions* o) {
     case kCsv: return (o->csv_path = arg, "");
     case kProgress:
       return parse_int(arg, 0, 1, &v) ? (o->progress = int(v), "") : "--progress needs 0 or 1";
+    case kBucketed: return (o->bucketed_model = arg, "");
+    case kBucketBytes:
+      return parse_size(arg, &o->bucket_bytes) ? "" : "invalid size specified for '--bucket-bytes'";
     default: return "unknown option";
   }
 }
@@ -226,6 +231,9 @@ ParseOutcome parse_options(int argc, char** argv, const CollectiveTraits& traits
   std::string error = optind < argc ? std::string("unexpected argument '") + argv[optind] + "'"
                                     : check_consistency(*options);
   if (error.empty() && !traits.reduces && options->ops.size() > 1) options->ops = {TIDAL_SUM};
+  if (error.empty() && !options->bucketed_model.empty() && !traits.bucketable) {
+    error = "--bucketed applies to all_gather_perf and reduce_scatter_perf";
+  }
   if (!error.empty()) {
     std::fprintf(stderr, "%s: %s\n", traits.program, error.c_str());
     print_usage(traits.program, stderr);
@@ -259,6 +267,8 @@ void print_usage(const char* program, FILE* out) {
                "[--topo <XxY, e.g. 2x4>] \n\t"
                "[--csv <CSV file>] \n\t"
                "[--progress <0/1> progress line on stderr (default: after 5 s)] \n\t"
+               "[--bucketed <dit-s/dit-b/dit-xl/FILE> bucketed vs per-tensor vs flat] \n\t"
+               "[--bucket-bytes <bucket size, default TIDAL_BUCKET_BYTES>] \n\t"
                "[-h,--help]\n",
                program);
 }

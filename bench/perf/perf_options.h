@@ -17,6 +17,7 @@ struct CollectiveTraits {
   const char* program;  // "all_gather_perf"
   bool reduces;         // -o is meaningful
   bool uses_root;       // -r is meaningful
+  bool bucketable;      // --bucketed is meaningful
 };
 
 struct PerfOptions {
@@ -44,6 +45,8 @@ struct PerfOptions {
   std::string topology;                  // --topo
   std::string csv_path;                  // --csv
   int progress = -1;                     // --progress 0|1 (-1: after 5 s)
+  std::string bucketed_model;            // --bucketed dit-s|dit-b|dit-xl|FILE
+  size_t bucket_bytes = 0;               // --bucket-bytes (0: the comm's config)
 };
 
 enum class ParseOutcome { kRun, kHelp, kError };

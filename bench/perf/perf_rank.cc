@@ -18,13 +18,6 @@ using Clock = std::chrono::steady_clock;
 // floating type, -1 for the signed ones, 255 for u8: never an expected value.
 constexpr unsigned char kPoison = 0xff;
 
-// Test-only fault injection: TIDAL_PERF_CORRUPT=1 corrupts one element of
-// rank 0's result before it is checked, to prove the check reports it.
-bool corruption_requested() {
-  const char* v = std::getenv("TIDAL_PERF_CORRUPT");
-  return v && std::strcmp(v, "1") == 0;
-}
-
 std::string status_message(const char* what, tidal_status_t status, tidal_comm_t comm) {
   std::string detail = tidal_comm_last_error(comm);
   if (detail.empty()) detail = tidal_last_error();

@@ -140,8 +140,10 @@ void Reporter::print_half(const HalfResult& h) {
   add_half(h);
 }
 
-void Reporter::add_half(const HalfResult& h) {
-  busbw_sum_ += h.busbw;
+void Reporter::add_half(const HalfResult& h) { add_busbw(h.busbw); }
+
+void Reporter::add_busbw(double busbw) {
+  busbw_sum_ += busbw;
   ++busbw_count_;
 }
 

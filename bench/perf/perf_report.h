@@ -48,6 +48,9 @@ class Reporter {
   void print_half(const HalfResult& half);
   void finish_row(const RowResult& row);
   void print_note(const std::string& text);  // "# text"
+  // Counts one measured bus bandwidth into "Avg bus bandwidth" (the table
+  // rows count theirs through print_half).
+  void add_busbw(double busbw);
   // Footer lines; `wrong_halves` counts (rank, half) pairs with wrong data,
   // as nccl-tests' "Out of bounds values" does. Returns the average bus
   // bandwidth over the measured halves.

@@ -1,5 +1,6 @@
 #include "bench/perf/perf_values.h"
 
+#include <cstdlib>
 #include <cstring>
 
 namespace tidal_perf {
@@ -151,6 +152,11 @@ void fill_reduction_result(const DataPlan& plan, size_t first, size_t count, voi
 
 void fill_copy_input(const DataPlan& plan, int rank, size_t first, size_t count, void* out) {
   fill(plan.dtype, count, copy_modulus(plan.dtype), out, [&](size_t k) { return copy_input(plan, rank, first + k); });
+}
+
+bool corruption_requested() {
+  const char* v = std::getenv("TIDAL_PERF_CORRUPT");
+  return v && std::strcmp(v, "1") == 0;
 }
 
 int64_t count_wrong(const void* got, const void* want, size_t count, tidal_dtype_t dtype) {

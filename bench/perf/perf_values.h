@@ -40,6 +40,11 @@ void fill_reduction_input(const DataPlan& plan, int rank, size_t first, size_t c
 void fill_reduction_result(const DataPlan& plan, size_t first, size_t count, void* out);
 void fill_copy_input(const DataPlan& plan, int rank, size_t first, size_t count, void* out);
 
+// Test-only fault injection: TIDAL_PERF_CORRUPT=1 makes the harness
+// corrupt one element of rank 0's result before checking it, to prove the
+// check reports wrong data (tests/perf uses it).
+bool corruption_requested();
+
 // Elements of `got` that differ bitwise from `want`.
 int64_t count_wrong(const void* got, const void* want, size_t count, tidal_dtype_t dtype);
 

@@ -41,7 +41,7 @@ void fill_expected(const RankData& d, void* expected) {
 const CollectiveTest& reduce_scatter_test() {
   static const CollectiveTest test{"reduce_scatter_perf", true, false, true, false, 1,
                                    counts, alg_bytes, bus_factor, post, fill_input,
-                                   fill_expected};
+                                   fill_expected, /*bucketed_kind=*/1};
   return test;
 }
 

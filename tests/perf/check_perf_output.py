@@ -143,6 +143,25 @@ def check_semantics(parsed, program, nranks, min_bytes, max_bytes, factor, sweep
            f"Avg bus bandwidth {parsed['avg_busbw']} is not the mean busbw {mean:.4f}")
 
 
+def check_bucketed(proc, want_wrong):
+    """--bucketed: one row per path (flat, bucketed, per-tensor), data checked."""
+    expect((proc.returncode != 0) == want_wrong, f"exit status {proc.returncode}")
+    rows = {}
+    for line in proc.stdout.splitlines():
+        f = line.split()
+        if len(f) == 8 and f[0] in ("flat", "bucketed", "per-tensor"):
+            rows[f[0]] = {"calls": int(f[1]), "time": float(f[3]), "wrong": int(f[6]), "vs_flat": float(f[7])}
+    expect(set(rows) == {"flat", "bucketed", "per-tensor"}, f"paths found: {sorted(rows)}")
+    expect(all(r["time"] > 0 for r in rows.values()), "a path has no time")
+    expect(rows["flat"]["calls"] == 1 and rows["flat"]["vs_flat"] == 1.0, "bad flat row")
+    if want_wrong:
+        expect(all(r["wrong"] > 0 for r in rows.values()), "a corrupted path shows #wrong 0")
+        expect(re.search(r"# Out of bounds values : [1-9]\d* FAILED", proc.stdout), "footer not FAILED")
+    else:
+        expect(all(r["wrong"] == 0 for r in rows.values()), "wrong data")
+        expect("# Out of bounds values : 0 OK" in proc.stdout, "footer does not say OK")
+
+
 def run_tool(command):
     proc = subprocess.run(command, capture_output=True, text=True, timeout=120)
     expect(proc.returncode >= 0, f"killed by signal {-proc.returncode}\n{proc.stderr}")
@@ -153,7 +172,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--program", required=True)
     ap.add_argument("--nranks", type=int, default=2)
-    ap.add_argument("--expect", choices=["ok", "wrong", "usage"], default="ok")
+    ap.add_argument("--expect", choices=["ok", "wrong", "usage", "bucketed", "bucketed_wrong"], default="ok")
     ap.add_argument("--min-bytes", type=int, default=8)
     ap.add_argument("--max-bytes", type=int, default=65536)
     ap.add_argument("--factor", type=int, default=4)
@@ -164,7 +183,9 @@ def main():
     command = a.command[1:] if a.command[:1] == ["--"] else a.command
     proc = run_tool(command)
     try:
-        if a.expect == "usage":
+        if a.expect.startswith("bucketed"):
+            check_bucketed(proc, a.expect == "bucketed_wrong")
+        elif a.expect == "usage":
             expect(proc.returncode == 2, f"exit status {proc.returncode}, want 2")
             expect("USAGE:" in proc.stderr, "no usage message on stderr")
             expect("#wrong" not in proc.stdout, "a table was printed")
