@@ -12,19 +12,17 @@ namespace {
 
 // The ring along dim d through `rank`, with the parts of the positions
 // [start, start + D*part_positions) of `region`.
-Status make_phase(const RankLayout& layout, int rank, int d, const Region& region, int start,
-                  int part_positions, RingPhase* phase) {
+RingPhase make_phase(const RankLayout& layout, int rank, int d, const Region& region,
+                     int start, int part_positions) {
+  RingPhase phase;
   const int dim = layout.dim(d), me = layout.coord(rank, d);
-  phase->members.resize(static_cast<size_t>(dim));
-  phase->parts.resize(static_cast<size_t>(dim));
-  phase->me = me;
-  phase->tag = region.tag;
+  phase.me = me;
+  phase.tag = region.tag;
   for (int m = 0; m < dim; ++m) {
-    phase->members[static_cast<size_t>(m)] = layout.shifted(rank, d, m - me);
-    TIDAL_RETURN_IF_ERROR(region.range(start + m * part_positions, part_positions,
-                                       &phase->parts[static_cast<size_t>(m)]));
+    phase.members.push_back(layout.shifted(rank, d, m - me));
+    phase.parts.push_back(region.range(start + m * part_positions, part_positions));
   }
-  return Status();
+  return phase;
 }
 
 Region region_of(BufferId buffer, size_t base, size_t block, int positions, int chunk) {
@@ -52,8 +50,8 @@ std::vector<Chunk> chunks_of(size_t count, size_t bytes, int stagger) {
   return out;
 }
 
-Status build_reduce_scatter(const CollectiveCall& c, int rank, const HierarchyPlan& plan,
-                            ScheduleBuilder& b, Schedule* s) {
+void build_reduce_scatter(const CollectiveCall& c, int rank, const HierarchyPlan& plan,
+                          ScheduleBuilder& b, Schedule* s) {
   const RankLayout& L = plan.layout;
   const size_t n = static_cast<size_t>(L.world());
   s->scratch_count = n * c.count;
@@ -64,46 +62,36 @@ Status build_reduce_scatter(const CollectiveCall& c, int rank, const HierarchyPl
                             k.length},
              reg.by_position[static_cast<size_t>(position_of(L, blk))]);
     }
-    int rounds = 0;
-    TIDAL_RETURN_IF_ERROR(hierarchical_reduce_scatter(b, L, rank, reg, k.round0, &rounds));
+    const int rounds = hierarchical_reduce_scatter(b, L, rank, reg, k.round0);
     const Span own = reg.by_position[static_cast<size_t>(position_of(L, rank))];
     const int last = k.round0 + std::max(rounds, 1) - 1;  // after the last fold
     if (c.op == TIDAL_AVG) b.divide(last, own);
     b.copy(last + 1, own, Span{BufferId::kOutput, k.offset, k.length});
   }
-  return Status();
 }
 
-Status build_all_gather(const CollectiveCall& c, int rank, const HierarchyPlan& plan,
-                        ScheduleBuilder& b, Schedule* s) {
+// Gathers straight into the output: position p's span is its block's
+// rank-order place, so a part whose blocks are not adjacent is sent as one
+// message per block (no permutation copies).
+void build_all_gather(const CollectiveCall& c, int rank, const HierarchyPlan& plan,
+                      ScheduleBuilder& b) {
   const RankLayout& L = plan.layout;
   const size_t n = static_cast<size_t>(L.world());
-  const bool direct = L.ndims() == 1;  // position == rank: gather in place
-  if (!direct) s->scratch_count = n * c.count;
   for (const Chunk& k : chunks_of(c.count, c.count * n * dtype_size(c.dtype), plan.stagger)) {
-    Region reg = direct ? Region{} : region_of(BufferId::kScratch, n * k.offset, k.length,
-                                                L.world(), k.index);
-    if (direct) {
-      reg.tag = kScheduleTagBase + k.index;
-      for (size_t p = 0; p < n; ++p) {
-        reg.by_position.push_back(Span{BufferId::kOutput, p * c.count + k.offset, k.length});
-      }
+    Region reg;
+    reg.tag = kScheduleTagBase + k.index;
+    for (int p = 0; p < L.world(); ++p) {
+      const size_t blk = static_cast<size_t>(block_at_position(L, p));
+      reg.by_position.push_back(Span{BufferId::kOutput, blk * c.count + k.offset, k.length});
     }
     b.copy(k.round0, Span{BufferId::kInput, k.offset, k.length},
            reg.by_position[static_cast<size_t>(position_of(L, rank))]);
-    int rounds = 0;
-    TIDAL_RETURN_IF_ERROR(hierarchical_all_gather(b, L, rank, reg, k.round0, &rounds));
-    if (direct) continue;
-    for (int blk = 0; blk < L.world(); ++blk) {  // back to rank order
-      b.copy(k.round0 + rounds, reg.by_position[static_cast<size_t>(position_of(L, blk))],
-             Span{BufferId::kOutput, static_cast<size_t>(blk) * c.count + k.offset, k.length});
-    }
+    hierarchical_all_gather(b, L, rank, reg, k.round0);
   }
-  return Status();
 }
 
-Status build_all_reduce(const CollectiveCall& c, int rank, const HierarchyPlan& plan,
-                        ScheduleBuilder& b) {
+void build_all_reduce(const CollectiveCall& c, int rank, const HierarchyPlan& plan,
+                      ScheduleBuilder& b) {
   const RankLayout& L = plan.layout;
   const size_t n = static_cast<size_t>(L.world());
   for (const Chunk& k : chunks_of(c.count, c.count * dtype_size(c.dtype), plan.stagger)) {
@@ -115,15 +103,13 @@ Status build_all_reduce(const CollectiveCall& c, int rank, const HierarchyPlan& 
     }
     b.copy(k.round0, Span{BufferId::kInput, k.offset, k.length},
            Span{BufferId::kOutput, k.offset, k.length});
-    int rs = 0, ag = 0;
-    TIDAL_RETURN_IF_ERROR(hierarchical_reduce_scatter(b, L, rank, reg, k.round0, &rs));
+    const int rs = hierarchical_reduce_scatter(b, L, rank, reg, k.round0);
     if (c.op == TIDAL_AVG) {
       b.divide(k.round0 + std::max(rs, 1) - 1,
                reg.by_position[static_cast<size_t>(position_of(L, rank))]);
     }
-    TIDAL_RETURN_IF_ERROR(hierarchical_all_gather(b, L, rank, reg, k.round0 + rs, &ag));
+    hierarchical_all_gather(b, L, rank, reg, k.round0 + rs);
   }
-  return Status();
 }
 
 void build_broadcast(const CollectiveCall& c, int rank, const HierarchyPlan& plan,
@@ -156,23 +142,29 @@ int position_of(const RankLayout& layout, int block) {
   return pos;
 }
 
-Status hierarchical_reduce_scatter(ScheduleBuilder& b, const RankLayout& L, int rank,
-                                   const Region& region, int round0, int* rounds) {
+int block_at_position(const RankLayout& layout, int position) {
+  std::vector<int> coords(static_cast<size_t>(layout.ndims()));
+  for (int d = layout.ndims() - 1; d >= 0; --d) {
+    coords[static_cast<size_t>(d)] = position % layout.dim(d);
+    position /= layout.dim(d);
+  }
+  return layout.rank_of(coords);
+}
+
+int hierarchical_reduce_scatter(ScheduleBuilder& b, const RankLayout& L, int rank,
+                                const Region& region, int round0) {
   int start = 0, size = L.world(), used = 0;
   for (int d = 0; d < L.ndims(); ++d) {
     const int part = size / L.dim(d);
-    RingPhase phase;
-    TIDAL_RETURN_IF_ERROR(make_phase(L, rank, d, region, start, part, &phase));
-    used += ring_reduce_scatter(b, phase, round0 + used);
+    used += ring_reduce_scatter(b, make_phase(L, rank, d, region, start, part), round0 + used);
     start += L.coord(rank, d) * part;
     size = part;
   }
-  *rounds = used;
-  return Status();
+  return used;
 }
 
-Status hierarchical_all_gather(ScheduleBuilder& b, const RankLayout& L, int rank,
-                               const Region& region, int round0, int* rounds) {
+int hierarchical_all_gather(ScheduleBuilder& b, const RankLayout& L, int rank,
+                            const Region& region, int round0) {
   std::vector<int> starts(static_cast<size_t>(L.ndims())), parts(starts.size());
   int start = 0, size = L.world();
   for (int d = 0; d < L.ndims(); ++d) {
@@ -183,13 +175,11 @@ Status hierarchical_all_gather(ScheduleBuilder& b, const RankLayout& L, int rank
   }
   int used = 0;
   for (int d = L.ndims() - 1; d >= 0; --d) {
-    RingPhase phase;
-    TIDAL_RETURN_IF_ERROR(make_phase(L, rank, d, region, starts[static_cast<size_t>(d)],
-                                     parts[static_cast<size_t>(d)], &phase));
+    const RingPhase phase = make_phase(L, rank, d, region, starts[static_cast<size_t>(d)],
+                                       parts[static_cast<size_t>(d)]);
     used += ring_all_gather(b, phase, round0 + used);
   }
-  *rounds = used;
-  return Status();
+  return used;
 }
 
 Status build_hierarchical_schedule(const CollectiveCall& call, int rank,
@@ -203,17 +193,15 @@ Status build_hierarchical_schedule(const CollectiveCall& call, int rank,
   s.world = plan.layout.world();
   buffer_counts(call, s.world, &s.input_count, &s.output_count);
   ScheduleBuilder b(&s);
-  Status st;
   if (call.count > 0) {
     switch (call.kind) {
-      case CollKind::kReduceScatter: st = build_reduce_scatter(call, rank, plan, b, &s); break;
-      case CollKind::kAllGather: st = build_all_gather(call, rank, plan, b, &s); break;
-      case CollKind::kAllReduce: st = build_all_reduce(call, rank, plan, b); break;
+      case CollKind::kReduceScatter: build_reduce_scatter(call, rank, plan, b, &s); break;
+      case CollKind::kAllGather: build_all_gather(call, rank, plan, b); break;
+      case CollKind::kAllReduce: build_all_reduce(call, rank, plan, b); break;
       case CollKind::kBroadcast: build_broadcast(call, rank, plan, b); break;
       case CollKind::kAllToAll: pairwise_all_to_all(b, rank, s.world, call.count); break;
     }
   }
-  TIDAL_RETURN_IF_ERROR(st);
   b.finish();
   *out = std::move(s);
   return Status();

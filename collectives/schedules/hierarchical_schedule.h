@@ -8,16 +8,17 @@
 // broadcast is a chain along the outermost dim, then the next, and so on.
 //
 // Permutation. Phase j hands each member the blocks whose destination
-// rank has the member's coordinate j. Those blocks are strided in rank
-// order, so each block is stored at its *position*: its coordinates read
-// with dim 0 as the most significant digit (position_of). Every phase's
-// parts are then contiguous, and the rank whose coordinates are c ends
-// with the block at position_of(c). Reduce-scatter copies the input into
-// position order once (it needs a writable copy of the input anyway) and
-// copies its own block out; all-gather gathers in position order and
-// copies every block to its rank-order place in the output. With one dim
-// the position is the rank itself, so the ring gathers straight into the
-// output. All-reduce owns no blocks, so it works on the output in place.
+// rank has the member's coordinate j. Blocks are addressed by *position*:
+// their coordinates read with dim 0 as the most significant digit
+// (position_of), so every phase's part is a range of positions, and the
+// rank whose coordinates are c ends with the block at position_of(c).
+// Reduce-scatter copies the input into position order once (it needs a
+// writable copy of the input anyway), so each part is one message, and
+// copies its own block out. All-gather gathers straight into the output:
+// a position's span is its block's rank-order place, and a part whose
+// blocks are not adjacent there goes as one message per block (no
+// copies; the bytes on the wire are the same). All-reduce owns no blocks,
+// so positions are simply its balanced parts, in place in the output.
 //
 // Chunking. The data is cut into chunks (pipeline_chunks) that are
 // independent collectives on their own tags; chunk k starts `stagger`
@@ -39,15 +40,16 @@ struct HierarchyPlan {
   std::string name;  // "ring", "torus2d", "ndring"
 };
 
-// The position of `block` (a rank index) in the phase order.
+// The position of `block` (a rank index) in the phase order, and back.
 int position_of(const RankLayout& layout, int block);
+int block_at_position(const RankLayout& layout, int position);
 
 // Reduce-scatter / all-gather over every dim of `layout` on `region` (one
-// entry per position). *rounds = rounds used from round0.
-Status hierarchical_reduce_scatter(ScheduleBuilder& b, const RankLayout& layout, int rank,
-                                   const Region& region, int round0, int* rounds);
-Status hierarchical_all_gather(ScheduleBuilder& b, const RankLayout& layout, int rank,
-                               const Region& region, int round0, int* rounds);
+// entry per position), from round0; return the rounds used.
+int hierarchical_reduce_scatter(ScheduleBuilder& b, const RankLayout& layout, int rank,
+                                const Region& region, int round0);
+int hierarchical_all_gather(ScheduleBuilder& b, const RankLayout& layout, int rank,
+                            const Region& region, int round0);
 
 // The schedule of `call` for `rank` under `plan`. All-to-all is the
 // pairwise exchange whatever the plan.

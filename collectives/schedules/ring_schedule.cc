@@ -13,8 +13,12 @@ int ring_reduce_scatter(ScheduleBuilder& b, const RingPhase& ph, int round0) {
   const int next = ph.members[static_cast<size_t>(wrap(i + 1, m))];
   const int prev = ph.members[static_cast<size_t>(wrap(i - 1, m))];
   for (int s = 0; s < m - 1; ++s) {
-    b.send(round0 + s, next, ph.tag, ph.parts[static_cast<size_t>(wrap(i - s - 1, m))]);
-    b.recv_reduce(round0 + s, prev, ph.tag, ph.parts[static_cast<size_t>(wrap(i - s - 2, m))]);
+    for (const Span& span : ph.parts[static_cast<size_t>(wrap(i - s - 1, m))]) {
+      b.send(round0 + s, next, ph.tag, span);
+    }
+    for (const Span& span : ph.parts[static_cast<size_t>(wrap(i - s - 2, m))]) {
+      b.recv_reduce(round0 + s, prev, ph.tag, span);
+    }
   }
   return m - 1;
 }
@@ -25,8 +29,12 @@ int ring_all_gather(ScheduleBuilder& b, const RingPhase& ph, int round0) {
   const int next = ph.members[static_cast<size_t>(wrap(i + 1, m))];
   const int prev = ph.members[static_cast<size_t>(wrap(i - 1, m))];
   for (int s = 0; s < m - 1; ++s) {
-    b.send(round0 + s, next, ph.tag, ph.parts[static_cast<size_t>(wrap(i - s, m))]);
-    b.recv(round0 + s, prev, ph.tag, ph.parts[static_cast<size_t>(wrap(i - s - 1, m))]);
+    for (const Span& span : ph.parts[static_cast<size_t>(wrap(i - s, m))]) {
+      b.send(round0 + s, next, ph.tag, span);
+    }
+    for (const Span& span : ph.parts[static_cast<size_t>(wrap(i - s - 1, m))]) {
+      b.recv(round0 + s, prev, ph.tag, span);
+    }
   }
   return m - 1;
 }

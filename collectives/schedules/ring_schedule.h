@@ -3,7 +3,8 @@
 // and pipelined one round apart).
 //
 // A ring phase runs over m members (world ranks in ring order) on m parts
-// of a buffer, part i belonging to member i:
+// of a buffer, part i belonging to member i (a part is one or more spans,
+// each its own message):
 //   reduce-scatter, round s (0..m-2): member i sends part (i-s-1) to i+1
 //     and receives part (i-s-2) from i-1, folding it in; after m-1 rounds
 //     member i holds part i reduced over the ring.
@@ -20,7 +21,7 @@ namespace tidal {
 struct RingPhase {
   std::vector<int> members;  // world ranks in ring order
   int me = 0;                // this rank's index in members
-  std::vector<Span> parts;   // one per member
+  std::vector<Part> parts;   // one per member
   int tag = kScheduleTagBase;
 };
 

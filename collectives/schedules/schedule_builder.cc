@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include <fmt/format.h>
 
 namespace tidal {
 
@@ -39,20 +38,19 @@ void ScheduleBuilder::finish() {
   s_->rounds = s_->steps.empty() ? 0 : s_->steps.back().round + 1;
 }
 
-Status Region::range(int first, int count, Span* out) const {
-  const Span& head = by_position[static_cast<size_t>(first)];
-  Span merged = head;
-  for (int p = first + 1; p < first + count; ++p) {
+Part Region::range(int first, int count) const {
+  Part part;
+  for (int p = first; p < first + count; ++p) {
     const Span& next = by_position[static_cast<size_t>(p)];
-    if (next.buffer != head.buffer || next.offset != merged.offset + merged.count) {
-      return Status(TIDAL_ERR_INTERNAL,
-                    fmt::format("schedule region: positions {}..{} are not contiguous", first,
-                                first + count - 1));
+    if (next.count == 0) continue;
+    if (!part.empty() && part.back().buffer == next.buffer &&
+        part.back().offset + part.back().count == next.offset) {
+      part.back().count += next.count;
+    } else {
+      part.push_back(next);
     }
-    merged.count += next.count;
   }
-  *out = merged;
-  return Status();
+  return part;
 }
 
 size_t part_offset(size_t count, size_t parts, size_t i) {

@@ -32,13 +32,15 @@ class ScheduleBuilder {
 };
 
 // The blocks a collective works on, by position: block at position p lives
-// at span(p). A range of positions is one span only where consecutive
-// positions are adjacent in memory (range() fails otherwise).
+// at span(p). A range of positions is a list of spans, adjacent spans
+// merged, so a part is one message where its blocks are contiguous in
+// memory and one message per block otherwise.
+using Part = std::vector<Span>;
 struct Region {
   std::vector<Span> by_position;
   int tag = kScheduleTagBase;
 
-  Status range(int first, int count, Span* out) const;
+  Part range(int first, int count) const;
 };
 
 // Splits `count` elements into `parts` balanced parts (the first count %

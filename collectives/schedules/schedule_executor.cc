@@ -1,6 +1,7 @@
 #include "collectives/schedules/schedule_executor.h"
 
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include <fmt/format.h>
@@ -11,12 +12,32 @@
 namespace tidal {
 namespace {
 
+// Scratch and staging memory of the calling (progress) thread, kept
+// between collectives: a fresh multi-MiB allocation per call costs more in
+// page faults and zeroing than the copies it holds. One arena per
+// communicator (each has its own progress thread); freed when the
+// communicator's thread exits. Never initialised: every byte read was
+// written by the same schedule first.
+struct ThreadArena {
+  std::unique_ptr<char[]> scratch, staging;
+  size_t scratch_bytes = 0, staging_bytes = 0;
+};
+thread_local ThreadArena tls_arena;
+
+char* reserve(std::unique_ptr<char[]>& buf, size_t& have, size_t need) {
+  if (need > have) {
+    buf.reset(new char[need]);
+    have = need;
+  }
+  return buf.get();
+}
+
 class RoundRunner {
  public:
   RoundRunner(const Schedule& s, Transport& t, const void* input, void* output)
       : s_(s), t_(t), es_(dtype_size(s.dtype)),
         input_(static_cast<const char*>(input)), output_(static_cast<char*>(output)),
-        scratch_(s.scratch_count * es_) {}
+        scratch_(reserve(tls_arena.scratch, tls_arena.scratch_bytes, s.scratch_count * es_)) {}
 
   // Runs steps [first, last), which all belong to one round.
   Status run(size_t first, size_t last, const Deadline& deadline, void* stream) {
@@ -32,7 +53,7 @@ class RoundRunner {
     for (size_t i = first; i < last; ++i) {
       const Step& st = s_.steps[i];
       if (st.kind != StepKind::kRecvReduce) continue;
-      reduce_into(address(st.dst), staging_.data() + staged, st.dst.count, s_.dtype, s_.op);
+      reduce_into(address(st.dst), staging_ + staged, st.dst.count, s_.dtype, s_.op);
       staged += st.dst.count * es_;
     }
     for (size_t i = first; i < last; ++i) {
@@ -46,7 +67,7 @@ class RoundRunner {
   char* address(const Span& span) {
     char* base = span.buffer == BufferId::kInput    ? const_cast<char*>(input_)
                  : span.buffer == BufferId::kOutput ? output_
-                                                    : scratch_.data();
+                                                    : scratch_;
     return base + span.offset * es_;
   }
 
@@ -59,7 +80,7 @@ class RoundRunner {
       const Step& st = s_.steps[i];
       if (st.kind == StepKind::kRecvReduce) staged += st.dst.count * es_;
     }
-    if (staging_.size() < staged) staging_.resize(staged);
+    staging_ = reserve(tls_arena.staging, tls_arena.staging_bytes, staged);
     staged = 0;
     for (size_t i = first; i < last; ++i) {
       const Step& st = s_.steps[i];
@@ -68,7 +89,7 @@ class RoundRunner {
       } else if (st.kind == StepKind::kRecv) {
         ops_.push_back({P2POp::kRecv, address(st.dst), st.dst.count * es_, st.peer, st.tag});
       } else if (st.kind == StepKind::kRecvReduce) {
-        ops_.push_back({P2POp::kRecv, staging_.data() + staged, st.dst.count * es_, st.peer,
+        ops_.push_back({P2POp::kRecv, staging_ + staged, st.dst.count * es_, st.peer,
                         st.tag});
         staged += st.dst.count * es_;
       }
@@ -82,8 +103,8 @@ class RoundRunner {
   const size_t es_;
   const char* input_;
   char* output_;
-  std::vector<char> scratch_;
-  std::vector<char> staging_;
+  char* scratch_;
+  char* staging_ = nullptr;
   std::vector<P2POp> ops_;
 };
 

@@ -73,7 +73,16 @@ TEST(SchedulePlans, TorusSendsTheRingsBytesInXPlusYRoundsInsteadOfXTimesY) {
     EXPECT_EQ(rs.bytes_sent, 31 * count * 4);  // (n-1)/n of the gathered buffer
     EXPECT_EQ(ts.bytes_sent, rs.bytes_sent);
     EXPECT_EQ(rs.messages_sent, 31u);
-    EXPECT_EQ(ts.messages_sent, 3u + 7u);
+    EXPECT_EQ(ring.rounds, 31 + (kind == CollKind::kReduceScatter ? 1 : 0));  // + copy out
+    if (kind == CollKind::kReduceScatter) {
+      EXPECT_EQ(ts.messages_sent, 3u + 7u);  // position-ordered scratch: one per part
+      EXPECT_EQ(torus.rounds, 3 + 7 + 1);
+    } else {
+      // Gathered in place: the 7 inter-node messages are single blocks, the
+      // intra-node parts are 8 blocks strided in rank order: 3 x 8 messages.
+      EXPECT_EQ(ts.messages_sent, 7u + 3u * 8u);
+      EXPECT_EQ(torus.rounds, 7 + 3);
+    }
   }
 }
 
@@ -86,8 +95,8 @@ TEST(SchedulePlans, ChunksArePipelinedStaggerRoundsApart) {
   EXPECT_EQ(tidal::pipeline_chunks((size_t(1) << 20) * 8 * 4, size_t(1) << 20), 8);
   Schedule torus, ring;
   ASSERT_TRUE(tidal::build_schedule(call, 0, TIDAL_SCHEDULE_TORUS2D, layout, &torus).ok());
-  // Per chunk 3 + 1 message rounds and one copy-out round; stagger 3.
-  EXPECT_EQ(torus.rounds, 7 * 3 + 5);
+  // Per chunk 1 inter-node + 3 intra-node rounds; chunks 3 rounds apart.
+  EXPECT_EQ(torus.rounds, 7 * 3 + 4);
   ASSERT_TRUE(tidal::build_schedule(call, 0, TIDAL_SCHEDULE_RING, layout, &ring).ok());
   EXPECT_EQ(ring.rounds, 7 * 1 + 7);  // stagger 1, 7 rounds per chunk, gathers in place
 }
@@ -97,7 +106,10 @@ TEST(SchedulePlans, PositionsReadDimZeroAsTheMostSignificantDigit) {
   ASSERT_TRUE(RankLayout::parse("2x3", 6, &layout).ok());
   // rank = c0 + 2*c1; position = c0*3 + c1.
   const int expected[] = {0, 3, 1, 4, 2, 5};
-  for (int r = 0; r < 6; ++r) EXPECT_EQ(tidal::position_of(layout, r), expected[r]) << r;
+  for (int r = 0; r < 6; ++r) {
+    EXPECT_EQ(tidal::position_of(layout, r), expected[r]) << r;
+    EXPECT_EQ(tidal::block_at_position(layout, expected[r]), r);
+  }
 }
 
 TEST(SchedulePlans, PrintedScheduleListsEveryStep) {
