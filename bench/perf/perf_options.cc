@@ -29,7 +29,7 @@ const NamedDtype kDtypes[] = {
 const char* const kOpNames[] = {"sum", "prod", "max", "min", "avg"};
 const char* const kScheduleNames[] = {"native", "ring", "torus2d", "ndring", "auto"};
 
-enum LongOnly { kBackend = 1000, kSchedule, kTopo, kCsv, kProgress, kBucketed, kBucketBytes };
+enum LongOnly { kBackend = 1000, kSchedule, kTopo, kCsv, kProgress, kBucketed, kBucketBytes, kMemcpyBound };
 
 const option kLongOptions[] = {
     {"nthreads", required_argument, nullptr, 't'},
@@ -57,6 +57,7 @@ const option kLongOptions[] = {
     {"progress", required_argument, nullptr, kProgress},
     {"bucketed", required_argument, nullptr, kBucketed},
     {"bucket-bytes", required_argument, nullptr, kBucketBytes},
+    {"memcpy-bound", required_argument, nullptr, kMemcpyBound},
     {nullptr, 0, nullptr, 0}};
 
 // A whole non-negative decimal integer within [lo, hi].
@@ -160,6 +161,8 @@ std::string apply_flag(int flag, const char* arg, PerfOptions* o) {
     case kProgress:
       return parse_int(arg, 0, 1, &v) ? (o->progress = int(v), "") : "--progress needs 0 or 1";
     case kBucketed: return (o->bucketed_model = arg, "");
+    case kMemcpyBound:
+      return parse_int(arg, 0, 1, &v) ? (o->memcpy_bound = int(v), "") : "--memcpy-bound needs 0 or 1";
     case kBucketBytes:
       return parse_size(arg, &o->bucket_bytes) ? "" : "invalid size specified for '--bucket-bytes'";
     default: return "unknown option";
@@ -269,6 +272,7 @@ void print_usage(const char* program, FILE* out) {
                "[--progress <0/1> progress line on stderr (default: after 5 s)] \n\t"
                "[--bucketed <dit-s/dit-b/dit-xl/FILE> bucketed vs per-tensor vs flat] \n\t"
                "[--bucket-bytes <bucket size, default TIDAL_BUCKET_BYTES>] \n\t"
+               "[--memcpy-bound <0/1> measure memcpy on every rank at once, print it as the bound] \n\t"
                "[-h,--help]\n",
                program);
 }

@@ -47,6 +47,7 @@ struct PerfOptions {
   int progress = -1;                     // --progress 0|1 (-1: after 5 s)
   std::string bucketed_model;            // --bucketed dit-s|dit-b|dit-xl|FILE
   size_t bucket_bytes = 0;               // --bucket-bytes (0: the comm's config)
+  int memcpy_bound = 0;                  // --memcpy-bound 0|1: print the bound
 };
 
 enum class ParseOutcome { kRun, kHelp, kError };

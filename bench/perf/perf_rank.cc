@@ -94,6 +94,7 @@ bool RankRunner::run(RankTotals* totals) {
       if (!sweep(dtype, op)) return false;
     }
   }
+  if (options_.memcpy_bound && !measure_memcpy_bound()) return false;
   double wrong = static_cast<double>(wrong_halves_);
   if (!team_.all_reduce(&wrong, TeamReduce::kSum)) return false;
   totals->wrong_halves = static_cast<int64_t>(wrong);
@@ -275,6 +276,32 @@ bool RankRunner::check_once(CollCall call, bool in_place, int64_t* wrong) {
   }
   test_.fill_expected(RankData{plan, setup_.rank, options_.root, counts_}, expected_.data());
   *wrong = count_wrong(got, expected_.data(), counts_.recv_count, call.dtype);
+  return true;
+}
+
+// The bound of host-memory collectives: every rank copies its largest
+// buffer at the same time (as the ranks do during a collective), so the
+// figure is the memory bandwidth one rank gets while all ranks copy.
+bool RankRunner::measure_memcpy_bound() {
+  if (setup_.device_memory || buffer_bytes_ == 0) return true;
+  double seconds = 0;
+  for (int round = 0; round <= options_.iters; ++round) {  // round 0 warms up
+    if (!team_.barrier()) return false;
+    const Clock::time_point t0 = Clock::now();
+    std::memcpy(recv_, send_, buffer_bytes_);
+    const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+    if (round > 0) seconds += s;
+  }
+  seconds /= options_.iters;
+  if (!team_.all_reduce(&seconds, TeamReduce::kMax)) return false;  // the slowest rank
+  if (setup_.reporter) {
+    const double per_rank = buffer_bytes_ / 1e9 / seconds;
+    char text[256];
+    std::snprintf(text, sizeof text,
+                  "%-20s : %g GB/s per rank (%d ranks each copying %zu B at once; %g GB/s total)",
+                  "memcpy bound", per_rank, setup_.nranks, buffer_bytes_, per_rank * setup_.nranks);
+    setup_.reporter->print_note(text);
+  }
   return true;
 }
 

@@ -54,6 +54,7 @@ class RankRunner {
   bool fetch_result(void* host, const void* result, size_t bytes);
   bool fail(const std::string& what, tidal_status_t status);
   void report_progress(size_t done_rows, size_t bytes);
+  bool measure_memcpy_bound();
 
   const PerfOptions& options_;
   const CollectiveTest& test_;

@@ -104,6 +104,10 @@ def parse_output(text, program):
     while i < len(lines) and not lines[i].startswith("#"):
         rows.append(parse_row(lines[i]))
         i += 1
+    # nccl-tests may print "# name : value" lines (GPU memory usage) first.
+    while i < len(lines) and not lines[i].startswith("# Out of bounds values"):
+        expect(re.match(r"# [\w ]+ : ", lines[i]), f"unexpected line after the rows: {lines[i]!r}")
+        i += 1
     footer = lines[i:i + 5]
     expect(len(footer) >= 4, "footer missing")
     oob = re.fullmatch(r"# Out of bounds values : (\d+) (OK|FAILED)", footer[0])
