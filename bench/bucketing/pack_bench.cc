@@ -21,7 +21,13 @@ namespace {
 using tidal_bench::Samples;
 
 struct Setup {
-  std::vector<std::vector<float>> tensors;
+  // Each tensor's memory: one allocation per tensor ("separate"), or
+  // carved from one pool at 256-byte boundaries ("pooled", as a caching
+  // allocator or a flat parameter holds them).
+  std::vector<std::vector<float>> separate;
+  std::vector<float> pool;
+  std::vector<float*> tensors;
+  std::vector<size_t> counts;
   tidal::BucketPlan plan;
   std::vector<float> arena, flat_src;
   std::vector<uint16_t> arena_bf16;
@@ -29,11 +35,22 @@ struct Setup {
   size_t total = 0;
 };
 
-void build(const tidal_bench::DiTConfig& model, size_t bucket_bytes, Setup* s) {
+void build(const tidal_bench::DiTConfig& model, size_t bucket_bytes, bool pooled, Setup* s) {
   std::vector<tidal::TensorSpec> specs;
-  for (size_t c : tidal_bench::dit_counts(model)) {
+  s->counts = tidal_bench::dit_counts(model);
+  size_t pool_elems = 0;
+  for (size_t c : s->counts) pool_elems += (c + 63) / 64 * 64;
+  if (pooled) s->pool.assign(pool_elems, 1.5f);  // touched: no page faults while timing
+  size_t at = 0;
+  for (size_t c : s->counts) {
     specs.push_back({c, TIDAL_F32});
-    s->tensors.emplace_back(c, 1.5f);  // touched: no page faults while timing
+    if (pooled) {
+      s->tensors.push_back(&s->pool[at]);
+      at += (c + 63) / 64 * 64;
+    } else {
+      s->separate.emplace_back(c, 1.5f);
+      s->tensors.push_back(s->separate.back().data());
+    }
     s->total += c;
   }
   tidal::PlanOptions o;
@@ -41,12 +58,14 @@ void build(const tidal_bench::DiTConfig& model, size_t bucket_bytes, Setup* s) {
   tidal::make_bucket_plan(specs, o, &s->plan);
   s->arena.assign(s->plan.groups[0].count, 0.0f);
   s->arena_bf16.assign(s->plan.groups[0].count, 0);
-  s->flat_src.assign(s->total, 2.5f);
+  // The bound copies the same bytes from one contiguous source: the pool
+  // itself when the tensors live in one, else a buffer of its own.
+  if (!pooled) s->flat_src.assign(s->total, 2.5f);
   for (const tidal::Bucket& b : s->plan.buckets) {
     tidal::CopyTable t, tb, ub;
     for (size_t k = 0; k < b.piece_count; ++k) {
       const tidal::Piece& p = s->plan.pieces[b.first_piece + k];
-      float* src = s->tensors[p.tensor].data() + p.tensor_offset;
+      float* src = s->tensors[p.tensor] + p.tensor_offset;
       t.add(src, &s->arena[b.arena_offset + p.bucket_offset], p.count);
       tb.add(src, &s->arena_bf16[b.arena_offset + p.bucket_offset], p.count);
       ub.add(&s->arena_bf16[b.arena_offset + p.bucket_offset], src, p.count);
@@ -65,37 +84,39 @@ double timed(F f) {
   return tidal_bench::now_s() - t0;
 }
 
-void run_model(const tidal_bench::DiTConfig& model, size_t bucket_bytes, int reps) {
+void run_model(const tidal_bench::DiTConfig& model, size_t bucket_bytes, bool pooled, int reps) {
   Setup s;
-  build(model, bucket_bytes, &s);
+  build(model, bucket_bytes, pooled, &s);
   const size_t bytes = s.total * 4;
   const tidal::CopyOp plain{TIDAL_F32, TIDAL_F32, 1.0f};
   const tidal::CopyOp to_bf16{TIDAL_F32, TIDAL_BF16, 0.5f}, from_bf16{TIDAL_BF16, TIDAL_F32, 2.0f};
   const size_t width = tidal::parallel_width();
+  const float* flat = pooled ? s.pool.data() : s.flat_src.data();
   Samples samples;
   for (int r = 0; r < reps + 1; ++r) {  // round 0 warms up and is dropped
     Samples& out = samples;
     auto add = [&](const char* v, double t) { if (r > 0) out.add(v, t); };
-    add("memcpy 1 thread (bound)", timed([&] { std::memcpy(s.arena.data(), s.flat_src.data(), bytes); }));
+    add("memcpy 1 thread (bound)", timed([&] { std::memcpy(s.arena.data(), flat, bytes); }));
     add("memcpy split over workers (bound)", timed([&] {
       const size_t step = (s.total / width + 63) / 64 * 64;
       tidal::run_parallel(width, [&](size_t p) {
         size_t lo = std::min(s.total, p * step), hi = std::min(s.total, lo + step);
         if (p + 1 == width) hi = s.total;
-        std::memcpy(&s.arena[lo], &s.flat_src[lo], (hi - lo) * 4);
+        std::memcpy(&s.arena[lo], flat + lo, (hi - lo) * 4);
       });
     }));
     add("fused pack", timed([&] { for (auto& t : s.pack) t.run(plain, nullptr); }));
     add("per-tensor copy loop", timed([&] {
       for (size_t t = 0; t < s.tensors.size(); ++t)
-        std::memcpy(&s.arena[s.plan.slots[t].arena_offset], s.tensors[t].data(), s.tensors[t].size() * 4);
+        std::memcpy(&s.arena[s.plan.slots[t].arena_offset], s.tensors[t], s.counts[t] * 4);
     }));
     add("fused pack f32->bf16 x0.5", timed([&] { for (auto& t : s.pack_bf16) t.run(to_bf16, nullptr); }));
     add("fused unpack bf16->f32 x2", timed([&] { for (auto& t : s.unpack_bf16) t.run(from_bf16, nullptr); }));
   }
-  std::printf("\n%s: %zu tensors, %.1f MB f32, %zu buckets of <= %zu MiB, %zu copy threads, %d rounds\n",
-              model.name, s.tensors.size(), bytes / 1e6, s.plan.buckets.size(), bucket_bytes >> 20,
-              width, reps);
+  std::printf("\n%s (%s tensors): %zu tensors, %.1f MB f32, %zu buckets of <= %zu MiB, %zu copy "
+              "threads, %d rounds\n",
+              model.name, pooled ? "pooled" : "separately allocated", s.tensors.size(),
+              bytes / 1e6, s.plan.buckets.size(), bucket_bytes >> 20, width, reps);
   const double bound = std::min(samples.median_of("memcpy 1 thread (bound)"),
                                 samples.median_of("memcpy split over workers (bound)"));
   std::printf("  %-36s %10s %9s %10s %8s\n", "variant", "median ms", "GB/s", "vs bound", "spread");
@@ -125,7 +146,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "unknown model %s\n", name.c_str());
       return 2;
     }
-    run_model(c, bucket_mib << 20, reps);
+    for (bool pooled : {true, false}) run_model(c, bucket_mib << 20, pooled, reps);
   }
   return 0;
 }

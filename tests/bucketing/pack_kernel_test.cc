@@ -108,6 +108,8 @@ TEST(PackKernel, LargeTablesSplitAcrossThreadsMatchTheReference) {
     check_table({1500000, 5, 70000, 3, 200001}, op);
   }
   check_table({1 << 21}, kOps[0]);  // one huge tensor alone
+  // Above the streaming-store threshold, with runs at unaligned offsets.
+  check_table({3000000, 7, 1000001}, kOps[0]);
 }
 
 TEST(PackKernel, InPlaceScaleTouchesOnlyTheRun) {

@@ -7,6 +7,11 @@
 #include "collectives/kernels/cpu/copy_workers.h"
 #include "lib/core/dtype.h"
 
+#if defined(__x86_64__) || defined(__SSE2__)
+#include <emmintrin.h>
+#define TIDAL_HAVE_STREAMING_STORES 1
+#endif
+
 namespace tidal {
 namespace {
 
@@ -27,16 +32,46 @@ inline uint16_t bf16_out(float f) {
   return static_cast<uint16_t>((u & 0x7fffffffu) > 0x7f800000u ? quiet_nan : rounded);
 }
 
+// memcpy with non-temporal (streaming) stores: a copy much larger than the
+// caches would otherwise read every destination line before writing it
+// (what glibc's memcpy avoids for one huge copy, but not for the many
+// bucket-sized pieces of a pack).
+void stream_copy(void* dst_v, const void* src_v, size_t bytes) {
+#if TIDAL_HAVE_STREAMING_STORES
+  char* dst = static_cast<char*>(dst_v);
+  const char* src = static_cast<const char*>(src_v);
+  const size_t head = std::min(bytes, (16 - reinterpret_cast<uintptr_t>(dst) % 16) % 16);
+  std::memcpy(dst, src, head);
+  size_t i = head;
+  for (; i + 64 <= bytes; i += 64) {
+    __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i));
+    __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i + 16));
+    __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i + 32));
+    __m128i d = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i + 48));
+    _mm_stream_si128(reinterpret_cast<__m128i*>(dst + i), a);
+    _mm_stream_si128(reinterpret_cast<__m128i*>(dst + i + 16), b);
+    _mm_stream_si128(reinterpret_cast<__m128i*>(dst + i + 32), c);
+    _mm_stream_si128(reinterpret_cast<__m128i*>(dst + i + 48), d);
+  }
+  std::memcpy(dst + i, src + i, bytes - i);
+  _mm_sfence();  // streamed lines are visible before the copy counts as done
+#else
+  std::memcpy(dst_v, src_v, bytes);
+#endif
+}
+
 // dst[i] = convert(src[i] * scale) for one run of `count` elements.
 // Cloned for AVX2 (picked at load time where the CPU has it): the
 // conversions need wide integer ops that baseline x86-64 (SSE2) lacks.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 __attribute__((target_clones("avx2", "default")))
 #endif
-void copy_run(const void* src_v, void* dst_v, size_t count, const CopyOp& op) {
+void copy_run(const void* src_v, void* dst_v, size_t count, const CopyOp& op, bool streaming) {
   const size_t es = dtype_size(op.src_dtype);
   if (op.plain()) {
-    if (src_v != dst_v) std::memcpy(dst_v, src_v, count * es);
+    if (src_v == dst_v) return;
+    if (streaming) stream_copy(dst_v, src_v, count * es);
+    else std::memcpy(dst_v, src_v, count * es);
     return;
   }
   const float s = op.scale;
@@ -78,7 +113,7 @@ void copy_run(const void* src_v, void* dst_v, size_t count, const CopyOp& op) {
 
 // Copies elements [begin, end) of the table's concatenated runs.
 void copy_range(const CopyDesc* descs, const size_t* prefix, size_t n, size_t begin,
-                size_t end, const CopyOp& op) {
+                size_t end, const CopyOp& op, bool streaming) {
   const size_t ses = dtype_size(op.src_dtype), des = dtype_size(op.dst_dtype);
   // The run holding `begin`: the last run whose prefix is <= begin.
   size_t d = static_cast<size_t>(std::upper_bound(prefix, prefix + n + 1, begin) - prefix) - 1;
@@ -87,7 +122,7 @@ void copy_range(const CopyDesc* descs, const size_t* prefix, size_t n, size_t be
     const size_t run_hi = std::min(end, prefix[d + 1]) - prefix[d];
     if (run_hi > run_lo) {
       copy_run(static_cast<const char*>(descs[d].src) + run_lo * ses,
-               static_cast<char*>(descs[d].dst) + run_lo * des, run_hi - run_lo, op);
+               static_cast<char*>(descs[d].dst) + run_lo * des, run_hi - run_lo, op, streaming);
     }
     pos = prefix[d + 1];
   }
@@ -99,9 +134,10 @@ void cpu_run_copy_table(const CopyDesc* descs, const size_t* prefix, size_t n,
                         const CopyOp& op) {
   const size_t total = prefix[n];
   const size_t bytes = total * std::max(dtype_size(op.src_dtype), dtype_size(op.dst_dtype));
+  const bool streaming = bytes >= kStreamingCopyBytes;
   size_t parts = std::min(parallel_width(), bytes / (kParallelCopyBytes / 2));
   if (parts <= 1) {
-    copy_range(descs, prefix, n, 0, total, op);
+    copy_range(descs, prefix, n, 0, total, op, streaming);
     return;
   }
   // Equal element ranges, rounded to 64 elements so parts do not share
@@ -109,7 +145,7 @@ void cpu_run_copy_table(const CopyDesc* descs, const size_t* prefix, size_t n,
   const size_t step = (total / parts + 63) / 64 * 64;
   run_parallel(parts, [&](size_t p) {
     size_t lo = std::min(total, p * step), hi = p + 1 == parts ? total : std::min(total, lo + step);
-    if (lo < hi) copy_range(descs, prefix, n, lo, hi, op);
+    if (lo < hi) copy_range(descs, prefix, n, lo, hi, op, streaming);
   });
 }
 
