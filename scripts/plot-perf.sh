@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # plot-perf.sh — turns the --csv files of the perf tools into a bus
 # bandwidth vs message size PNG (gnuplot). One line per CSV file (and per
-# out-of-place / in-place half with --in-place); an optional horizontal line
-# marks a bound such as the memcpy bandwidth measured in the same run.
+# out-of-place / in-place half with --in-place); each -b draws a horizontal
+# line for a bound such as the memcpy bandwidth measured in the same run.
 #
 #   scripts/plot-perf.sh -o busbw.png [-t TITLE] [-b GB/s[:LABEL]] [--in-place] A.csv [B.csv ...]
 #
@@ -16,13 +16,13 @@ usage() {
   exit 2
 }
 
-out="" title="tidal perf tools: bus bandwidth" bound="" in_place=0
-files=()
+out="" title="tidal perf tools: bus bandwidth" in_place=0
+files=() bounds=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     -o) out="${2:-}"; shift 2 || usage ;;
     -t) title="${2:-}"; shift 2 || usage ;;
-    -b) bound="${2:-}"; shift 2 || usage ;;
+    -b) bounds+=("${2:-}"); shift 2 || usage ;;
     --in-place) in_place=1; shift ;;
     -h|--help) usage ;;
     -*) echo "plot-perf.sh: unknown option $1" >&2; usage ;;
@@ -49,12 +49,13 @@ for f in "${files[@]}"; do
     plots+=("'$f' every ::1 using (\$4 > 0 ? \$4 : 1/0):15 with linespoints dt 2 title '$label, in place'")
   fi
 done
-if [[ -n "$bound" ]]; then
+for bound in "${bounds[@]}"; do
   value="${bound%%:*}"
   name="${bound#*:}"
   [[ "$name" == "$bound" ]] && name="bound"
-  plots+=("$value with lines lw 2 lc rgb 'gray40' title '$name ($value GB/s)'")
-fi
+  [[ "$value" =~ ^[0-9.]+$ ]] || { echo "plot-perf.sh: bad bound '$bound' (GB/s[:LABEL])" >&2; exit 2; }
+  plots+=("$value with lines lw 2 dt 3 title '$name ($value GB/s)'")
+done
 
 plot_line=$(IFS=,; echo "${plots[*]}")
 gnuplot <<EOF
