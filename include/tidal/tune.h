@@ -184,7 +184,8 @@ tidal_status_t tidal_tune_result_destroy(tidal_tune_result_t result);
 
 /* Predicts every candidate with the event-driven model and picks the size
  * of the lowest predicted iteration time (refined between the sweep's
- * neighbours, rounded to 64 KiB; within 0.1% the larger size wins).
+ * neighbours, rounded to 64 KiB; among sizes within 1% of the lowest
+ * exposed time, the largest).
  * Overwrites `result` (which keeps a copy of the inputs and the profile
  * for tidal_tune_refine). Non-blocking, no communication. Errors
  * (TIDAL_ERR_INVALID_ARGUMENT, with the reason in tidal_last_error()):

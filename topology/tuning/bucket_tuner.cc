@@ -62,15 +62,16 @@ bool alpha_beta_of(const CommCurve& curve, double* alpha, double* beta) {
   return true;
 }
 
-// Among predictions within the tolerance of the lowest iteration time, the
-// one with the largest bucket (fewer collectives, less exposed to per-bucket
-// costs the profile missed).
+// Among predictions whose exposed time is within the tolerance of the
+// lowest, the one with the largest bucket (fewer collectives, less exposed
+// to per-bucket costs the profile missed). Exposed, not iteration, time:
+// a tolerance on the iteration would swamp a small exposed time.
 const StepPrediction& pick(const std::vector<StepPrediction>& preds, double tolerance) {
-  double lowest = preds.front().iteration_s;
-  for (const auto& p : preds) lowest = std::min(lowest, p.iteration_s);
+  double lowest = preds.front().exposed_s;
+  for (const auto& p : preds) lowest = std::min(lowest, p.exposed_s);
   const StepPrediction* chosen = nullptr;
   for (const auto& p : preds) {
-    if (p.iteration_s <= lowest * (1 + tolerance) &&
+    if (p.exposed_s <= lowest * (1 + tolerance) &&
         (!chosen || p.bucket_bytes > chosen->bucket_bytes)) {
       chosen = &p;
     }
@@ -78,16 +79,17 @@ const StepPrediction& pick(const std::vector<StepPrediction>& preds, double tole
   return *chosen;
 }
 
-// Evaluates sizes between the sweep neighbours of the best candidate.
+// Evaluates sizes between the sweep neighbours of the best candidate
+// (`best` among `curve`), appending them to `evaluated`.
 Status refine(const StepInputs& in, const CommProfile& profile, const TuneOptions& o,
-              const std::vector<StepPrediction>& curve, StepPrediction* best) {
+              const std::vector<StepPrediction>& curve, const StepPrediction& best,
+              std::vector<StepPrediction>* evaluated) {
   auto it = std::find_if(curve.begin(), curve.end(), [&](const StepPrediction& p) {
-    return p.bucket_bytes == best->bucket_bytes;
+    return p.bucket_bytes == best.bucket_bytes;
   });
   size_t i = static_cast<size_t>(it - curve.begin());
   double lo = curve[i == 0 ? 0 : i - 1].bucket_bytes;
   double hi = curve[std::min(curve.size() - 1, i + 1)].bucket_bytes;
-  std::vector<StepPrediction> local = {*best};
   for (int k = 0; k <= kRefineSteps && hi > lo; ++k) {
     double b = std::exp(std::log(lo) + (std::log(hi) - std::log(lo)) * k / kRefineSteps);
     if (o.granularity_bytes > 0 && b > o.granularity_bytes) {
@@ -95,9 +97,8 @@ Status refine(const StepInputs& in, const CommProfile& profile, const TuneOption
     }
     StepPrediction p;
     TIDAL_RETURN_IF_ERROR(predict_step(in, profile, b, &p));
-    local.push_back(p);
+    evaluated->push_back(p);
   }
-  *best = pick(local, o.tie_tolerance);
   return Status();
 }
 
@@ -183,8 +184,13 @@ Status tune_bucket_size(const StepInputs& in, const CommProfile& profile, const 
     TIDAL_RETURN_IF_ERROR(predict_step(in, profile, b, &p));
     r.curve.push_back(p);
   }
-  r.best = pick(r.curve, o.tie_tolerance);
-  if (o.candidates.empty()) TIDAL_RETURN_IF_ERROR(refine(in, profile, o, r.curve, &r.best));
+  // Refine around the strict optimum, then apply the tie rule to every
+  // size evaluated, so the tolerance is measured from the true lowest.
+  std::vector<StepPrediction> evaluated = r.curve;
+  if (o.candidates.empty()) {
+    TIDAL_RETURN_IF_ERROR(refine(in, profile, o, r.curve, pick(r.curve, 0), &evaluated));
+  }
+  r.best = pick(evaluated, o.tie_tolerance);
   auto at = std::lower_bound(r.curve.begin(), r.curve.end(), r.best.bucket_bytes,
                              [](const StepPrediction& p, double b) { return p.bucket_bytes < b; });
   if (at == r.curve.end() || at->bucket_bytes != r.best.bucket_bytes) r.curve.insert(at, r.best);

@@ -19,8 +19,8 @@ struct TuneOptions {
   double max_bucket_bytes = 0;              // largest; 0 = the largest phi
   int points_per_octave = 2;                // candidates per doubling (>= 1)
   std::vector<double> candidates;           // explicit sizes (override the sweep)
-  double tie_tolerance = 0.001;             // within this fraction of the best
-                                            // iteration, prefer the larger bucket
+  double tie_tolerance = 0.01;              // within this fraction of the lowest
+                                            // exposed time, prefer the larger bucket
   double granularity_bytes = 64.0 * 1024;   // the pick is rounded to a multiple
 };
 

@@ -1,0 +1,197 @@
+// The C API of the tuner without communication: bad input is reported with
+// a reason and changes nothing; results read back through the accessors.
+#include <cstddef>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "tidal/tune.h"
+
+namespace {
+
+class TuneApi : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(tidal_comm_profile_create(&profile_), TIDAL_SUCCESS);
+    ASSERT_EQ(tidal_tune_result_create(&result_), TIDAL_SUCCESS);
+    inputs_.grad_bytes = 1e9;
+    inputs_.bwd_s = 2.0;
+  }
+  void TearDown() override {
+    EXPECT_EQ(tidal_tune_result_destroy(result_), TIDAL_SUCCESS);
+    EXPECT_EQ(tidal_comm_profile_destroy(profile_), TIDAL_SUCCESS);
+  }
+  void use_alpha_beta() {
+    ASSERT_EQ(tidal_comm_profile_set_alpha_beta(profile_, TIDAL_TUNE_REDUCE_SCATTER, 1e-3, 1e9),
+              TIDAL_SUCCESS);
+  }
+  // Tunes and expects `code` with `reason` in the message.
+  void expect_rejected(tidal_status_t code, const std::string& reason) {
+    EXPECT_EQ(tidal_tune_bucket_size(&inputs_, profile_, result_), code);
+    EXPECT_NE(std::string(tidal_last_error()).find(reason), std::string::npos)
+        << tidal_last_error();
+  }
+
+  tidal_comm_profile_t profile_ = nullptr;
+  tidal_tune_result_t result_ = nullptr;
+  tidal_tune_inputs_t inputs_ = TIDAL_TUNE_INPUTS_INITIALIZER;
+};
+
+TEST_F(TuneApi, ZeroPhiIsRejected) {
+  use_alpha_beta();
+  inputs_.grad_bytes = 0;
+  expect_rejected(TIDAL_ERR_INVALID_ARGUMENT, "phi");
+}
+
+TEST_F(TuneApi, ZeroOrNegativeTimesAreRejected) {
+  use_alpha_beta();
+  inputs_.bwd_s = 0;
+  expect_rejected(TIDAL_ERR_INVALID_ARGUMENT, "backward time");
+  inputs_.bwd_s = -1;
+  expect_rejected(TIDAL_ERR_INVALID_ARGUMENT, "backward time");
+  inputs_.bwd_s = 1;
+  inputs_.fwd_s = -1;
+  expect_rejected(TIDAL_ERR_INVALID_ARGUMENT, "forward time");
+}
+
+TEST_F(TuneApi, EmptyProfileIsRejected) {
+  expect_rejected(TIDAL_ERR_INVALID_ARGUMENT, "empty");
+}
+
+TEST_F(TuneApi, NullArgumentsAreRejected) {
+  use_alpha_beta();
+  EXPECT_EQ(tidal_tune_bucket_size(nullptr, profile_, result_), TIDAL_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(tidal_tune_bucket_size(&inputs_, nullptr, result_), TIDAL_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(tidal_tune_bucket_size(&inputs_, profile_, nullptr), TIDAL_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(tidal_comm_profile_create(nullptr), TIDAL_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(tidal_tune_result_create(nullptr), TIDAL_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(tidal_tune_result_reasoning(result_, nullptr), TIDAL_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(tidal_tune_refine(nullptr, nullptr, result_), TIDAL_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(tidal_tune_auto_bucket_bytes(nullptr, 1 << 20, 0.1, nullptr),
+            TIDAL_ERR_INVALID_ARGUMENT);
+  size_t size = 1 << 20;
+  double seconds = 0;
+  EXPECT_EQ(tidal_measure_comm_profile(nullptr, TIDAL_TUNE_REDUCE_SCATTER,
+                                       TIDAL_SCHEDULE_UNSET, &size, 1, nullptr, &seconds),
+            TIDAL_ERR_INVALID_ARGUMENT);
+}
+
+TEST_F(TuneApi, InputsNotMadeWithTheInitializerAreRejected) {
+  use_alpha_beta();
+  inputs_.size = 8;
+  expect_rejected(TIDAL_ERR_INVALID_ARGUMENT, "TIDAL_TUNE_INPUTS_INITIALIZER");
+}
+
+TEST_F(TuneApi, LayerCountWithoutArraysIsRejected) {
+  use_alpha_beta();
+  inputs_.num_layers = 3;
+  expect_rejected(TIDAL_ERR_INVALID_ARGUMENT, "layer");
+}
+
+TEST_F(TuneApi, BadProfilePointsAddNothing) {
+  size_t bytes[2] = {1 << 20, 4 << 20};
+  double seconds[2] = {1e-3, 0};  // the second is impossible
+  EXPECT_EQ(tidal_comm_profile_add(profile_, TIDAL_TUNE_REDUCE_SCATTER, bytes, seconds, 2),
+            TIDAL_ERR_INVALID_ARGUMENT);
+  double t = 0;
+  EXPECT_EQ(tidal_comm_profile_seconds(profile_, TIDAL_TUNE_REDUCE_SCATTER, 1 << 20, &t),
+            TIDAL_ERR_INVALID_ARGUMENT);  // still no curve
+  EXPECT_EQ(tidal_comm_profile_add(profile_, TIDAL_TUNE_REDUCE_SCATTER, bytes, seconds, 0),
+            TIDAL_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(tidal_comm_profile_add(profile_, static_cast<tidal_tune_collective_t>(7), bytes,
+                                   seconds, 1), TIDAL_ERR_INVALID_ARGUMENT);
+}
+
+TEST_F(TuneApi, ProfileSecondsInterpolatesWhatWasAdded) {
+  size_t bytes[2] = {1000, 100000};
+  double seconds[2] = {1e-5, 1e-4};
+  ASSERT_EQ(tidal_comm_profile_add(profile_, TIDAL_TUNE_ALL_GATHER, bytes, seconds, 2),
+            TIDAL_SUCCESS);
+  double t = 0;
+  ASSERT_EQ(tidal_comm_profile_seconds(profile_, TIDAL_TUNE_REDUCE_SCATTER, 10000, &t),
+            TIDAL_SUCCESS);  // borrowed from all-gather
+  EXPECT_NEAR(t, 3.1623e-5, 1e-9);
+}
+
+TEST_F(TuneApi, ResultBeforeTuningIsAUsageError) {
+  size_t bytes = 0;
+  EXPECT_EQ(tidal_tune_result_recommended(result_, &bytes, nullptr, nullptr),
+            TIDAL_ERR_INVALID_USAGE);
+  EXPECT_EQ(tidal_tune_refine(nullptr, nullptr, result_), TIDAL_ERR_INVALID_ARGUMENT);
+}
+
+TEST_F(TuneApi, CurveHasOneRecommendationAndItMatchesTheAccessor) {
+  use_alpha_beta();
+  ASSERT_EQ(tidal_tune_bucket_size(&inputs_, profile_, result_), TIDAL_SUCCESS);
+  size_t bytes = 0, n = 0;
+  double exposed = 0, iteration = 0;
+  ASSERT_EQ(tidal_tune_result_recommended(result_, &bytes, &exposed, &iteration),
+            TIDAL_SUCCESS);
+  // The keep-pace size alpha*phi/(T - phi/beta) = 1e6, up to whole buckets
+  // and the 1% tie rule.
+  EXPECT_GE(bytes, size_t(1000000));
+  EXPECT_LE(bytes, size_t(1500000));
+  EXPECT_NEAR(iteration, 2.0 + exposed, 1e-12);
+  ASSERT_EQ(tidal_tune_result_num_points(result_, &n), TIDAL_SUCCESS);
+  ASSERT_GT(n, 10u);
+  int recommended = 0;
+  size_t previous = 0;
+  for (size_t i = 0; i < n; ++i) {
+    tidal_tune_point_t p = TIDAL_TUNE_POINT_INITIALIZER;
+    ASSERT_EQ(tidal_tune_result_point(result_, i, &p), TIDAL_SUCCESS);
+    EXPECT_GT(p.bucket_bytes, previous);
+    previous = p.bucket_bytes;
+    EXPECT_LT(p.measured_iteration_s, 0);  // nothing measured
+    if (p.recommended) {
+      ++recommended;
+      EXPECT_EQ(p.bucket_bytes, bytes);
+      EXPECT_EQ(p.model_pick, 1);
+    }
+  }
+  EXPECT_EQ(recommended, 1);
+  tidal_tune_point_t past = TIDAL_TUNE_POINT_INITIALIZER;
+  EXPECT_EQ(tidal_tune_result_point(result_, n, &past), TIDAL_ERR_INVALID_ARGUMENT);
+  const char* text = nullptr;
+  ASSERT_EQ(tidal_tune_result_reasoning(result_, &text), TIDAL_SUCCESS);
+  EXPECT_NE(std::string(text).find("keep pace"), std::string::npos) << text;
+}
+
+TEST_F(TuneApi, OlderPointStructIsFilledOnlyUpToItsSize) {
+  use_alpha_beta();
+  ASSERT_EQ(tidal_tune_bucket_size(&inputs_, profile_, result_), TIDAL_SUCCESS);
+  tidal_tune_point_t p = TIDAL_TUNE_POINT_INITIALIZER;
+  p.size = offsetof(tidal_tune_point_t, measured_iteration_s);
+  p.measured_iteration_s = 123.0;
+  p.recommended = 7;
+  ASSERT_EQ(tidal_tune_result_point(result_, 0, &p), TIDAL_SUCCESS);
+  EXPECT_GT(p.bucket_bytes, 0u);
+  EXPECT_EQ(p.measured_iteration_s, 123.0);
+  EXPECT_EQ(p.recommended, 7);
+}
+
+TEST_F(TuneApi, ExplicitCandidatesAreTheCurve) {
+  use_alpha_beta();
+  size_t candidates[3] = {size_t(4) << 20, size_t(1) << 20, size_t(16) << 20};
+  inputs_.candidates = candidates;
+  inputs_.num_candidates = 3;
+  ASSERT_EQ(tidal_tune_bucket_size(&inputs_, profile_, result_), TIDAL_SUCCESS);
+  size_t n = 0, bytes = 0;
+  ASSERT_EQ(tidal_tune_result_num_points(result_, &n), TIDAL_SUCCESS);
+  EXPECT_EQ(n, 3u);
+  ASSERT_EQ(tidal_tune_result_recommended(result_, &bytes, nullptr, nullptr), TIDAL_SUCCESS);
+  EXPECT_EQ(bytes, size_t(1) << 20);
+}
+
+TEST(TuneApiLifetime, DestroyingTwiceIsAUsageErrorNotACrash) {
+  tidal_comm_profile_t profile = nullptr;
+  tidal_tune_result_t result = nullptr;
+  ASSERT_EQ(tidal_comm_profile_create(&profile), TIDAL_SUCCESS);
+  ASSERT_EQ(tidal_tune_result_create(&result), TIDAL_SUCCESS);
+  EXPECT_EQ(tidal_comm_profile_destroy(profile), TIDAL_SUCCESS);
+  EXPECT_EQ(tidal_comm_profile_destroy(profile), TIDAL_ERR_INVALID_USAGE);
+  EXPECT_EQ(tidal_tune_result_destroy(result), TIDAL_SUCCESS);
+  EXPECT_EQ(tidal_tune_result_destroy(result), TIDAL_ERR_INVALID_USAGE);
+  EXPECT_EQ(tidal_comm_profile_destroy(nullptr), TIDAL_SUCCESS);
+}
+
+}  // namespace

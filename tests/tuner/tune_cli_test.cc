@@ -1,0 +1,110 @@
+// tidal-tune's command line: impossible inputs exit non-zero with a message;
+// an offline run prints the table and writes the CSV; a tiny live run on 2
+// local ranks measures.
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace {
+
+struct CliRun {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr
+};
+
+CliRun run_tune(const std::string& args) {
+  std::string command = std::string(TIDAL_TUNE_PATH) + " --quiet " + args + " 2>&1";
+  CliRun r;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) return r;
+  char buf[4096];
+  size_t n = 0;
+  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) r.output.append(buf, n);
+  int status = pclose(pipe);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string temp_path(const std::string& name) {
+  return ::testing::TempDir() + "tidal_tune_cli_" + name;
+}
+
+void expect_input_error(const std::string& args, const std::string& message) {
+  CliRun r = run_tune(args);
+  EXPECT_EQ(r.exit_code, 2) << args << "\n" << r.output;
+  EXPECT_NE(r.output.find(message), std::string::npos) << args << "\n" << r.output;
+}
+
+const char* kOffline = " --alpha-us 20 --beta-GBps 5 --no-plot";
+
+TEST(TuneCli, ZeroOrNegativeBackwardTimeExitsWithAnInputError) {
+  expect_input_error(std::string("--model dit-s --bwd-ms 0") + kOffline, "--bwd-ms must be > 0");
+  expect_input_error(std::string("--model dit-s --bwd-ms -5") + kOffline, "--bwd-ms must be > 0");
+  expect_input_error(std::string("--model dit-s --bwd-ms 10 --fwd-ms 0 --zero 3") + kOffline,
+                     "--fwd-ms");
+}
+
+TEST(TuneCli, ZeroPhiExitsWithAnInputError) {
+  expect_input_error(std::string("--model-bytes 0 --bwd-ms 10") + kOffline, "phi");
+}
+
+TEST(TuneCli, UnknownModelExitsWithAnInputError) {
+  expect_input_error(std::string("--model dit-q --bwd-ms 10") + kOffline, "unknown model");
+}
+
+TEST(TuneCli, EmptyProfileExitsWithAnInputError) {
+  std::string path = temp_path("empty.csv");
+  std::ofstream(path) << "# nothing measured\n";
+  expect_input_error("--model dit-s --bwd-ms 10 --no-plot --profile " + path, "empty profile");
+}
+
+TEST(TuneCli, MissingBackwardTimeExitsNonZero) {
+  CliRun r = run_tune("--model dit-s");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("--bwd-ms"), std::string::npos) << r.output;
+}
+
+TEST(TuneCli, OfflineRunPrintsTheTableAndWritesTheCsv) {
+  std::string csv = temp_path("offline.csv");
+  std::remove(csv.c_str());
+  CliRun r = run_tune(std::string("--model dit-b --bwd-ms 200") + kOffline + " --csv " + csv);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("recommended bucket size"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("<- recommended"), std::string::npos) << r.output;
+  std::ifstream in(csv);
+  std::string header, row;
+  ASSERT_TRUE(std::getline(in, header));
+  EXPECT_EQ(header.rfind("bucket_bytes,", 0), 0u);
+  int rows = 0, recommended = 0;
+  while (std::getline(in, row)) {
+    ++rows;
+    if (row.size() >= 2 && row.compare(row.size() - 2, 2, ",1") == 0) ++recommended;
+  }
+  EXPECT_GT(rows, 8);
+  EXPECT_EQ(recommended, 1);
+}
+
+TEST(TuneCli, ProfileFileIsUsed) {
+  std::string path = temp_path("profile.csv");
+  std::ofstream(path) << "collective,bytes,seconds\nreduce_scatter,1048576,0.001\n"
+                         "reduce_scatter,16777216,0.01\n";
+  CliRun r = run_tune("--model-bytes 256M --bwd-ms 300 --no-plot --csv " + temp_path("p.csv") +
+                   " --profile " + path);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("profile from"), std::string::npos) << r.output;
+}
+
+TEST(TuneCli, LiveRunOnTwoLocalRanksMeasures) {
+  CliRun r = run_tune("--model-bytes 2M --bwd-ms 10 --backend local -t 2 --reps 1 --steps 1 "
+                   "--profile-sizes 256K,1M --no-plot --csv " + temp_path("live.csv"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("measured on local, 2 ranks"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("measured 5 sizes"), std::string::npos) << r.output;
+}
+
+}  // namespace

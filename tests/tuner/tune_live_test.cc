@@ -1,0 +1,135 @@
+// The tuner on a live communicator (2 local ranks): a profile sweep, the
+// refinement with the real grad reducer, and the auto bucket size. Times
+// are only checked against deterministic bounds (a step cannot be shorter
+// than its synthetic forward + backward sleeps), never against a speed.
+#include <atomic>
+#include <mutex>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "tests/common/local_ranks.h"
+#include "tidal/tune.h"
+
+namespace {
+
+using tidal_testing::run_local_ranks;
+
+TEST(TuneLive, ProfileSweepIsPositiveAndIdenticalOnEveryRank) {
+  const std::vector<size_t> sizes = {64 << 10, 256 << 10, 1 << 20};
+  std::vector<std::vector<double>> seconds(2, std::vector<double>(sizes.size(), 0));
+  std::atomic<int> progress_calls{0};
+  run_local_ranks(2, [&](tidal_comm_t comm, int rank) {
+    tidal_measure_options_t o = TIDAL_MEASURE_OPTIONS_INITIALIZER;
+    o.repetitions = 2;
+    o.progress = [](void* user, size_t, size_t, size_t) {
+      ++*static_cast<std::atomic<int>*>(user);
+    };
+    o.progress_user = &progress_calls;
+    ASSERT_EQ(tidal_measure_comm_profile(comm, TIDAL_TUNE_REDUCE_SCATTER, TIDAL_SCHEDULE_UNSET,
+                                         sizes.data(), sizes.size(), &o, seconds[rank].data()),
+              TIDAL_SUCCESS) << tidal_last_error();
+  });
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    EXPECT_GT(seconds[0][i], 0);
+    EXPECT_EQ(seconds[0][i], seconds[1][i]);  // the maximum over ranks
+  }
+  EXPECT_EQ(progress_calls.load(), 3);  // rank 0 only, once per size
+}
+
+TEST(TuneLive, BareAllReduceAndAllGatherProfilesMeasure) {
+  const size_t sizes[2] = {128 << 10, 512 << 10};
+  run_local_ranks(2, [&](tidal_comm_t comm, int) {
+    tidal_measure_options_t o = TIDAL_MEASURE_OPTIONS_INITIALIZER;
+    o.repetitions = 1;
+    o.include_pack = 0;
+    double seconds[2] = {0, 0};
+    for (auto kind : {TIDAL_TUNE_ALL_REDUCE, TIDAL_TUNE_ALL_GATHER}) {
+      ASSERT_EQ(tidal_measure_comm_profile(comm, kind, TIDAL_SCHEDULE_RING, sizes, 2, &o,
+                                           seconds), TIDAL_SUCCESS) << tidal_last_error();
+      EXPECT_GT(seconds[0], 0);
+      EXPECT_GT(seconds[1], 0);
+    }
+  });
+}
+
+TEST(TuneLive, BadSweepArgumentsAreRejectedBeforeAnyCommunication) {
+  run_local_ranks(1, [&](tidal_comm_t comm, int) {
+    size_t zero = 0;
+    double seconds = 0;
+    EXPECT_EQ(tidal_measure_comm_profile(comm, TIDAL_TUNE_REDUCE_SCATTER, TIDAL_SCHEDULE_UNSET,
+                                         &zero, 1, nullptr, &seconds),
+              TIDAL_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(tidal_measure_comm_profile(comm, TIDAL_TUNE_REDUCE_SCATTER, TIDAL_SCHEDULE_UNSET,
+                                         nullptr, 1, nullptr, &seconds),
+              TIDAL_ERR_INVALID_ARGUMENT);
+    tidal_measure_options_t o = TIDAL_MEASURE_OPTIONS_INITIALIZER;
+    o.repetitions = 0;
+    size_t one = 1 << 20;
+    EXPECT_EQ(tidal_measure_comm_profile(comm, TIDAL_TUNE_REDUCE_SCATTER, TIDAL_SCHEDULE_UNSET,
+                                         &one, 1, &o, &seconds),
+              TIDAL_ERR_INVALID_ARGUMENT);
+  });
+}
+
+TEST(TuneLive, RefinementMeasuresStepsWithTheGradReducer) {
+  const double fwd_s = 0.005, bwd_s = 0.02;
+  std::vector<size_t> recommended(2, 0);
+  std::vector<int> measured_points(2, 0);
+  run_local_ranks(2, [&](tidal_comm_t comm, int rank) {
+    tidal_comm_profile_t profile = nullptr;
+    tidal_tune_result_t result = nullptr;
+    ASSERT_EQ(tidal_comm_profile_create(&profile), TIDAL_SUCCESS);
+    ASSERT_EQ(tidal_tune_result_create(&result), TIDAL_SUCCESS);
+    ASSERT_EQ(tidal_comm_profile_set_alpha_beta(profile, TIDAL_TUNE_REDUCE_SCATTER, 2e-5, 1e9),
+              TIDAL_SUCCESS);
+    tidal_tune_inputs_t in = TIDAL_TUNE_INPUTS_INITIALIZER;
+    in.grad_bytes = 2 << 20;
+    in.bwd_s = bwd_s;
+    in.fwd_s = fwd_s;
+    ASSERT_EQ(tidal_tune_bucket_size(&in, profile, result), TIDAL_SUCCESS);
+    const size_t sizes[2] = {256 << 10, 1 << 20};
+    tidal_tune_refine_options_t o = TIDAL_TUNE_REFINE_OPTIONS_INITIALIZER;
+    o.sizes = sizes;
+    o.num_sizes = 2;
+    o.steps = 2;
+    o.num_tensors = 16;
+    ASSERT_EQ(tidal_tune_refine(comm, &o, result), TIDAL_SUCCESS) << tidal_last_error();
+    ASSERT_EQ(tidal_tune_result_recommended(result, &recommended[rank], nullptr, nullptr),
+              TIDAL_SUCCESS);
+    size_t n = 0;
+    ASSERT_EQ(tidal_tune_result_num_points(result, &n), TIDAL_SUCCESS);
+    for (size_t i = 0; i < n; ++i) {
+      tidal_tune_point_t p = TIDAL_TUNE_POINT_INITIALIZER;
+      ASSERT_EQ(tidal_tune_result_point(result, i, &p), TIDAL_SUCCESS);
+      if (p.measured_iteration_s < 0) continue;
+      ++measured_points[rank];
+      EXPECT_GE(p.measured_iteration_s, fwd_s + bwd_s);  // the sleeps alone take that
+      if (p.recommended) EXPECT_GT(p.bucket_bytes, 0u);
+    }
+    EXPECT_EQ(tidal_tune_result_destroy(result), TIDAL_SUCCESS);
+    EXPECT_EQ(tidal_comm_profile_destroy(profile), TIDAL_SUCCESS);
+  });
+  EXPECT_GE(measured_points[0], 2);  // the two sizes, plus the model's pick if it differs
+  EXPECT_LE(measured_points[0], 3);
+  EXPECT_EQ(measured_points[0], measured_points[1]);
+  EXPECT_EQ(recommended[0], recommended[1]);  // maxima over ranks: every rank agrees
+}
+
+TEST(TuneLive, AutoBucketBytesAgreeAcrossRanks) {
+  std::vector<size_t> with_bwd(2, 0), unknown_bwd(2, 0);
+  run_local_ranks(2, [&](tidal_comm_t comm, int rank) {
+    ASSERT_EQ(tidal_tune_auto_bucket_bytes(comm, 4 << 20, 0.01, &with_bwd[rank]),
+              TIDAL_SUCCESS) << tidal_last_error();
+    ASSERT_EQ(tidal_tune_auto_bucket_bytes(comm, 4 << 20, 0, &unknown_bwd[rank]),
+              TIDAL_SUCCESS) << tidal_last_error();
+  });
+  for (auto v : {with_bwd, unknown_bwd}) {
+    EXPECT_EQ(v[0], v[1]);
+    EXPECT_EQ(v[0] % (64 << 10), 0u);
+    EXPECT_GE(v[0], size_t(64) << 10);
+    EXPECT_LE(v[0], size_t(4) << 20);
+  }
+}
+
+}  // namespace
