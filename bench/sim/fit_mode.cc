@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <thread>
 
@@ -10,6 +11,7 @@
 
 #include "bench/sim/rank_group.h"
 #include "lib/core/dtype.h"
+#include "lib/core/reduce.h"
 #include "lib/transport/local/local_transport.h"
 #include "topology/cost/alpha_beta_fit.h"
 #include "topology/cost/cost_model.h"
@@ -22,7 +24,9 @@ namespace sim {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr int kTrials = 5;
+// The machine is shared and noisy: the fastest of several trials is the
+// closest to an undisturbed run, for the probes and the checks alike.
+constexpr int kTrials = 7;
 
 double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
@@ -34,8 +38,8 @@ int reps_for(size_t bytes) {
                                              3, 50));
 }
 
-// The slowest rank's time of `body` (run `reps` times per trial), median
-// over trials. Every rank calls this in step.
+// The slowest rank's time of `body` (run `reps` times per trial), the
+// fastest trial. Every rank calls this in step.
 template <typename Body>
 Status time_slowest(RankGroup& g, int reps, double* seconds, Body body) {
   TIDAL_RETURN_IF_ERROR(body());  // warm-up (connections, page faults)
@@ -46,8 +50,7 @@ Status time_slowest(RankGroup& g, int reps, double* seconds, Body body) {
     for (int r = 0; r < reps; ++r) TIDAL_RETURN_IF_ERROR(body());
     trials.push_back(g.max(seconds_since(t0) / reps));
   }
-  std::sort(trials.begin(), trials.end());
-  *seconds = trials[trials.size() / 2];
+  *seconds = *std::min_element(trials.begin(), trials.end());
   return Status();
 }
 
@@ -69,6 +72,30 @@ Status probe_tier(RankGroup& g, Transport& t, const std::vector<size_t>& sizes,
   }
   return cost::fit_alpha_beta(*points, fit);
 }
+
+// A rank's local work at the same time on every rank (they share the
+// memory bus): copying `bytes`, or folding `bytes` of f32 into as many.
+Status probe_local_work(RankGroup& g, const std::vector<size_t>& sizes, bool fold,
+                        cost::AlphaBetaFit* fit) {
+  std::vector<cost::TimedTransfer> points;
+  for (size_t bytes : sizes) {
+    const size_t count = bytes / sizeof(float);
+    std::vector<float> acc(count, 1.0f), in(count, 2.0f);
+    double s = 0;
+    TIDAL_RETURN_IF_ERROR(time_slowest(g, reps_for(bytes), &s, [&] {
+      if (fold) reduce_into(acc.data(), in.data(), count, TIDAL_F32, TIDAL_SUM);
+      else std::memcpy(acc.data(), in.data(), count * sizeof(float));
+      return Status();
+    }));
+    points.push_back({static_cast<double>(count * sizeof(float)), s});
+  }
+  return cost::fit_alpha_beta(points, fit);
+}
+
+struct FittedMachine {
+  cost::AlphaBetaFit tier, copy, fold;
+  std::vector<cost::TimedTransfer> tier_points;
+};
 
 struct CheckRow {
   cost::Collective coll;
@@ -106,10 +133,12 @@ Status time_collective(RankGroup& g, tidal_comm_t comm, cost::Collective coll, s
                       [&] { return run_collective(coll, comm, n, &a, &b, count); });
 }
 
-Status check_model(RankGroup& g, const FitComms& comms, const cost::LinkTier& tier,
+Status check_model(RankGroup& g, const FitComms& comms, const FittedMachine& fitted,
                    const std::vector<size_t>& sizes, std::vector<CheckRow>* rows) {
   cost::Machine machine;
-  machine.dims.push_back({g.size(), tier});
+  machine.dims.push_back({g.size(), fitted.tier.tier});
+  machine.copy_Bps = fitted.copy.tier.beta_Bps;
+  machine.reduce_Bps = fitted.fold.tier.beta_Bps;
   for (cost::Collective coll : {cost::Collective::kAllGather, cost::Collective::kReduceScatter,
                                 cost::Collective::kAllReduce}) {
     for (size_t bytes : sizes) {
@@ -126,9 +155,10 @@ Status check_model(RankGroup& g, const FitComms& comms, const cost::LinkTier& ti
   return Status();
 }
 
-void print_report(const FitOptions& o, int n, const cost::AlphaBetaFit& fit,
-                  const std::vector<cost::TimedTransfer>& points,
+void print_report(const FitOptions& o, int n, const FittedMachine& fitted,
                   const std::vector<CheckRow>& rows) {
+  const cost::AlphaBetaFit& fit = fitted.tier;
+  const std::vector<cost::TimedTransfer>& points = fitted.tier_points;
   fmt::print("# tidal-sim --fit: backend {}, {} ranks on this machine (one tier)\n",
              o.backend, n);
   fmt::print("# ring-shift probe (every rank sends to the next, receives from the previous)\n");
@@ -140,6 +170,10 @@ void print_report(const FitOptions& o, int n, const cost::AlphaBetaFit& fit,
   fmt::print("# fitted tier: alpha = {:.2f} us, beta = {:.2f} GB/s per rank (r^2 = {:.4f}, "
              "worst residual {:.1f}%)\n", fit.tier.alpha_s * 1e6, fit.tier.beta_Bps / 1e9,
              fit.r_squared, fit.max_rel_error * 100);
+  fmt::print("# local work on every rank at once: copy {:.2f} GB/s, f32 sum fold {:.2f} GB/s "
+             "(worst residuals {:.1f}%, {:.1f}%)\n", fitted.copy.tier.beta_Bps / 1e9,
+             fitted.fold.tier.beta_Bps / 1e9, fitted.copy.max_rel_error * 100,
+             fitted.fold.max_rel_error * 100);
   fmt::print("# ring schedule: measured vs the model's prediction from the fitted tier\n");
   fmt::print("#{:>15} {:>10} {:>12} {:>12} {:>8} {:>12}\n", "collective", "bytes",
              "ring(ms)", "model(ms)", "error", "native(ms)");
@@ -152,14 +186,17 @@ void print_report(const FitOptions& o, int n, const cost::AlphaBetaFit& fit,
 }
 
 Status write_csv(const std::string& path, const FitOptions& o, int n,
-                 const cost::AlphaBetaFit& fit, const std::vector<CheckRow>& rows) {
+                 const FittedMachine& fitted, const std::vector<CheckRow>& rows) {
+  const cost::AlphaBetaFit& fit = fitted.tier;
   std::FILE* f = std::fopen(path.c_str(), "w");
   if (!f) return Status(TIDAL_ERR_IO, fmt::format("cannot write {}", path));
-  fmt::print(f, "backend,ranks,alpha_us,beta_GBps,collective,bytes,ring_ms,model_ms,"
-             "error_pct,native_ms\n");
+  fmt::print(f, "backend,ranks,alpha_us,beta_GBps,copy_GBps,fold_GBps,collective,bytes,"
+             "ring_ms,model_ms,error_pct,native_ms\n");
   for (const CheckRow& r : rows) {
-    fmt::print(f, "{},{},{:.3f},{:.3f},{},{},{:.4f},{:.4f},{:.2f},{:.4f}\n", o.backend, n,
-               fit.tier.alpha_s * 1e6, fit.tier.beta_Bps / 1e9, cost::collective_name(r.coll),
+    fmt::print(f, "{},{},{:.3f},{:.3f},{:.3f},{:.3f},{},{},{:.4f},{:.4f},{:.2f},{:.4f}\n",
+               o.backend, n, fit.tier.alpha_s * 1e6, fit.tier.beta_Bps / 1e9,
+               fitted.copy.tier.beta_Bps / 1e9, fitted.fold.tier.beta_Bps / 1e9,
+               cost::collective_name(r.coll),
                r.bytes, r.ring_s * 1e3, r.predicted_s * 1e3,
                (r.predicted_s - r.ring_s) / r.ring_s * 100, r.native_s * 1e3);
   }
@@ -169,14 +206,18 @@ Status write_csv(const std::string& path, const FitOptions& o, int n,
 
 // What every rank runs.
 Status fit_on_rank(RankGroup& g, Transport& t, const FitComms& comms, const FitOptions& o) {
-  cost::AlphaBetaFit fit;
-  std::vector<cost::TimedTransfer> points;
-  TIDAL_RETURN_IF_ERROR(probe_tier(g, t, o.fit_sizes, &fit, &points));
+  FittedMachine fitted;
+  TIDAL_RETURN_IF_ERROR(probe_tier(g, t, o.fit_sizes, &fitted.tier, &fitted.tier_points)
+                            .with_context("send/recv probe"));
+  TIDAL_RETURN_IF_ERROR(probe_local_work(g, o.check_sizes, false, &fitted.copy)
+                            .with_context("copy probe"));
+  TIDAL_RETURN_IF_ERROR(probe_local_work(g, o.check_sizes, true, &fitted.fold)
+                            .with_context("reduction probe"));
   std::vector<CheckRow> rows;
-  TIDAL_RETURN_IF_ERROR(check_model(g, comms, fit.tier, o.check_sizes, &rows));
+  TIDAL_RETURN_IF_ERROR(check_model(g, comms, fitted, o.check_sizes, &rows));
   if (g.rank() != 0) return Status();
-  print_report(o, g.size(), fit, points, rows);
-  if (!o.csv.empty()) TIDAL_RETURN_IF_ERROR(write_csv(o.csv, o, g.size(), fit, rows));
+  print_report(o, g.size(), fitted, rows);
+  if (!o.csv.empty()) TIDAL_RETURN_IF_ERROR(write_csv(o.csv, o, g.size(), fitted, rows));
   return Status();
 }
 
@@ -211,8 +252,10 @@ Status fit_local(const FitOptions& o) {
 }  // namespace
 
 Status run_fit(const FitOptions& o) {
-  if (o.fit_sizes.size() < 2) {
-    return Status(TIDAL_ERR_INVALID_ARGUMENT, "--fit needs at least two probe sizes");
+  if (o.fit_sizes.size() < 2 || o.check_sizes.size() < 2) {
+    return Status(TIDAL_ERR_INVALID_ARGUMENT,
+                  "--fit needs at least two --fit-sizes and two --check-sizes (the copy and "
+                  "reduction rates are fitted on the check sizes)");
   }
   if (o.backend == "local") return fit_local(o);
   if (o.backend == "mpi" || o.backend == "ucx") {

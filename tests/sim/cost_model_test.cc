@@ -181,3 +181,27 @@ TEST(CostModel, NamesParseBackToTheirValues) {
 }
 
 }  // namespace
+
+namespace {
+
+// On a CPU the executor's copies and the folding of received bytes cost
+// time too: 4 ranks, S = 8 MB, ring.
+TEST(CostModel, ReduceAndCopyRatesAddTheExecutorsLocalWork) {
+  Machine m = one_tier(4);
+  m.reduce_Bps = 5e9;
+  m.copy_Bps = 10e9;
+  const double s = 8e6;
+  const double wire = 3 * kAlphaIntra + 0.75 * s / kBetaIntra;
+  const double reduce = 0.75 * s / 5e9;
+  EXPECT_NEAR(predict(m, Algorithm::kRing, Collective::kAllGather, s), wire + s / 4 / 10e9, 1e-15);
+  EXPECT_NEAR(predict(m, Algorithm::kRing, Collective::kReduceScatter, s),
+              wire + reduce + (s + s / 4) / 10e9, 1e-15);
+  EXPECT_NEAR(predict(m, Algorithm::kRing, Collective::kAllReduce, s),
+              2 * wire + reduce + s / 10e9, 1e-15);
+  m.reduce_Bps = -1;
+  double t = 0;
+  EXPECT_EQ(tidal::cost::predict(m, Algorithm::kRing, Collective::kAllGather, s, &t).code(),
+            TIDAL_ERR_INVALID_ARGUMENT);
+}
+
+}  // namespace

@@ -17,13 +17,14 @@ struct TimedTransfer {
 
 struct AlphaBetaFit {
   LinkTier tier;              // alpha_s, beta_Bps
-  double r_squared = 0;       // of the linear fit
+  double r_squared = 0;       // of the weighted linear fit
   double max_rel_error = 0;   // worst |fit - measured| / measured
 };
 
-// Ordinary least squares of seconds on bytes: slope = 1/beta, intercept =
-// alpha (clamped at 0: a negative intercept is measurement noise). Needs at
-// least two distinct sizes and a positive slope.
+// Least squares of seconds on bytes weighted by 1/seconds^2 (minimises the
+// relative error): slope = 1/beta, intercept = alpha (clamped at 0: a
+// negative intercept is measurement noise). Needs at least two distinct
+// sizes and a positive slope. r_squared is the weighted one.
 Status fit_alpha_beta(const std::vector<TimedTransfer>& points, AlphaBetaFit* out);
 
 }  // namespace cost

@@ -21,10 +21,22 @@ namespace {
 // parallel channels (as NCCL does), so the traffic leaving a group of
 // inner_j ranks over tier j shares that group's aggregate inner_j * beta_j;
 // the slowest tier bounds the pass.
-double ring_phase(const std::vector<MachineDim>& dims, size_t first, double bytes) {
+// Time on the wire, and the bytes one rank receives (what a reduce-scatter
+// must fold into its own data).
+struct PassCost {
+  double seconds = 0;
+  double received = 0;
+  PassCost& operator+=(const PassCost& o) {
+    seconds += o.seconds;
+    received += o.received;
+    return *this;
+  }
+};
+
+PassCost ring_phase(const std::vector<MachineDim>& dims, size_t first, double bytes) {
   double n = 1;
   for (size_t j = first; j < dims.size(); ++j) n *= dims[j].size;
-  if (n <= 1) return 0;
+  if (n <= 1) return {};
   double cycle_latency = 0, slowest_rate = 0, inner = 1;
   size_t outermost = first;
   for (size_t j = first; j < dims.size(); ++j) {
@@ -40,29 +52,32 @@ double ring_phase(const std::vector<MachineDim>& dims, size_t first, double byte
     }
     inner *= d;
   }
-  return (n - 1) / n * (cycle_latency + bytes * slowest_rate);
+  return {(n - 1) / n * (cycle_latency + bytes * slowest_rate), (n - 1) / n * bytes};
 }
 
 // Ring over the single dim j, carrying `bytes` (its phase's full buffer).
-double dim_phase(const MachineDim& dim, double bytes) {
+PassCost dim_phase(const MachineDim& dim, double bytes) {
   const double n = dim.size;
-  if (n <= 1) return 0;
-  return (n - 1) * dim.link.alpha_s + (n - 1) / n * bytes / dim.link.beta_Bps;
+  if (n <= 1) return {};
+  return {(n - 1) * dim.link.alpha_s + (n - 1) / n * bytes / dim.link.beta_Bps,
+          (n - 1) / n * bytes};
 }
 
 // Reduce-scatter (== all-gather) cost of one pass of each algorithm.
-double ring_pass(const Machine& m, double bytes) { return ring_phase(m.dims, 0, bytes); }
+PassCost ring_pass(const Machine& m, double bytes) { return ring_phase(m.dims, 0, bytes); }
 
 // Intra dim on all data, then the outer dims as one flattened ring on 1/X.
-double torus2d_pass(const Machine& m, double bytes) {
-  if (m.dims.empty()) return 0;
-  const double x = m.dims[0].size;
-  return dim_phase(m.dims[0], bytes) + ring_phase(m.dims, 1, bytes / x);
+PassCost torus2d_pass(const Machine& m, double bytes) {
+  if (m.dims.empty()) return {};
+  PassCost total = dim_phase(m.dims[0], bytes);
+  total += ring_phase(m.dims, 1, bytes / m.dims[0].size);
+  return total;
 }
 
 // Every dim in turn, each on the data left by the dims inside it.
-double ndring_pass(const Machine& m, double bytes) {
-  double total = 0, inner = 1;
+PassCost ndring_pass(const Machine& m, double bytes) {
+  PassCost total;
+  double inner = 1;
   for (const MachineDim& d : m.dims) {
     total += dim_phase(d, bytes / inner);
     inner *= d.size;
@@ -73,9 +88,9 @@ double ndring_pass(const Machine& m, double bytes) {
 // Recursive doubling: step k exchanges with the rank 2^k away and moves
 // 2^k blocks of bytes/n (capped so the blocks add up to n-1 when n is not a
 // power of two). A step's tier is the outermost dim the distance crosses.
-double tree_pass(const Machine& m, double bytes) {
+PassCost tree_pass(const Machine& m, double bytes) {
   const int n = m.world();
-  double total = 0;
+  PassCost total;
   int remaining = n - 1;
   for (long distance = 1; remaining > 0; distance *= 2) {
     const int blocks = static_cast<int>(std::min<long>(distance, remaining));
@@ -87,7 +102,7 @@ double tree_pass(const Machine& m, double bytes) {
       inner *= m.dims[j].size;
     }
     const LinkTier& link = m.dims[tier].link;
-    total += link.alpha_s + blocks * (bytes / n) / link.beta_Bps;
+    total += {link.alpha_s + blocks * (bytes / n) / link.beta_Bps, blocks * (bytes / n)};
   }
   return total;
 }
@@ -166,6 +181,13 @@ Status validate(const Machine& machine) {
     }
     world *= d.size;
   }
+  for (double rate : {machine.reduce_Bps, machine.copy_Bps}) {
+    if (!std::isfinite(rate) || rate < 0) {
+      return Status(TIDAL_ERR_INVALID_ARGUMENT,
+                    fmt::format("cost model: reduce/copy rate {} B/s must be finite and >= 0 "
+                                "(0: free)", rate));
+    }
+  }
   if (world > (1 << 24)) {
     return Status(TIDAL_ERR_INVALID_ARGUMENT,
                   fmt::format("cost model: {} ranks is beyond the model's range (16M)", world));
@@ -180,15 +202,27 @@ Status predict(const Machine& machine, Algorithm algo, Collective coll, double b
     return Status(TIDAL_ERR_INVALID_ARGUMENT,
                   fmt::format("cost model: {} bytes must be finite and >= 0", bytes));
   }
-  double pass = 0;
+  PassCost pass;
   switch (algo) {
     case Algorithm::kRing: pass = ring_pass(machine, bytes); break;
     case Algorithm::kTorus2d: pass = torus2d_pass(machine, bytes); break;
     case Algorithm::kNdRing: pass = ndring_pass(machine, bytes); break;
     case Algorithm::kTree: pass = tree_pass(machine, bytes); break;
   }
-  // RS and AG cost the same; all-reduce is RS then AG on the same bytes.
-  *seconds = coll == Collective::kAllReduce ? 2 * pass : pass;
+  // RS and AG move the same bytes; RS also folds every received byte into
+  // its own (free when reduce_Bps is 0: a GPU fuses it into the copy).
+  // All-reduce is RS then AG on the same bytes.
+  const double reduce = machine.reduce_Bps > 0 ? pass.received / machine.reduce_Bps : 0;
+  const double n = machine.world();
+  const double copied = coll == Collective::kAllGather       ? bytes / n
+                        : coll == Collective::kReduceScatter ? bytes + bytes / n
+                                                             : bytes;
+  const double copy = machine.copy_Bps > 0 && n > 1 ? copied / machine.copy_Bps : 0;
+  switch (coll) {
+    case Collective::kAllGather: *seconds = pass.seconds + copy; break;
+    case Collective::kReduceScatter: *seconds = pass.seconds + reduce + copy; break;
+    case Collective::kAllReduce: *seconds = 2 * pass.seconds + reduce + copy; break;
+  }
   return Status();
 }
 

@@ -43,6 +43,15 @@ struct MachineDim {
 // Innermost dim first. The world is the product of the sizes.
 struct Machine {
   std::vector<MachineDim> dims;
+  // Bytes per second one rank folds into its data in a reduction (the
+  // gamma of Rabenseifner's model, as a rate). 0 = free: GPUs fuse the
+  // reduction into the copy kernel; on CPUs --fit measures it.
+  double reduce_Bps = 0;
+  // Bytes per second of a rank's local copies. tidal's executor copies the
+  // input into place before a ring (all-gather: its own block, S/n;
+  // reduce-scatter: the input into scratch and its block out, S + S/n;
+  // all-reduce: the input into the output, S). 0 = free.
+  double copy_Bps = 0;
   int world() const;
 };
 
@@ -68,6 +77,8 @@ Status validate(const Machine& machine);
 // Predicted seconds of `coll` on `bytes` with `algo`, or an error for an
 // invalid machine. Phase bandwidth terms add up (no overlap between
 // phases): the conservative bound for a step-synchronous executor.
+// reduce_scatter and all_reduce add received_bytes / reduce_Bps; every
+// collective adds its local copies / copy_Bps.
 Status predict(const Machine& machine, Algorithm algo, Collective coll, double bytes,
                double* seconds);
 
