@@ -63,7 +63,10 @@ void stream_copy(void* dst_v, const void* src_v, size_t bytes) {
 // dst[i] = convert(src[i] * scale) for one run of `count` elements.
 // Cloned for AVX2 (picked at load time where the CPU has it): the
 // conversions need wide integer ops that baseline x86-64 (SSE2) lacks.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+// Not under sanitizers: their instrumented ifunc resolver would run before
+// the sanitizer runtime is initialised.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    !defined(__SANITIZE_THREAD__) && !defined(__SANITIZE_ADDRESS__)
 __attribute__((target_clones("avx2", "default")))
 #endif
 void copy_run(const void* src_v, void* dst_v, size_t count, const CopyOp& op, bool streaming) {
