@@ -54,6 +54,24 @@ Status time_slowest(RankGroup& g, int reps, double* seconds, Body body) {
   return Status();
 }
 
+// Probe buffers rotate through an arena larger than the per-core caches,
+// so a small message is as cold as a slice of a large collective's buffer
+// (re-sending one small buffer would measure the L2 cache instead).
+constexpr size_t kArenaBytes = size_t(32) << 20;
+
+class Arena {
+ public:
+  explicit Arena(size_t slot_bytes)
+      : slot_(std::max<size_t>(slot_bytes, 64)),
+        slots_(std::max<size_t>(1, kArenaBytes / slot_)),
+        data_(slot_ * slots_, 1) {}
+  char* next() { return &data_[slot_ * (turn_++ % slots_)]; }
+
+ private:
+  size_t slot_, slots_, turn_ = 0;
+  std::vector<char> data_;
+};
+
 // One ring-shift step as the ring schedule runs it: every rank sends
 // `bytes` to the next rank and receives as many from the previous one, in
 // one p2p batch.
@@ -61,11 +79,11 @@ Status probe_tier(RankGroup& g, Transport& t, const std::vector<size_t>& sizes,
                   cost::AlphaBetaFit* fit, std::vector<cost::TimedTransfer>* points) {
   const int n = t.size(), me = t.rank();
   for (size_t bytes : sizes) {
-    std::vector<char> out(bytes, static_cast<char>(me)), in(bytes);
-    P2POp ops[] = {{P2POp::kSend, out.data(), bytes, (me + 1) % n, 0},
-                   {P2POp::kRecv, in.data(), bytes, (me + n - 1) % n, 0}};
+    Arena out(bytes), in(bytes);
     double s = 0;
     TIDAL_RETURN_IF_ERROR(time_slowest(g, reps_for(bytes), &s, [&] {
+      P2POp ops[] = {{P2POp::kSend, out.next(), bytes, (me + 1) % n, 0},
+                     {P2POp::kRecv, in.next(), bytes, (me + n - 1) % n, 0}};
       return t.p2p(ops, 2, Deadline::after(60), nullptr);
     }));
     points->push_back({static_cast<double>(bytes), s});
@@ -80,11 +98,11 @@ Status probe_local_work(RankGroup& g, const std::vector<size_t>& sizes, bool fol
   std::vector<cost::TimedTransfer> points;
   for (size_t bytes : sizes) {
     const size_t count = bytes / sizeof(float);
-    std::vector<float> acc(count, 1.0f), in(count, 2.0f);
+    Arena acc(count * sizeof(float)), in(count * sizeof(float));
     double s = 0;
     TIDAL_RETURN_IF_ERROR(time_slowest(g, reps_for(bytes), &s, [&] {
-      if (fold) reduce_into(acc.data(), in.data(), count, TIDAL_F32, TIDAL_SUM);
-      else std::memcpy(acc.data(), in.data(), count * sizeof(float));
+      if (fold) reduce_into(acc.next(), in.next(), count, TIDAL_F32, TIDAL_SUM);
+      else std::memcpy(acc.next(), in.next(), count * sizeof(float));
       return Status();
     }));
     points.push_back({static_cast<double>(count * sizeof(float)), s});
