@@ -103,7 +103,8 @@ Status ParamGatherer::wait(size_t bucket) {
   counters_.wait_ns += elapsed_ns(start);
   std::lock_guard<std::mutex> lock(mu_);
   if (state_[bucket] == State::kInFlight) {
-    state_[bucket] = State::kGathered;
+    // A failed gather leaves the parameters unusable: gather again next time.
+    state_[bucket] = s.ok() ? State::kGathered : State::kIdle;
     request_[bucket].reset();
     --inflight_;
     inflight_bytes_ -= bucket_bytes(bucket);
