@@ -23,7 +23,7 @@ struct BenchOptions {
 struct SizeResult {
   size_t bytes = 0;
   std::vector<double> median_s;  // per schedule
-  double memcpy_Bps = 0;         // rank 0's memcpy of `bytes`, same run
+  double memcpy_Bps = 0;         // rank 0's best memcpy of `bytes`, same run
 };
 
 // Runs the sweep on `comm`; every rank calls it. Results are filled on

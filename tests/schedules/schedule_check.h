@@ -25,6 +25,9 @@ struct ScheduleCase {
   tidal_schedule_t schedule;
   tidal_dtype_t dtype;
   size_t count;
+  // Where the native reference runs: `comm` itself, or (for a backend with
+  // no native collectives, UCX) another communicator over the same ranks.
+  tidal_comm_t reference = nullptr;
   std::string where(const char* coll, tidal_op_t op = TIDAL_SUM) const {
     return std::string(coll) + " schedule=" + tidal_schedule_name(schedule) +
            " dtype=" + tidal_dtype_name(dtype) + " op=" + tidal_op_name(op) +
@@ -55,14 +58,16 @@ inline void expect_same(const std::vector<unsigned char>& got,
       << where << ": differs from native";
 }
 
-// Calls fn(schedule, out) for native and for c.schedule, compares outputs.
+// Calls fn(schedule, comm, out) for native (on the reference communicator)
+// and for c.schedule (on c.comm), compares the outputs.
 template <typename Fn>
 void compare(const ScheduleCase& c, size_t out_elems, const std::string& where, Fn fn) {
   const size_t es = tidal_dtype_size(c.dtype);
   std::vector<unsigned char> native(out_elems * es + 1, kGuard), sched(native);
-  ASSERT_EQ(fn(TIDAL_SCHEDULE_NATIVE, native.data()), TIDAL_SUCCESS)
-      << where << " (native): " << tidal_last_error();
-  ASSERT_EQ(fn(c.schedule, sched.data()), TIDAL_SUCCESS) << where << ": " << tidal_last_error();
+  ASSERT_EQ(fn(TIDAL_SCHEDULE_NATIVE, c.reference ? c.reference : c.comm, native.data()),
+            TIDAL_SUCCESS) << where << " (native): " << tidal_last_error();
+  ASSERT_EQ(fn(c.schedule, c.comm, sched.data()), TIDAL_SUCCESS)
+      << where << ": " << tidal_last_error();
   expect_same(sched, native, where);
 }
 
@@ -79,13 +84,13 @@ inline void check_reductions(const ScheduleCase& c) {
   const size_t n = static_cast<size_t>(c.size);
   for (tidal_op_t op : ops_for(c.dtype)) {
     auto rs_in = make_input(c.dtype, op, c.rank, c.count * n, c.size);
-    compare(c, c.count, c.where("reduce_scatter", op), [&](tidal_schedule_t s, void* out) {
-      return tidal_reduce_scatter_ex(rs_in.data(), out, c.count, c.dtype, op, s, c.comm,
+    compare(c, c.count, c.where("reduce_scatter", op), [&](tidal_schedule_t s, tidal_comm_t comm, void* out) {
+      return tidal_reduce_scatter_ex(rs_in.data(), out, c.count, c.dtype, op, s, comm,
                                      nullptr);
     });
     auto ar_in = make_input(c.dtype, op, c.rank, c.count, c.size);
-    compare(c, c.count, c.where("all_reduce", op), [&](tidal_schedule_t s, void* out) {
-      return tidal_all_reduce_ex(ar_in.data(), out, c.count, c.dtype, op, s, c.comm, nullptr);
+    compare(c, c.count, c.where("all_reduce", op), [&](tidal_schedule_t s, tidal_comm_t comm, void* out) {
+      return tidal_all_reduce_ex(ar_in.data(), out, c.count, c.dtype, op, s, comm, nullptr);
     });
   }
 }
@@ -93,17 +98,17 @@ inline void check_reductions(const ScheduleCase& c) {
 inline void check_data_movement(const ScheduleCase& c) {
   const size_t n = static_cast<size_t>(c.size);
   auto mine = make_input(c.dtype, TIDAL_MAX, c.rank, c.count * n, c.size);
-  compare(c, c.count * n, c.where("all_gather"), [&](tidal_schedule_t s, void* out) {
-    return tidal_all_gather_ex(mine.data(), out, c.count, c.dtype, s, c.comm, nullptr);
+  compare(c, c.count * n, c.where("all_gather"), [&](tidal_schedule_t s, tidal_comm_t comm, void* out) {
+    return tidal_all_gather_ex(mine.data(), out, c.count, c.dtype, s, comm, nullptr);
   });
-  compare(c, c.count * n, c.where("all_to_all"), [&](tidal_schedule_t s, void* out) {
-    return tidal_all_to_all_ex(mine.data(), out, c.count, c.dtype, s, c.comm, nullptr);
+  compare(c, c.count * n, c.where("all_to_all"), [&](tidal_schedule_t s, tidal_comm_t comm, void* out) {
+    return tidal_all_to_all_ex(mine.data(), out, c.count, c.dtype, s, comm, nullptr);
   });
   for (int root : {c.size - 1, 0}) {
     if (root == 0 && c.dtype != TIDAL_F32) break;
-    compare(c, c.count, c.where("broadcast"), [&](tidal_schedule_t s, void* out) {
+    compare(c, c.count, c.where("broadcast"), [&](tidal_schedule_t s, tidal_comm_t comm, void* out) {
       return tidal_broadcast_ex(c.rank == root ? mine.data() : nullptr, out, c.count, c.dtype,
-                                root, s, c.comm, nullptr);
+                                root, s, comm, nullptr);
     });
   }
 }
@@ -114,22 +119,22 @@ inline void check_in_place(const ScheduleCase& c) {
   const size_t n = static_cast<size_t>(c.size), es = tidal_dtype_size(c.dtype);
   const size_t me = static_cast<size_t>(c.rank) * c.count * es;
   auto block = make_input(c.dtype, TIDAL_MAX, c.rank, c.count, c.size);
-  compare(c, c.count * n, c.where("all_gather in-place"), [&](tidal_schedule_t s, void* out) {
+  compare(c, c.count * n, c.where("all_gather in-place"), [&](tidal_schedule_t s, tidal_comm_t comm, void* out) {
     std::memcpy(static_cast<char*>(out) + me, block.data(), c.count * es);
-    return tidal_all_gather_ex(static_cast<char*>(out) + me, out, c.count, c.dtype, s, c.comm,
+    return tidal_all_gather_ex(static_cast<char*>(out) + me, out, c.count, c.dtype, s, comm,
                                nullptr);
   });
   auto full = make_input(c.dtype, TIDAL_SUM, c.rank, c.count * n, c.size);
-  compare(c, c.count, c.where("reduce_scatter in-place"), [&](tidal_schedule_t s, void* out) {
+  compare(c, c.count, c.where("reduce_scatter in-place"), [&](tidal_schedule_t s, tidal_comm_t comm, void* out) {
     std::vector<unsigned char> buf(full);
     tidal_status_t rc = tidal_reduce_scatter_ex(buf.data(), buf.data() + me, c.count, c.dtype,
-                                                TIDAL_SUM, s, c.comm, nullptr);
+                                                TIDAL_SUM, s, comm, nullptr);
     std::memcpy(out, buf.data() + me, c.count * es);
     return rc;
   });
-  compare(c, c.count, c.where("all_reduce in-place"), [&](tidal_schedule_t s, void* out) {
+  compare(c, c.count, c.where("all_reduce in-place"), [&](tidal_schedule_t s, tidal_comm_t comm, void* out) {
     std::memcpy(out, full.data(), c.count * es);
-    return tidal_all_reduce_ex(out, out, c.count, c.dtype, TIDAL_SUM, s, c.comm, nullptr);
+    return tidal_all_reduce_ex(out, out, c.count, c.dtype, TIDAL_SUM, s, comm, nullptr);
   });
 }
 
@@ -138,8 +143,9 @@ inline void check_all_schedules(tidal_comm_t comm, const std::vector<tidal_dtype
                                 const std::vector<size_t>& counts,
                                 const std::vector<tidal_schedule_t>& schedules = {
                                     TIDAL_SCHEDULE_RING, TIDAL_SCHEDULE_TORUS2D,
-                                    TIDAL_SCHEDULE_NDRING}) {
-  ScheduleCase c{comm, 0, 0, TIDAL_SCHEDULE_RING, TIDAL_F32, 0};
+                                    TIDAL_SCHEDULE_NDRING},
+                                tidal_comm_t reference = nullptr) {
+  ScheduleCase c{comm, 0, 0, TIDAL_SCHEDULE_RING, TIDAL_F32, 0, reference};
   ASSERT_EQ(tidal_comm_rank(comm, &c.rank), TIDAL_SUCCESS);
   ASSERT_EQ(tidal_comm_size(comm, &c.size), TIDAL_SUCCESS);
   for (tidal_schedule_t s : schedules) {

@@ -136,8 +136,9 @@ TEST(ScheduleEntry, PipelinedChunksOfALargeAllReduceMatchNative) {
     auto in = tidal_testing::make_input(TIDAL_F32, TIDAL_SUM, c.rank, c.count, 4);
     for (tidal_schedule_t s : {TIDAL_SCHEDULE_RING, TIDAL_SCHEDULE_TORUS2D}) {
       c.schedule = s;
-      tidal_testing::compare(c, c.count, c.where("all_reduce"), [&](tidal_schedule_t x, void* o) {
-        return tidal_all_reduce_ex(in.data(), o, c.count, TIDAL_F32, TIDAL_SUM, x, comm, nullptr);
+      tidal_testing::compare(c, c.count, c.where("all_reduce"), [&](tidal_schedule_t x, tidal_comm_t cm,
+                                                                   void* o) {
+        return tidal_all_reduce_ex(in.data(), o, c.count, TIDAL_F32, TIDAL_SUM, x, cm, nullptr);
       });
     }
   }, &config);
