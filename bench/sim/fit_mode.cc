@@ -54,21 +54,15 @@ Status time_slowest(RankGroup& g, int reps, double* seconds, Body body) {
   return Status();
 }
 
-// Probe buffers rotate through an arena larger than the per-core caches,
-// so a small message is as cold as a slice of a large collective's buffer
-// (re-sending one small buffer would measure the L2 cache instead).
-constexpr size_t kArenaBytes = size_t(32) << 20;
-
-class Arena {
+// Probe buffers are reused from one repetition to the next, as the timed
+// collectives reuse theirs (and as nccl-tests does): probe and check see
+// the same cache state.
+class ProbeBuffer {
  public:
-  explicit Arena(size_t slot_bytes)
-      : slot_(std::max<size_t>(slot_bytes, 64)),
-        slots_(std::max<size_t>(1, kArenaBytes / slot_)),
-        data_(slot_ * slots_, 1) {}
-  char* next() { return &data_[slot_ * (turn_++ % slots_)]; }
+  explicit ProbeBuffer(size_t bytes) : data_(std::max<size_t>(bytes, 1), 1) {}
+  char* next() { return data_.data(); }
 
  private:
-  size_t slot_, slots_, turn_ = 0;
   std::vector<char> data_;
 };
 
@@ -79,7 +73,7 @@ Status probe_tier(RankGroup& g, Transport& t, const std::vector<size_t>& sizes,
                   cost::AlphaBetaFit* fit, std::vector<cost::TimedTransfer>* points) {
   const int n = t.size(), me = t.rank();
   for (size_t bytes : sizes) {
-    Arena out(bytes), in(bytes);
+    ProbeBuffer out(bytes), in(bytes);
     double s = 0;
     TIDAL_RETURN_IF_ERROR(time_slowest(g, reps_for(bytes), &s, [&] {
       P2POp ops[] = {{P2POp::kSend, out.next(), bytes, (me + 1) % n, 0},
@@ -98,7 +92,7 @@ Status probe_local_work(RankGroup& g, const std::vector<size_t>& sizes, bool fol
   std::vector<cost::TimedTransfer> points;
   for (size_t bytes : sizes) {
     const size_t count = bytes / sizeof(float);
-    Arena acc(count * sizeof(float)), in(count * sizeof(float));
+    ProbeBuffer acc(count * sizeof(float)), in(count * sizeof(float));
     double s = 0;
     TIDAL_RETURN_IF_ERROR(time_slowest(g, reps_for(bytes), &s, [&] {
       if (fold) reduce_into(acc.next(), in.next(), count, TIDAL_F32, TIDAL_SUM);
