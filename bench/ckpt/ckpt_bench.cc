@@ -66,7 +66,8 @@ bool check(tidal_status_t s, const char* what) {
 // a save, minus the RSS before it, is the save's extra memory.
 class RssSampler {
  public:
-  RssSampler() : baseline_(rss_bytes()), peak_(baseline_) {
+  // `baseline`: the RSS before whatever is being measured was created.
+  explicit RssSampler(uint64_t baseline) : baseline_(baseline), peak_(rss_bytes()) {
     thread_ = std::thread([this] {
       while (!stop_.load()) {
         peak_ = std::max(peak_.load(), rss_bytes());
@@ -121,11 +122,16 @@ void print_machine(const Options& o, const TensorState& state) {
              state.count(), state.bytes() / kGiB, o.staging_mib, o.slot_mib, o.writer_threads, o.dir);
 }
 
-// Timed async save from save_async to durable; *extra_rss gets the peak
-// extra resident memory during it.
-double timed_async_save(tidal_ckpt_writer_t writer, const TensorState& state, const std::string& path,
+// Timed async save from save_async to durable with a fresh writer (created
+// outside the timing); *extra_rss gets the peak resident memory during the
+// save above the RSS before the writer existed: the staging ring and
+// everything else the save costs.
+double timed_async_save(const Options& o, int direct_io, const TensorState& state, const std::string& path,
                         uint64_t* extra_rss) {
-  RssSampler rss;
+  uint64_t before_writer = RssSampler::rss_bytes();
+  tidal_ckpt_writer_t writer = make_writer(o, direct_io);
+  if (!writer) return -1;
+  RssSampler rss(before_writer);
   auto t0 = Clock::now();
   tidal_ckpt_save_t save = nullptr;
   bool ok = check(tidal_ckpt_save_async(writer, path.c_str(), state.views().data(), state.count(), nullptr, &save),
@@ -134,6 +140,7 @@ double timed_async_save(tidal_ckpt_writer_t writer, const TensorState& state, co
   double elapsed = seconds_since(t0);
   *extra_rss = rss.stop();
   tidal_ckpt_save_free(save);
+  tidal_ckpt_writer_destroy(writer);
   unlink(path.c_str());
   return ok ? elapsed : -1;
 }
@@ -141,16 +148,15 @@ double timed_async_save(tidal_ckpt_writer_t writer, const TensorState& state, co
 void throughput_section(const Options& o, const TensorState& state) {
   const uint64_t bytes = (state.bytes() + 4095) / 4096 * 4096;
   const WriteMode modes[] = {WriteMode::kBufferedFsync, WriteMode::kDirect, WriteMode::kUringDirect};
-  tidal_ckpt_writer_t writers[2] = {make_writer(o, 1), make_writer(o, 0)};
-  const char* writer_names[2] = {"tidal async save (O_DIRECT)", "tidal async save (buffered)"};
+  const char* writer_names[2] = {"tidal async save (buffered)", "tidal async save (O_DIRECT)"};
   std::vector<double> dd[3], async_s[2];
   uint64_t peak_extra = 0;
   for (int rep = 0; rep < o.reps; ++rep) {  // interleaved: bound, tidal, bound, tidal, ...
     for (int m = 0; m < 3; ++m) {
       dd[m].push_back(timed_sequential_write(state_path(o, "dd"), bytes, o.slot_mib * kMiB, modes[m]));
-      if (m < 2 && writers[m]) {
+      if (m < 2) {  // m 0: buffered writer, after the buffered bound; 1: O_DIRECT
         uint64_t extra = 0;
-        async_s[m].push_back(timed_async_save(writers[m], state, state_path(o, "async"), &extra));
+        async_s[m].push_back(timed_async_save(o, m, state, state_path(o, "async"), &extra));
         peak_extra = std::max(peak_extra, extra);
       }
     }
@@ -173,7 +179,6 @@ void throughput_section(const Options& o, const TensorState& state) {
                state.bytes() / kGiB / median(async_s[w]) / bound, bound);
   fmt::print("peak extra RSS during async saves: {:.1f} MiB; staging budget {} MiB ({:.2f}x)\n\n",
              peak_extra / double(kMiB), o.staging_mib, peak_extra / double(o.staging_mib * kMiB));
-  for (tidal_ckpt_writer_t w : writers) tidal_ckpt_writer_destroy(w);
 }
 
 struct StallSample {
@@ -207,11 +212,14 @@ void stall_section(const Options& o, TensorState* state) {
   if (!writer) return;
   fmt::print("## training stall per checkpoint, {:.3f} GiB state, {} reps interleaved sync/async (median)\n",
              state->bytes() / kGiB, o.reps);
-  fmt::print("| forward+backward | sync save stall s | async stall s (save_async + snapshot wait) | "
-             "stall ratio | save_async call ms | async durable after s |\n|---|---|---|---|---|---|\n");
+  fmt::print("| forward+backward | sync save s (tidal_ckpt_save_sync) | ideal sync save s (dd O_DIRECT, same bytes) | "
+             "async stall s (save_async + snapshot wait) | stall / sync | stall / ideal sync | save_async call ms | "
+             "async durable after s |\n|---|---|---|---|---|---|---|---|\n");
+  const uint64_t aligned_bytes = (state->bytes() + 4095) / 4096 * 4096;
   for (int fwd_bwd : o.fwd_bwd_ms) {
-    std::vector<double> sync_s, stall_s, call_s, durable_s;
+    std::vector<double> sync_s, ideal_s, stall_s, call_s, durable_s;
     for (int rep = 0; rep < o.reps; ++rep) {
+      ideal_s.push_back(timed_sequential_write(state_path(o, "ideal"), aligned_bytes, o.slot_mib * kMiB, WriteMode::kDirect));
       auto t0 = Clock::now();
       std::string path = state_path(o, "sync");
       check(tidal_ckpt_save_sync(path.c_str(), state->views().data(), state->count(), nullptr), "sync save");
@@ -222,8 +230,9 @@ void stall_section(const Options& o, TensorState* state) {
       call_s.push_back(a.async_call_s);
       durable_s.push_back(a.durable_after_s);
     }
-    fmt::print("| {} ms | {:.3f} | {:.3f} | {:.4f} | {:.2f} | {:.3f} |\n", fwd_bwd, median(sync_s), median(stall_s),
-               median(stall_s) / median(sync_s), median(call_s) * 1e3, median(durable_s));
+    fmt::print("| {} ms | {:.3f} | {:.3f} | {:.3f} | {:.4f} | {:.4f} | {:.2f} | {:.3f} |\n", fwd_bwd, median(sync_s),
+               median(ideal_s), median(stall_s), median(stall_s) / median(sync_s), median(stall_s) / median(ideal_s),
+               median(call_s) * 1e3, median(durable_s));
   }
   fmt::print("\n");
   tidal_ckpt_writer_destroy(writer);

@@ -163,19 +163,28 @@ char* AsyncWriter::acquire_slot_buffer() {
 namespace {
 
 struct StagedPiece {
-  size_t tensor;  // input index
-  const char* staged;
+  size_t tensor;       // input index
+  char* staged;        // where the piece lands in the slot
+  const char* source;  // host source still to copy, or nullptr (D2H issued)
   uint64_t bytes;
   bool first;  // starts the tensor
   bool last;   // ends the tensor
 };
 
-// Hashes the pieces in stream order: each tensor's checksum is its xxHash3
-// over all of its bytes, whichever slots they crossed.
-void hash_pieces(const std::vector<StagedPiece>& pieces, StreamCursor* cursor) {
+// Copies host pieces and hashes every piece, in stream order: a tensor's
+// checksum is its xxHash3 over all of its bytes, whichever slots they
+// crossed. Host bytes are copied and hashed in cache-sized chunks, so the
+// hash reads them from cache rather than making a second pass over memory
+// (which halves the snapshot's speed on a memory-bound host).
+void stage_and_hash_pieces(const std::vector<StagedPiece>& pieces, StreamCursor* cursor) {
+  constexpr uint64_t kChunk = 256 * 1024;
   for (const StagedPiece& p : pieces) {
     if (p.first) XXH3_64bits_reset(cursor->hash);
-    XXH3_64bits_update(cursor->hash, p.staged, p.bytes);
+    for (uint64_t done = 0; done < p.bytes; done += kChunk) {
+      uint64_t n = std::min(kChunk, p.bytes - done);
+      if (p.source) memcpy(p.staged + done, p.source + done, n);
+      XXH3_64bits_update(cursor->hash, p.staged + done, n);
+    }
     if (p.last) cursor->checksums[p.tensor] = XXH3_64bits_digest(cursor->hash);
   }
 }
@@ -202,16 +211,15 @@ Status AsyncWriter::fill_slot(SaveJob* job, StreamCursor* cursor, char* buffer, 
     if (n == 0 && size != 0) break;  // the slot is full
     char* dst = buffer + (pos - offset);
     const char* src = static_cast<const char*>(tensors[i].data) + cursor->in_tensor;
-    if (!job->on_device[i]) {
-      if (n) memcpy(dst, src, n);
-    } else {
+    const char* host_source = job->on_device[i] ? nullptr : src;
+    if (job->on_device[i]) {
 #if TIDAL_HAVE_CUDA
       cudaError_t e = cudaMemcpyAsync(dst, src, n, cudaMemcpyDeviceToHost, static_cast<cudaStream_t>(side_stream_));
       if (e != cudaSuccess) return cuda_status("cudaMemcpyAsync D2H", e, cudaGetErrorString(e));
       used_stream = true;
 #endif
     }
-    pieces.push_back(StagedPiece{i, dst, n, cursor->in_tensor == 0, cursor->in_tensor + n == size});
+    pieces.push_back(StagedPiece{i, dst, host_source, n, cursor->in_tensor == 0, cursor->in_tensor + n == size});
     cursor->in_tensor += n;
     pos += n;
     if (cursor->in_tensor == size) {
@@ -227,7 +235,7 @@ Status AsyncWriter::fill_slot(SaveJob* job, StreamCursor* cursor, char* buffer, 
 #else
   (void)used_stream;
 #endif
-  hash_pieces(pieces, cursor);
+  stage_and_hash_pieces(pieces, cursor);
   return Status();
 }
 

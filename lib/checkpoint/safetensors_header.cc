@@ -10,6 +10,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "lib/core/dtype.h"
+
 namespace tidal {
 namespace ckpt {
 
@@ -238,7 +240,7 @@ Status layout_sizes(const std::vector<TensorLayout>& tensors, std::vector<uint64
     if (*safetensors_dtype_name(t.dtype) == '\0')
       return Status(TIDAL_ERR_INVALID_ARGUMENT,
                     fmt::format("tensor '{}': unknown dtype {}", t.name, static_cast<int>(t.dtype)));
-    uint64_t bytes = tidal_dtype_size(t.dtype);
+    uint64_t bytes = dtype_size(t.dtype);
     for (uint64_t d : t.shape)
       if (!checked_mul(bytes, d, &bytes))
         return Status(TIDAL_ERR_INVALID_ARGUMENT, fmt::format("tensor '{}': size overflows", t.name));
@@ -259,7 +261,7 @@ Status plan_header(const std::vector<TensorLayout>& tensors,
   out->order.resize(tensors.size());
   for (size_t i = 0; i < tensors.size(); ++i) out->order[i] = i;
   std::stable_sort(out->order.begin(), out->order.end(), [&](size_t a, size_t b) {
-    return tidal_dtype_size(tensors[a].dtype) > tidal_dtype_size(tensors[b].dtype);
+    return dtype_size(tensors[a].dtype) > dtype_size(tensors[b].dtype);
   });
   json root = json::object();
   json sums = json::object();
