@@ -20,6 +20,7 @@
 
 #include "bench/tune/tune_model.h"
 #include "bench/tune/tune_report.h"
+#include "bench/tune/tune_scaling.h"
 #include "bench/tune/tune_session.h"
 #include "lib/core/config.h"
 #include "tidal/schedule.h"
@@ -47,6 +48,11 @@ struct Options {
   std::string refine_sizes;
   tune::SessionOptions session;
   std::string csv = "tidal-tune.csv", plot = "tidal-tune.png";
+  bool backend_given = false;
+  bool simulate = false;
+  int max_gpus = 1024;
+  tidal::cost::Cluster cluster;
+  double nic_Gbps = 400, intra_GBps = 450, intra_alpha_us = 2, inter_alpha_us = 5;
 };
 
 // A validated run: inputs of the model and how to get the profile.
@@ -100,6 +106,21 @@ void add_options(CLI::App& app, Options& o) {
   app.add_option("--plot", o.plot, "PNG output (gnuplot)")->capture_default_str();
   app.add_flag("--no-plot", o.no_plot, "do not run gnuplot");
   app.add_flag("--quiet", o.quiet, "no progress line");
+  app.add_flag("--simulate", o.simulate, "tune at scale on cost-model profiles (ring vs "
+               "torus2d, 8-GPU nodes up to --max-gpus); writes --csv and --plot");
+  app.add_option("--max-gpus", o.max_gpus, "largest GPU count of --simulate")
+      ->capture_default_str();
+  app.add_option("--gpus-per-node", o.cluster.gpus_per_node, "--simulate: GPUs per node")
+      ->capture_default_str();
+  app.add_option("--nic-Gbps", o.nic_Gbps, "--simulate: one NIC (Gb/s)")->capture_default_str();
+  app.add_option("--nics-per-node", o.cluster.nics_per_node, "--simulate: NICs per node")
+      ->capture_default_str();
+  app.add_option("--intra-GBps", o.intra_GBps, "--simulate: NVLink bandwidth per GPU (GB/s)")
+      ->capture_default_str();
+  app.add_option("--intra-alpha-us", o.intra_alpha_us, "--simulate: intra-node hop latency")
+      ->capture_default_str();
+  app.add_option("--inter-alpha-us", o.inter_alpha_us, "--simulate: inter-node hop latency")
+      ->capture_default_str();
 }
 
 Status bad(const std::string& message) { return Status(TIDAL_ERR_INVALID_ARGUMENT, message); }
@@ -170,7 +191,12 @@ Status fill_inputs(const Options& o, Plan* plan) {
 
 Status fill_session(Options& o, Plan* plan) {
   tune::SessionOptions& s = o.session;
-  plan->live = o.profile.empty() && o.alpha_us < 0 && o.beta_GBps < 0;
+  s.measure_profile = o.profile.empty() && o.alpha_us < 0 && o.beta_GBps < 0;
+  // A given profile runs offline unless a backend is named for refinement.
+  plan->live = !o.simulate && (s.measure_profile || (o.backend_given && !o.no_refine));
+  s.profile_path = o.profile;
+  s.alpha_s = o.alpha_us * 1e-6;
+  s.beta_Bps = o.beta_GBps * 1e9;
   if (!o.profile.empty() && (o.alpha_us >= 0 || o.beta_GBps >= 0)) {
     return bad("give --profile or --alpha-us/--beta-GBps, not both");
   }
@@ -222,16 +248,6 @@ Status sweep_sizes(const Plan& plan, std::vector<size_t>* sizes) {
 
 namespace {
 
-Status build_offline_profile(const Options& o, const Plan& plan, tidal_comm_profile_t profile) {
-  if (!o.profile.empty()) return tune::load_profile(o.profile, profile);
-  auto kind = static_cast<tidal_tune_collective_t>(plan.inputs.grad_collective);
-  if (tidal_comm_profile_set_alpha_beta(profile, kind, o.alpha_us * 1e-6, o.beta_GBps * 1e9) !=
-      TIDAL_SUCCESS) {
-    return bad(tidal_last_error());
-  }
-  return Status();
-}
-
 Status save_measured(const Options& o, const tune::LiveMeasurement& m) {
   if (o.save_profile.empty()) return Status();
   TIDAL_RETURN_IF_ERROR(tune::save_profile(o.save_profile, o.session.grad_collective, m.sizes,
@@ -246,8 +262,12 @@ void print_header(const Options& o, const Plan& plan, const tune::LiveMeasuremen
               tidal::tuning::format_bytes(plan.phi).c_str(), plan.layers.size(), o.bwd_ms,
               plan.inputs.fwd_s * 1e3, o.zero);
   if (plan.live) {
-    std::printf("# profile measured on %s, %d ranks, schedule %s\n",
+    std::printf("# %s on %s, %d ranks, schedule %s\n",
+                o.session.measure_profile ? "profile and steps measured" : "steps measured",
                 o.session.backend.c_str(), m.world, o.schedule.c_str());
+  }
+  if (plan.live && o.session.measure_profile) {
+    // measured: said above
   } else if (!o.profile.empty()) {
     std::printf("# profile from %s\n", o.profile.c_str());
   } else {
@@ -278,6 +298,41 @@ Status report(const Options& o, const Plan& plan, const tune::LiveMeasurement& m
   return Status();
 }
 
+// --simulate: the tuner on cost-model profiles from one node to max_gpus.
+int simulate(const Options& o, const Plan& plan) {
+  tidal::cost::Cluster c = o.cluster;
+  c.nic_beta_Bps = o.nic_Gbps * 1e9 / 8;
+  c.intra_beta_Bps = o.intra_GBps * 1e9;
+  c.intra_alpha_s = o.intra_alpha_us * 1e-6;
+  c.inter_alpha_s = o.inter_alpha_us * 1e-6;
+  tidal::tuning::StepInputs in;
+  in.grad_bytes = plan.phi;
+  in.bwd_s = plan.inputs.bwd_s;
+  in.fwd_s = plan.inputs.fwd_s;
+  in.first_bucket_bytes = double(plan.inputs.first_bucket_bytes);
+  in.grad_layers = plan.layers;
+  std::vector<tune::ScalingRow> rows;
+  Status s = tune::scaling_sweep(c, in, o.max_gpus, &rows);
+  if (s.ok()) {
+    std::printf("# tidal-tune --simulate: %s, phi %s, backward %.1f ms; %d GPUs/node, "
+                "NVLink %.0f GB/s, %d x %.0f Gb/s NICs per node\n", plan.spec.name.c_str(),
+                tidal::tuning::format_bytes(plan.phi).c_str(), o.bwd_ms, c.gpus_per_node,
+                o.intra_GBps, c.nics_per_node, o.nic_Gbps);
+    tune::print_scaling(rows, stdout);
+    s = tune::write_scaling_csv(rows, o.csv);
+  }
+  if (s.ok() && !o.no_plot) {
+    s = tune::write_scaling_plot(o.csv, o.plot, fmt::format("{}: best bucket vs GPUs "
+                                                            "(backward {:.0f} ms)",
+                                                            plan.spec.name, o.bwd_ms));
+  }
+  if (!s.ok()) {
+    std::fprintf(stderr, "tidal-tune: %s\n", s.message().c_str());
+    return s.code() == TIDAL_ERR_INVALID_ARGUMENT ? 2 : 1;
+  }
+  return 0;
+}
+
 // Measures (or not) and tunes. Returns the exit status.
 int run(Options& o, Plan& plan) {
   tidal_comm_profile_t profile = nullptr;
@@ -292,7 +347,7 @@ int run(Options& o, Plan& plan) {
     if (o.sweep) s = sweep_sizes(plan, &o.session.refine_sizes);
     if (s.ok()) s = tune::run_live(o.session, plan.inputs, profile, result, &measured, &is_root);
   } else {
-    s = build_offline_profile(o, plan, profile);
+    s = tune::load_given_profile(o.session, profile);
     if (s.ok() && tidal_tune_bucket_size(&plan.inputs, profile, result) != TIDAL_SUCCESS) {
       s = bad(tidal_last_error());
     }
@@ -315,6 +370,7 @@ int main(int argc, char** argv) {
   Options o;
   add_options(app, o);
   CLI11_PARSE(app, argc, argv);
+  o.backend_given = app.count("--backend") > 0;
   Plan plan;
   Status s = resolve_model(o, &plan);
   if (s.ok()) s = fill_inputs(o, &plan);
@@ -323,6 +379,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "tidal-tune: %s\n", s.message().c_str());
     return 2;
   }
+  if (o.simulate) return simulate(o, plan);
   bool use_mpi = plan.live && o.session.backend == "mpi";
 #if TIDAL_HAVE_MPI
   if (use_mpi) {

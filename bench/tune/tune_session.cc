@@ -48,11 +48,13 @@ void print_progress(void* user, size_t done, size_t total, size_t bytes) {
   std::fflush(stderr);
 }
 
+Status refine(tidal_comm_t comm, const SessionOptions& o, tidal_tune_result_t result);
+
 // One rank's whole job: measure, tune, refine. Every rank gets the same
 // numbers (measurements are maxima over ranks).
 Status run_rank(tidal_comm_t comm, const SessionOptions& o, const tidal_tune_inputs_t& inputs,
                 tidal_comm_profile_t profile, tidal_tune_result_t result, LiveMeasurement* m) {
-  Progress profiling{"measuring the profile"}, refining{"measuring steps"};
+  Progress profiling{"measuring the profile"};
   tidal_measure_options_t mo = TIDAL_MEASURE_OPTIONS_INITIALIZER;
   mo.repetitions = o.repetitions;
   if (o.progress) {
@@ -60,6 +62,11 @@ Status run_rank(tidal_comm_t comm, const SessionOptions& o, const tidal_tune_inp
     mo.progress_user = &profiling;
   }
   auto schedule = static_cast<tidal_schedule_t>(o.schedule);
+  if (!o.measure_profile) {
+    TIDAL_RETURN_IF_ERROR(load_given_profile(o, profile));
+    TIDAL_RETURN_IF_ERROR(from_c(tidal_tune_bucket_size(&inputs, profile, result), "tune"));
+    return refine(comm, o, result);
+  }
   const auto& sizes = o.profile_sizes;
   m->sizes = sizes;
   m->grad_seconds.assign(sizes.size(), 0);
@@ -79,7 +86,12 @@ Status run_rank(tidal_comm_t comm, const SessionOptions& o, const tidal_tune_inp
                                                         sizes.size()), "profile"));
   }
   TIDAL_RETURN_IF_ERROR(from_c(tidal_tune_bucket_size(&inputs, profile, result), "tune"));
+  return refine(comm, o, result);
+}
+
+Status refine(tidal_comm_t comm, const SessionOptions& o, tidal_tune_result_t result) {
   if (!o.refine) return Status();
+  Progress refining{"measuring steps"};
   tidal_tune_refine_options_t ro = TIDAL_TUNE_REFINE_OPTIONS_INITIALIZER;
   ro.sizes = o.refine_sizes.empty() ? nullptr : o.refine_sizes.data();
   ro.num_sizes = o.refine_sizes.size();
@@ -172,6 +184,12 @@ Status load_profile(const std::string& path, tidal_comm_profile_t profile) {
     return Status(TIDAL_ERR_INVALID_ARGUMENT, fmt::format("{}: empty profile", path));
   }
   return Status();
+}
+
+Status load_given_profile(const SessionOptions& o, tidal_comm_profile_t profile) {
+  if (!o.profile_path.empty()) return load_profile(o.profile_path, profile);
+  return from_c(tidal_comm_profile_set_alpha_beta(profile, o.grad_collective, o.alpha_s,
+                                                  o.beta_Bps), "alpha-beta profile");
 }
 
 Status save_profile(const std::string& path, tidal_tune_collective_t collective,

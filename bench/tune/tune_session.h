@@ -24,7 +24,15 @@ struct SessionOptions {
   std::vector<size_t> refine_sizes;  // empty: around the pick
   int refine_steps = 3;
   bool progress = true;           // progress line on stderr (rank 0)
+  // Where the profile comes from on each rank: measured live, or this file
+  // / alpha-beta fit (then the backend only runs the refinement).
+  bool measure_profile = true;
+  std::string profile_path;
+  double alpha_s = -1, beta_Bps = -1;
 };
+
+// The profile a run without measurement uses: the file, else the fit.
+Status load_given_profile(const SessionOptions& options, tidal_comm_profile_t profile);
 
 // Reads "collective,bytes,seconds" lines (collective: reduce_scatter,
 // all_gather, all_reduce; '#' comments) into `profile`.

@@ -104,11 +104,11 @@ typedef struct tidal_measure_options {
  * each of the n sizes (bytes, rounded up to a multiple of 4 * world), times
  * one bucket's `collective` of f32 data under `schedule`
  * (TIDAL_SCHEDULE_UNSET = the communicator's) the way the grad reducer's
- * queue runs buckets: a stream of back-to-back buckets (up to 32, 32 MiB
+ * queue runs buckets: a stream of back-to-back buckets (up to 256, 64 MiB
  * in all), divided by its length. seconds_out[i] is the median over
  * repetitions on each rank, then the maximum over ranks, so every rank
  * gets the same value. Blocks for the whole sweep; allocates (and frees)
- * buffers of max(32 MiB, the largest size). `options` may be NULL. Errors:
+ * buffers of max(64 MiB, the largest size). `options` may be NULL. Errors:
  * TIDAL_ERR_INVALID_ARGUMENT (NULL, n == 0, a zero size, bad options),
  * TIDAL_ERR_NO_MEMORY, and any error of the collectives. */
 tidal_status_t tidal_measure_comm_profile(tidal_comm_t comm,

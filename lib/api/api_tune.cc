@@ -179,11 +179,12 @@ struct SweepBuffers {
 };
 
 // Buckets timed back to back per size: the reducer's queue runs a stream
-// of buckets, so T_comm(b) is a stream's time per bucket (up to 32 buckets
-// and 32 MiB in total), not one isolated call's wake-up latency.
+// of buckets, so T_comm(b) is a stream's time per bucket (up to 256 buckets
+// and 64 MiB in total: every size moves the same working set), not one
+// isolated call's wake-up latency.
 size_t stream_length(size_t bucket_bytes) {
-  const size_t budget = size_t(32) << 20;
-  return std::max<size_t>(1, std::min<size_t>(32, budget / std::max<size_t>(bucket_bytes, 1)));
+  const size_t budget = size_t(64) << 20;
+  return std::max<size_t>(1, std::min<size_t>(256, budget / std::max<size_t>(bucket_bytes, 1)));
 }
 
 Status queue_bare(tidal_comm_t comm, tuning::CommKind kind, tidal_schedule_t schedule,

@@ -103,7 +103,7 @@ TEST(TuneCli, LiveRunOnTwoLocalRanksMeasures) {
   CliRun r = run_tune("--model-bytes 2M --bwd-ms 10 --backend local -t 2 --reps 1 --steps 1 "
                    "--profile-sizes 256K,1M --no-plot --csv " + temp_path("live.csv"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find("measured on local, 2 ranks"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("profile and steps measured on local, 2 ranks"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("measured 5 sizes"), std::string::npos) << r.output;
 }
 
