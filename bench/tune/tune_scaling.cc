@@ -101,15 +101,15 @@ Status write_scaling_plot(const std::string& csv, const std::string& png,
   if (!f) return Status(TIDAL_ERR_IO, fmt::format("cannot write {}", script_path));
   std::fprintf(f,
                "set terminal pngcairo size 900,560\nset output '%s'\n"
-               "set datafile separator ','\nset key top left\nset logscale xy 2\nset grid\n"
+               "set datafile separator ','\nset key bottom right\nset logscale xy 2\nset grid\n"
                "set title '%s'\nset xlabel 'GPUs'\nset ylabel 'bucket size (MiB)'\n"
-               "plot '%s' every ::1 using 1:(strcol(2) eq 'ring' ? $3/1048576 : 1/0) with linespoints "
+               "plot '%s' every 2::1 using 1:($3/1048576) with linespoints "
                "pt 7 title 'ring', \\\n"
-               "     '' every ::1 using 1:(strcol(2) eq 'torus2d' ? $3/1048576 : 1/0) with "
+               "     '' every 2::2 using 1:($3/1048576) with "
                "linespoints pt 5 title 'torus2d', \\\n"
-               "     '' every ::1 using 1:(strcol(2) eq 'ring' && $7 > 0 ? $7/1048576 : 1/0) "
+               "     '' every 2::1 using 1:($7 > 0 ? $7/1048576 : 1/0) "
                "with lines dt 3 lc 1 title 'ring: keep-pace size b0', \\\n"
-               "     '' every ::1 using 1:(strcol(2) eq 'torus2d' && $7 > 0 ? $7/1048576 : 1/0) "
+               "     '' every 2::2 using 1:($7 > 0 ? $7/1048576 : 1/0) "
                "with lines dt 3 lc 2 title 'torus2d: keep-pace size b0', \\\n"
                "     25 with lines dt 2 lc 0 title 'DDP default (25 MiB)'\n",
                png.c_str(), title.c_str(), csv.c_str());

@@ -31,7 +31,8 @@ Status scaling_sweep(const cost::Cluster& cluster, const tuning::StepInputs& inp
 
 void print_scaling(const std::vector<ScalingRow>& rows, std::FILE* out);
 Status write_scaling_csv(const std::vector<ScalingRow>& rows, const std::string& path);
-// Best bucket size vs GPUs, one line per algorithm (gnuplot).
+// Best bucket size vs GPUs, one line per algorithm (gnuplot; the CSV rows
+// alternate ring, torus2d).
 Status write_scaling_plot(const std::string& csv, const std::string& png,
                           const std::string& title);
 
