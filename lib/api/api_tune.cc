@@ -20,6 +20,7 @@
 #include "tidal/schedule.h"
 #include "tidal/tune.h"
 #include "topology/tuning/bucket_tuner.h"
+#include "topology/tuning/refinement_plan.h"
 
 using tidal::Status;
 using tidal::api::report;
@@ -140,12 +141,6 @@ Status barrier(tidal_comm_t comm) {
                 "barrier");
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  size_t m = v.size() / 2;
-  return v.size() % 2 ? v[m] : 0.5 * (v[m - 1] + v[m]);
-}
-
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
@@ -168,7 +163,7 @@ Status time_median(tidal_comm_t comm, int warmup, int reps, Body body, double* o
     TIDAL_RETURN_IF_ERROR(body());
     if (i >= warmup) times.push_back(seconds_since(start));
   }
-  *out = median(times);
+  *out = tuning::median(times);
   return Status();
 }
 
@@ -177,15 +172,6 @@ Status time_median(tidal_comm_t comm, int warmup, int reps, Body body, double* o
 struct SweepBuffers {
   std::vector<float> send, recv;
 };
-
-// Buckets timed back to back per size: the reducer's queue runs a stream
-// of buckets, so T_comm(b) is a stream's time per bucket (up to 256 buckets
-// and 64 MiB in total: every size moves the same working set), not one
-// isolated call's wake-up latency.
-size_t stream_length(size_t bucket_bytes) {
-  const size_t budget = size_t(64) << 20;
-  return std::max<size_t>(1, std::min<size_t>(256, budget / std::max<size_t>(bucket_bytes, 1)));
-}
 
 Status queue_bare(tidal_comm_t comm, tuning::CommKind kind, tidal_schedule_t schedule,
                   size_t count, size_t shard, const float* send, float* recv,
@@ -223,7 +209,8 @@ Status run_bare_stream(tidal_comm_t comm, tuning::CommKind kind, tidal_schedule_
 Status time_one_bucket(tidal_comm_t comm, tuning::CommKind kind, tidal_schedule_t schedule,
                        size_t count, int world, const tidal_measure_options_t& o,
                        SweepBuffers& buf, double* seconds) {
-  const size_t shard = count / static_cast<size_t>(world), k = stream_length(count * 4);
+  const size_t shard = count / static_cast<size_t>(world);
+  const size_t k = tuning::stream_length(count * 4);
   Status s;
   if (!o.include_pack || kind == tuning::CommKind::kAllReduce) {
     auto body = [&] { return run_bare_stream(comm, kind, schedule, count, shard, k, buf); };
@@ -279,7 +266,7 @@ Status measure_profile(tidal_comm_t comm, tidal_tune_collective_t collective,
     if (sizes[i] == 0) return invalid(fmt::format("size {} is 0", i));
     size_t count = (sizes[i] / sizeof(float) + unit - 1) / unit * unit;
     counts.push_back(std::max(count, unit));
-    max_count = std::max(max_count, counts.back() * stream_length(counts.back() * 4));
+    max_count = std::max(max_count, counts.back() * tuning::stream_length(counts.back() * 4));
   }
   SweepBuffers buf;
   try {
@@ -298,40 +285,10 @@ Status measure_profile(tidal_comm_t comm, tidal_tune_collective_t collective,
 
 // ---- refinement: synthetic steps with the real grad reducer -------------
 
-// The synthetic model's gradient tensors (forward order) and when backward
-// produces each, in seconds after backward starts.
-struct SyntheticModel {
-  std::vector<size_t> counts;
-  std::vector<double> ready_s;
-};
-
-SyntheticModel synthetic_model(const tuning::StepInputs& in, int num_tensors) {
-  std::vector<tuning::GradLayer> layers = in.grad_layers;  // backward order
-  if (layers.empty()) {
-    layers.assign(static_cast<size_t>(num_tensors), {1.0, 1.0});
-  }
-  double bytes = 0, seconds = 0;
-  for (const auto& l : layers) {
-    bytes += l.bytes;
-    seconds += l.seconds;
-  }
-  SyntheticModel m;
-  double elapsed = 0;
-  for (const auto& l : layers) {
-    elapsed += l.seconds / seconds * in.bwd_s;
-    size_t count = static_cast<size_t>(std::llround(l.bytes / bytes * in.grad_bytes / 4));
-    if (count == 0) continue;  // a layer without parameters produces nothing
-    m.counts.push_back(count);
-    m.ready_s.push_back(elapsed);
-  }
-  std::reverse(m.counts.begin(), m.counts.end());  // forward order
-  std::reverse(m.ready_s.begin(), m.ready_s.end());
-  return m;
-}
-
 // One step: forward sleeps, backward marks gradients at their pace.
 Status synthetic_step(tidal_comm_t comm, tidal_grad_reducer_t reducer,
-                      const tuning::StepInputs& in, const SyntheticModel& m, double* seconds) {
+                      const tuning::StepInputs& in, const tuning::SyntheticBackward& m,
+                      double* seconds) {
   TIDAL_RETURN_IF_ERROR(barrier(comm));
   auto start = Clock::now();
   std::this_thread::sleep_for(std::chrono::duration<double>(in.fwd_s));
@@ -350,7 +307,7 @@ Status synthetic_step(tidal_comm_t comm, tidal_grad_reducer_t reducer,
 Status measure_step(tidal_comm_t comm, const tuning::StepInputs& in, size_t bucket_bytes,
                     const tidal_tune_refine_options_t& o, std::vector<float>& storage,
                     double* median_s) {
-  SyntheticModel m = synthetic_model(in, o.num_tensors);
+  tuning::SyntheticBackward m = tuning::synthetic_backward(in, o.num_tensors);
   std::vector<tidal_tensor_desc_t> descs;
   size_t offset = 0;
   for (size_t c : m.counts) {
@@ -378,28 +335,8 @@ Status measure_step(tidal_comm_t comm, const tuning::StepInputs& in, size_t buck
   tidal_grad_reducer_destroy(reducer);
   tidal_tensor_list_destroy(list);
   TIDAL_RETURN_IF_ERROR(s);
-  *median_s = median(times);
+  *median_s = tuning::median(times);
   return max_over_ranks(comm, median_s, 1);
-}
-
-double round_to_granularity(double bytes) {
-  return std::max(kGranularity, std::round(bytes / kGranularity) * kGranularity);
-}
-
-std::vector<size_t> refine_sizes(const tidal_tune_result& r, const tidal_tune_refine_options_t& o) {
-  std::vector<size_t> sizes(o.sizes, o.sizes + (o.sizes ? o.num_sizes : 0));
-  if (!sizes.empty()) {
-    sizes.push_back(static_cast<size_t>(r.model_pick));
-  } else {
-    double largest = std::max(r.inputs.grad_bytes, kGranularity);
-    for (int k = -o.neighbours; k <= o.neighbours; ++k) {
-      double b = std::min(largest, r.model_pick * std::ldexp(1.0, k));
-      sizes.push_back(static_cast<size_t>(round_to_granularity(b)));
-    }
-  }
-  std::sort(sizes.begin(), sizes.end());
-  sizes.erase(std::unique(sizes.begin(), sizes.end()), sizes.end());
-  return sizes;
 }
 
 // Records a measured size (predicting it when it is not on the curve).
@@ -432,7 +369,9 @@ Status refine(tidal_comm_t comm, const tidal_tune_refine_options_t* options,
       (o.num_sizes > 0 && !o.sizes)) {
     return invalid("refine options: steps >= 1, warmup >= 0, tensors >= 1, neighbours >= 0");
   }
-  std::vector<size_t> sizes = refine_sizes(*r, o);
+  std::vector<size_t> given(o.sizes, o.sizes + (o.sizes ? o.num_sizes : 0));
+  std::vector<size_t> sizes = tuning::refinement_sizes(r->model_pick, r->inputs.grad_bytes,
+                                                       o.neighbours, given, kGranularity);
   if (sizes.front() == 0) return invalid("a refinement size is 0");
   std::vector<float> storage;
   try {
@@ -463,16 +402,6 @@ Status refine(tidal_comm_t comm, const tidal_tune_refine_options_t* options,
   return Status();
 }
 
-// The smallest measured size whose bandwidth reaches 90% of the best.
-double bandwidth_knee(const std::vector<size_t>& sizes, const std::vector<double>& seconds) {
-  double peak = 0;
-  for (size_t i = 0; i < sizes.size(); ++i) peak = std::max(peak, sizes[i] / seconds[i]);
-  for (size_t i = 0; i < sizes.size(); ++i) {
-    if (sizes[i] / seconds[i] >= 0.9 * peak) return double(sizes[i]);
-  }
-  return double(sizes.back());
-}
-
 Status auto_bucket_bytes(tidal_comm_t comm, size_t model_bytes, double bwd_s, size_t* out) {
   TIDAL_RETURN_IF_ERROR(tidal::api::check_comm(comm));
   if (!out || model_bytes == 0) return invalid("bucket_bytes NULL or model_bytes 0");
@@ -480,10 +409,7 @@ Status auto_bucket_bytes(tidal_comm_t comm, size_t model_bytes, double bwd_s, si
     const char* env = std::getenv("TIDAL_TUNE_BWD_MS");
     if (env && *env) bwd_s = std::atof(env) / 1e3;
   }
-  std::vector<size_t> sizes;
-  const size_t top = std::min(model_bytes, size_t(256) << 20);
-  for (size_t b = size_t(256) << 10; b < top; b *= 4) sizes.push_back(b);
-  sizes.push_back(top);
+  std::vector<size_t> sizes = tuning::auto_profile_sizes(model_bytes);
   std::vector<double> seconds(sizes.size());
   tidal_measure_options_t mo = TIDAL_MEASURE_OPTIONS_INITIALIZER;
   mo.repetitions = 3;
@@ -503,9 +429,9 @@ Status auto_bucket_bytes(tidal_comm_t comm, size_t model_bytes, double bwd_s, si
     TIDAL_RETURN_IF_ERROR(tuning::tune_bucket_size(in, profile, tuning::TuneOptions(), &result));
     pick = result.best.bucket_bytes;
   } else {
-    pick = bandwidth_knee(sizes, seconds);
+    pick = tuning::bandwidth_knee(sizes, seconds, 0.9);
   }
-  *out = static_cast<size_t>(round_to_granularity(pick));
+  *out = static_cast<size_t>(tuning::round_to_granularity(pick, kGranularity));
   return Status();
 }
 
