@@ -1,5 +1,8 @@
-// tune_model.cc — DiT parameter lists from hyper-parameters, layer files.
+// tune_model.cc — DiT gradient layers (bench/bucketing's parameter lists
+// with a backward-time weight per tensor), layer files.
 #include "bench/tune/tune_model.h"
+
+#include "bench/bucketing/dit_models.h"
 
 #include <algorithm>
 #include <cctype>
@@ -14,47 +17,29 @@ namespace tune {
 
 namespace {
 
-struct DitConfig {
-  const char* name;
-  double hidden, depth, heads;
-};
-
-constexpr double kPatch = 2, kInChannels = 4, kOutChannels = 8, kClasses = 1000;
-constexpr double kFreqDim = 256, kMlpRatio = 4, kTokens = 256;
-
-double linear(double in, double out) { return in * out + out; }
-
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
   return s;
 }
 
-// Backward FLOPs per layer are ~2x forward; forward of a linear layer over
-// T tokens is 2*T*params. Only ratios matter, so a layer's weight is
-// tokens * params (+ attention's T^2 * hidden terms for the attention).
-void add_block(ModelSpec* m, int i, double h) {
-  auto name = [&](const char* part) { return fmt::format("blocks.{}.{}", i, part); };
-  m->layers.push_back({name("attn.qkv"), linear(h, 3 * h), kTokens * 3 * h * h});
-  // Attention scores and weighted sum: 2 * T^2 * h multiply-adds.
-  m->layers.push_back({name("attn.proj"), linear(h, h), kTokens * h * h + 2 * kTokens * kTokens * h});
-  m->layers.push_back({name("mlp.fc1"), linear(h, kMlpRatio * h), kTokens * kMlpRatio * h * h});
-  m->layers.push_back({name("mlp.fc2"), linear(kMlpRatio * h, h), kTokens * kMlpRatio * h * h});
-  // adaLN modulation runs on the one conditioning vector.
-  m->layers.push_back({name("adaLN_modulation"), linear(h, 6 * h), 6 * h * h});
-}
-
-void build_dit(const DitConfig& c, ModelSpec* m) {
-  const double h = c.hidden;
-  m->name = c.name;
-  m->layers.clear();
-  double patch_params = kInChannels * kPatch * kPatch * h + h;
-  m->layers.push_back({"x_embedder", patch_params, kTokens * patch_params});
-  m->layers.push_back({"t_embedder", linear(kFreqDim, h) + linear(h, h), kFreqDim * h + h * h});
-  m->layers.push_back({"y_embedder", (kClasses + 1) * h, h});  // a row lookup
-  for (int i = 0; i < static_cast<int>(c.depth); ++i) add_block(m, i, h);
-  double out = kPatch * kPatch * kOutChannels;
-  m->layers.push_back({"final_layer.adaLN_modulation", linear(h, 2 * h), 2 * h * h});
-  m->layers.push_back({"final_layer.linear", linear(h, out), kTokens * h * out});
+// Relative backward time of one parameter tensor. Backward FLOPs are ~2x
+// forward, and forward of a linear layer over T tokens is 2 * T * params,
+// so only ratios matter: tokens * params for the patch embedding, the
+// attention and MLP linears and the final linear (plus the attention's
+// T^2 * hidden score and weighted-sum work, counted on attn.proj); params
+// alone for the layers that run on the one conditioning vector (timestep
+// MLP, adaLN modulation); one row for the label-embedding lookup.
+double backward_weight(const tidal_bench::ParamTensor& t, double tokens, double hidden) {
+  const std::string& n = t.name;
+  double count = double(t.count());
+  if (n.find("y_embedder") != std::string::npos) return hidden;
+  if (n.find("adaLN_modulation") != std::string::npos ||
+      n.find("t_embedder") != std::string::npos) {
+    return count;
+  }
+  double weight = tokens * count;
+  if (n.find("attn.proj.weight") != std::string::npos) weight += 2 * tokens * tokens * hidden;
+  return weight;
 }
 
 }  // namespace
@@ -66,20 +51,24 @@ double ModelSpec::total_params() const {
 }
 
 Status dit_model(const std::string& name, ModelSpec* out) {
-  static const DitConfig presets[] = {
-      {"DiT-S/2", 384, 12, 6}, {"DiT-B/2", 768, 12, 12}, {"DiT-XL/2", 1152, 28, 16}};
   std::string key = lower(name);
   if (key.size() > 2 && key.compare(key.size() - 2, 2, "/2") == 0) key.resize(key.size() - 2);
-  for (const auto& c : presets) {
-    std::string preset = lower(c.name);
-    preset.resize(preset.size() - 2);
-    if (key == preset) {
-      build_dit(c, out);
-      return Status();
-    }
+  if (key.rfind("dit-", 0) == 0) key = key.substr(4);
+  tidal_bench::DiTConfig config;
+  if ((key != "s" && key != "b" && key != "xl") || !tidal_bench::dit_by_name(key, &config)) {
+    return Status(TIDAL_ERR_INVALID_ARGUMENT,
+                  fmt::format("unknown model \"{}\" (dit-s, dit-b, dit-xl, or a layer file)",
+                              name));
   }
-  return Status(TIDAL_ERR_INVALID_ARGUMENT,
-                fmt::format("unknown model \"{}\" (dit-s, dit-b, dit-xl, or a layer file)", name));
+  const double side = double(config.input_size) / config.patch;
+  ModelSpec m;
+  m.name = config.name;
+  for (const auto& t : tidal_bench::dit_parameters(config)) {
+    m.layers.push_back({t.name, double(t.count()), backward_weight(t, side * side,
+                                                                  double(config.hidden))});
+  }
+  *out = std::move(m);
+  return Status();
 }
 
 Status load_model_file(const std::string& path, ModelSpec* out) {

@@ -2,12 +2,10 @@
 // (bytes and relative backward time, backward order) from a DiT preset, a
 // layer file, or a plain byte count.
 //
-// The DiT presets are generated here from the hyper-parameters (patch 2,
-// hidden 384/768/1152, depth 12/12/28, heads 6/12/16, mlp ratio 4,
-// adaLN-Zero modulation 6*hidden per block, 4 latent channels in, 8 out
-// (learned sigma), a 1000-class label embedding (+1 for classifier-free
-// guidance), a 256-dim timestep frequency embedding), at 256x256 images
-// (32x32 latents: 256 tokens).
+// The DiT presets are bench/bucketing's parameter lists (dit_models.h:
+// DiT-S/2, DiT-B/2, DiT-XL/2 from their hyper-parameters, 256x256 images,
+// 32x32 latents, 256 tokens), one layer per parameter tensor, with a
+// backward-time weight proportional to its FLOPs.
 #pragma once
 
 #include <string>
