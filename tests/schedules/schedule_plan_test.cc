@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "collectives/schedules/hierarchical_schedule.h"
+#include "collectives/schedules/schedule_cost.h"
 #include "collectives/schedules/schedule_entry.h"
 #include "collectives/schedules/schedule_executor.h"
 #include "lib/core/dtype.h"
@@ -134,8 +135,7 @@ TEST(SchedulePlans, ValidationCatchesABrokenSchedule) {
   CollectiveCall call{CollKind::kAllGather, nullptr, nullptr, 3, TIDAL_F32, TIDAL_SUM, 0};
   auto all = every_rank(call, TIDAL_SCHEDULE_RING, layout);
   ASSERT_TRUE(tidal::validate_schedule_set(all).ok());
-  auto shifted = all;
-  shifted[2].steps.back().round += 0;  // keep sorted; change a size instead
+  auto shifted = all;  // rank 2 sends one element short
   for (auto& st : shifted[2].steps) {
     if (st.kind == tidal::StepKind::kSend) { st.src.count = 2; break; }
   }
@@ -157,6 +157,28 @@ TEST(SchedulePlans, AutoPicksNativeOnOneNodeAndAHierarchyAcrossNodes) {
   EXPECT_EQ(tidal::choose_auto(small, nodes, false), TIDAL_SCHEDULE_TORUS2D);
   CollectiveCall a2a{CollKind::kAllToAll, nullptr, nullptr, 256, TIDAL_F32, TIDAL_SUM, 0};
   EXPECT_EQ(tidal::choose_auto(a2a, nodes, true), TIDAL_SCHEDULE_NATIVE);
+}
+
+TEST(SchedulePlans, CostFromTheStepListsChargesEveryRoundItsSlowestHop) {
+  RankLayout layout;
+  ASSERT_TRUE(RankLayout::parse("4x8", 32, &layout).ok());
+  // 1 us / 100 GB/s inside a node, 10 us / 10 GB/s between nodes.
+  const std::vector<tidal::cost::LinkTier> tiers = {{"intra", 1e-6, 1e11},
+                                                    {"inter", 1e-5, 1e10}};
+  const size_t count = 256;  // f32 per rank: 1 KiB blocks
+  CollectiveCall call{CollKind::kAllGather, nullptr, nullptr, count, TIDAL_F32, TIDAL_SUM, 0};
+  double ring = 0, torus = 0;
+  ASSERT_TRUE(tidal::estimate_schedule_seconds(every_rank(call, TIDAL_SCHEDULE_RING, layout),
+                                               layout, tiers, &ring).ok());
+  ASSERT_TRUE(tidal::estimate_schedule_seconds(every_rank(call, TIDAL_SCHEDULE_TORUS2D, layout),
+                                               layout, tiers, &torus).ok());
+  const double block = count * 4.0;
+  // Ring: in each of 31 rounds some rank's hop crosses nodes.
+  EXPECT_DOUBLE_EQ(ring, 31 * (1e-5 + block / 1e10));
+  // Torus: 7 inter-node rounds of one block, then 3 intra-node rounds of 8.
+  EXPECT_DOUBLE_EQ(torus, 7 * (1e-5 + block / 1e10) + 3 * (1e-6 + 8 * block / 1e11));
+  EXPECT_EQ(tidal::estimate_schedule_seconds({}, layout, tiers, &ring).code(),
+            TIDAL_ERR_INVALID_ARGUMENT);
 }
 
 TEST(ScheduleExecutor, RefusesDeviceMemoryTransports) {
