@@ -114,7 +114,8 @@ TEST(CheckpointSaveArguments, DuplicateReservedAndNegativeAreRejected) {
   options.num_metadata = 1;
   options.metadata_keys = keys;
   options.metadata_values = keys;
-  v = views({make_tensor("ok", TIDAL_F32, {1}, 1)});
+  std::vector<OwnedTensor> ok = {make_tensor("ok", TIDAL_F32, {1}, 1)};
+  v = views(ok);
   EXPECT_EQ(tidal_ckpt_save_sync(dir.file("d.safetensors").c_str(), v.data(), 1, &options), TIDAL_ERR_INVALID_ARGUMENT);
   EXPECT_FALSE(std::filesystem::exists(dir.file("d.safetensors")));
 }
