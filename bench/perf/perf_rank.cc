@@ -18,11 +18,15 @@ using Clock = std::chrono::steady_clock;
 // floating type, -1 for the signed ones, 255 for u8: never an expected value.
 constexpr unsigned char kPoison = 0xff;
 
+// "what: TIDAL_ERR_...: the library's message" (the message names the
+// status itself when it has one).
 std::string status_message(const char* what, tidal_status_t status, tidal_comm_t comm) {
   std::string detail = tidal_comm_last_error(comm);
   if (detail.empty()) detail = tidal_last_error();
-  return std::string(what) + ": " + tidal_status_string(status) +
-         (detail.empty() ? "" : " (" + detail + ")");
+  if (detail.rfind("TIDAL_ERR", 0) != 0) {
+    detail = tidal_status_string(status) + (detail.empty() ? "" : ": " + detail);
+  }
+  return std::string(what) + ": " + detail;
 }
 
 void free_requests(std::vector<tidal_request_t>* requests) {
@@ -110,7 +114,8 @@ bool RankRunner::preflight() {
   std::vector<tidal_request_t> requests;
   tidal_status_t s = test_.post(call, &requests);
   if (s == TIDAL_SUCCESS) s = tidal_wait_all(requests.size(), requests.data());
-  const std::string message = s == TIDAL_SUCCESS ? "" : status_message(test_.program, s, setup_.comm);
+  const std::string message =
+      s == TIDAL_SUCCESS ? "" : status_message("the first collective failed", s, setup_.comm);
   free_requests(&requests);
   double failed = s == TIDAL_SUCCESS ? 0 : 1;
   if (!team_.all_reduce(&failed, TeamReduce::kMax)) return false;
@@ -174,7 +179,7 @@ bool RankRunner::post_and_wait(const CollCall& call) {
   tidal_status_t s = test_.post(call, &requests);
   if (s == TIDAL_SUCCESS) s = tidal_wait_all(requests.size(), requests.data());
   free_requests(&requests);
-  return s == TIDAL_SUCCESS || fail(test_.program, s);
+  return s == TIDAL_SUCCESS || fail("collective", s);
 }
 
 bool RankRunner::measure(tidal_dtype_t dtype, tidal_op_t op, bool in_place,
@@ -225,7 +230,7 @@ bool RankRunner::time_iterations(const CollCall& call, double* seconds) {
       }
       if (s != TIDAL_SUCCESS) {
         free_requests(&requests);
-        return fail(test_.program, s);
+        return fail("collective", s);
       }
       if (options_.blocking && !team_.barrier()) return false;
     }
@@ -233,7 +238,7 @@ bool RankRunner::time_iterations(const CollCall& call, double* seconds) {
   tidal_status_t s = tidal_wait_all(requests.size(), requests.data());
   const Clock::time_point t1 = Clock::now();
   free_requests(&requests);
-  if (s != TIDAL_SUCCESS) return fail(test_.program, s);
+  if (s != TIDAL_SUCCESS) return fail("collective", s);
   *seconds = std::chrono::duration<double>(t1 - t0).count() / (options_.iters * options_.agg_iters);
   return true;
 }

@@ -18,7 +18,8 @@ src/util.cu), not from tidal's code:
 
 Modes: --expect ok (exit 0, every #wrong 0), --expect wrong (some #wrong
 > 0, FAILED, non-zero exit), --expect usage (exit 2, a usage message, no
-table, no crash).
+table, no crash), --expect error (exit 1, the library's status named on
+stdout and stderr, no table), --expect bucketed[_wrong] (--bucketed rows).
 """
 import argparse
 import json
@@ -176,7 +177,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--program", required=True)
     ap.add_argument("--nranks", type=int, default=2)
-    ap.add_argument("--expect", choices=["ok", "wrong", "usage", "bucketed", "bucketed_wrong"], default="ok")
+    ap.add_argument("--expect", choices=["ok", "wrong", "usage", "error", "bucketed", "bucketed_wrong"], default="ok")
     ap.add_argument("--min-bytes", type=int, default=8)
     ap.add_argument("--max-bytes", type=int, default=65536)
     ap.add_argument("--factor", type=int, default=4)
@@ -189,6 +190,11 @@ def main():
     try:
         if a.expect.startswith("bucketed"):
             check_bucketed(proc, a.expect == "bucketed_wrong")
+        elif a.expect == "error":
+            expect(proc.returncode == 1, f"exit status {proc.returncode}, want 1")
+            expect(re.search(r"^# error: .*TIDAL_ERR_", proc.stdout, re.M), "no '# error:' line naming the status")
+            expect("TIDAL_ERR_" in proc.stderr, "no error message on stderr")
+            expect("#wrong" not in proc.stdout, "rows were printed before the error")
         elif a.expect == "usage":
             expect(proc.returncode == 2, f"exit status {proc.returncode}, want 2")
             expect("USAGE:" in proc.stderr, "no usage message on stderr")
