@@ -26,11 +26,17 @@ class CommRegistry {
     std::lock_guard<std::mutex> lock(mutex_);
     comms_[static_cast<size_t>(slot)] = comm;
   }
-  void destroy(int slot) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    tidal_comm_t& comm = comms_[static_cast<size_t>(slot)];
+  // After a failure the rank may have detached requests that wait for a
+  // peer that gave up: abort first so the destroy does not wait for them.
+  // The destroy runs outside the lock, so abort_all never waits behind it.
+  void destroy(int slot, bool abort_first) {
+    tidal_comm_t comm = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      std::swap(comm, comms_[static_cast<size_t>(slot)]);
+    }
+    if (comm && abort_first) tidal_comm_abort(comm);
     if (comm) tidal_comm_destroy(comm);
-    comm = nullptr;
   }
   void abort_all() {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -112,7 +118,7 @@ void run_slot(int slot, const PerfOptions& o, const CollectiveTest& test, const 
                    totals);
     }
   }
-  registry.destroy(slot);
+  registry.destroy(slot, team.failed());
   factory.release(slot);
 }
 
