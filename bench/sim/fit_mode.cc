@@ -24,18 +24,20 @@ namespace sim {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-// The machine is shared and noisy: the fastest of several trials is the
-// closest to an undisturbed run, for the probes and the checks alike.
-constexpr int kTrials = 7;
+// The machine is shared and noisy: the fastest of many short trials is the
+// closest to an undisturbed run (a long trial is almost surely preempted),
+// for the probes and the checks alike.
+constexpr int kTrials = 15;
 
 double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-// Repetitions per trial: enough to dwarf the clock, few on big messages.
+// Repetitions per trial: enough to dwarf the clock on small messages, one
+// on big ones.
 int reps_for(size_t bytes) {
-  return static_cast<int>(std::clamp<size_t>((size_t(32) << 20) / std::max<size_t>(bytes, 1),
-                                             3, 50));
+  return static_cast<int>(std::clamp<size_t>((size_t(4) << 20) / std::max<size_t>(bytes, 1),
+                                             1, 20));
 }
 
 // The slowest rank's time of `body` (run `reps` times per trial), the
@@ -88,8 +90,8 @@ Status probe_tier(RankGroup& g, Transport& t, const std::vector<size_t>& sizes,
 // A rank's local work at the same time on every rank (they share the
 // memory bus): copying `bytes`, or folding `bytes` of f32 into as many.
 Status probe_local_work(RankGroup& g, const std::vector<size_t>& sizes, bool fold,
-                        cost::AlphaBetaFit* fit) {
-  std::vector<cost::TimedTransfer> points;
+                        cost::AlphaBetaFit* fit, std::vector<cost::TimedTransfer>* out_points) {
+  std::vector<cost::TimedTransfer>& points = *out_points;
   for (size_t bytes : sizes) {
     const size_t count = bytes / sizeof(float);
     ProbeBuffer acc(count * sizeof(float)), in(count * sizeof(float));
@@ -106,7 +108,7 @@ Status probe_local_work(RankGroup& g, const std::vector<size_t>& sizes, bool fol
 
 struct FittedMachine {
   cost::AlphaBetaFit tier, copy, fold;
-  std::vector<cost::TimedTransfer> tier_points;
+  std::vector<cost::TimedTransfer> tier_points, copy_points, fold_points;
 };
 
 struct CheckRow {
@@ -141,7 +143,7 @@ Status time_collective(RankGroup& g, tidal_comm_t comm, cost::Collective coll, s
   const int n = g.size();
   const size_t count = bytes / sizeof(float) / n * n;  // divisible by the world
   std::vector<float> a(count, 1.0f), b(count);
-  return time_slowest(g, reps_for(bytes) / 2 + 1, seconds,
+  return time_slowest(g, reps_for(bytes), seconds,
                       [&] { return run_collective(coll, comm, n, &a, &b, count); });
 }
 
@@ -182,10 +184,16 @@ void print_report(const FitOptions& o, int n, const FittedMachine& fitted,
   fmt::print("# fitted tier: alpha = {:.2f} us, beta = {:.2f} GB/s per rank (r^2 = {:.4f}, "
              "worst residual {:.1f}%)\n", fit.tier.alpha_s * 1e6, fit.tier.beta_Bps / 1e9,
              fit.r_squared, fit.max_rel_error * 100);
-  fmt::print("# local work on every rank at once: copy {:.2f} GB/s, f32 sum fold {:.2f} GB/s "
-             "(worst residuals {:.1f}%, {:.1f}%)\n", fitted.copy.tier.beta_Bps / 1e9,
-             fitted.fold.tier.beta_Bps / 1e9, fitted.copy.max_rel_error * 100,
-             fitted.fold.max_rel_error * 100);
+  fmt::print("# local work on every rank at once (GB/s at each size, then the fit)\n");
+  for (size_t i = 0; i < fitted.copy_points.size(); ++i) {
+    const auto& c = fitted.copy_points[i];
+    const auto& f = fitted.fold_points[i];
+    fmt::print("#   {:>10.0f} bytes: copy {:6.2f}, f32 sum fold {:6.2f}\n", c.bytes,
+               c.bytes / c.seconds / 1e9, f.bytes / f.seconds / 1e9);
+  }
+  fmt::print("# fitted: copy {:.2f} GB/s, fold {:.2f} GB/s (worst residuals {:.1f}%, {:.1f}%)\n",
+             fitted.copy.tier.beta_Bps / 1e9, fitted.fold.tier.beta_Bps / 1e9,
+             fitted.copy.max_rel_error * 100, fitted.fold.max_rel_error * 100);
   fmt::print("# ring schedule: measured vs the model's prediction from the fitted tier\n");
   fmt::print("#{:>15} {:>10} {:>12} {:>12} {:>8} {:>12}\n", "collective", "bytes",
              "ring(ms)", "model(ms)", "error", "native(ms)");
@@ -221,9 +229,9 @@ Status fit_on_rank(RankGroup& g, Transport& t, const FitComms& comms, const FitO
   FittedMachine fitted;
   TIDAL_RETURN_IF_ERROR(probe_tier(g, t, o.fit_sizes, &fitted.tier, &fitted.tier_points)
                             .with_context("send/recv probe"));
-  TIDAL_RETURN_IF_ERROR(probe_local_work(g, o.check_sizes, false, &fitted.copy)
+  TIDAL_RETURN_IF_ERROR(probe_local_work(g, o.check_sizes, false, &fitted.copy, &fitted.copy_points)
                             .with_context("copy probe"));
-  TIDAL_RETURN_IF_ERROR(probe_local_work(g, o.check_sizes, true, &fitted.fold)
+  TIDAL_RETURN_IF_ERROR(probe_local_work(g, o.check_sizes, true, &fitted.fold, &fitted.fold_points)
                             .with_context("reduction probe"));
   std::vector<CheckRow> rows;
   TIDAL_RETURN_IF_ERROR(check_model(g, comms, fitted, o.check_sizes, &rows));

@@ -47,7 +47,7 @@ struct Options {
   std::string scaling_csv;
   bool fit = false;
   sim::FitOptions fit_options;
-  std::string fit_sizes = "256K,1M,4M,16M", check_sizes = "1M,4M,16M";
+  std::string fit_sizes = "1M,2M,4M,8M,16M", check_sizes = "1M,4M,16M";
 };
 
 void add_cluster_options(CLI::App& app, Options& o) {
