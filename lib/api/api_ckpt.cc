@@ -1,5 +1,6 @@
 // api_ckpt.cc — the C API of checkpoints: writer, saves, reader and step
 // directories, as thin shims over lib/checkpoint.
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -64,7 +65,7 @@ Status resolve_writer_config(const tidal_ckpt_writer_config_t* c, ckpt::WriterCo
   TIDAL_RETURN_IF_ERROR(env_size("TIDAL_CKPT_SLOT_BYTES", &r.slot_bytes));
   TIDAL_RETURN_IF_ERROR(env_size("TIDAL_CKPT_WRITER_THREADS", &threads));
   TIDAL_RETURN_IF_ERROR(env_size("TIDAL_CKPT_DIRECT_IO", &direct));
-  r.writer_threads = threads > 64 ? 65 : static_cast<int>(threads);
+  r.writer_threads = static_cast<int>(std::min<size_t>(threads, 1000));  // the writer rejects > 64
   r.direct_io = direct != 0;
   *out = r;
   return Status();

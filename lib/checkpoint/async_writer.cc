@@ -125,7 +125,13 @@ Status AsyncWriter::save_async(SaveRequest request, SaveJobPtr* out) {
 #else
   (void)any_device;
 #endif
-  TIDAL_RETURN_IF_ERROR(open_temp_file(job.get()));
+  Status opened = open_temp_file(job.get());
+  if (!opened.ok()) {
+#if TIDAL_HAVE_CUDA
+    if (job->ready_event) cudaEventDestroy(static_cast<cudaEvent_t>(job->ready_event));
+#endif
+    return opened;
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     jobs_.push_back(job);
