@@ -99,6 +99,23 @@ TEST(ScheduleEntry, UnknownScheduleAndMismatchedTopologyAreInvalidArguments) {
   }, &config);
 }
 
+TEST(ScheduleEntry, AScheduleOnADeviceMemoryBackendIsUnsupportedBeforeQueuing) {
+  auto group = tidal_testing::P2POnlyTransport::group(1, tidal::MemoryKind::kDevice);
+  std::unique_ptr<tidal::Communicator> comm;
+  tidal::Status made = tidal::Communicator::create(std::move(group[0]), tidal::Config(), &comm);
+  if (!made.ok()) GTEST_SKIP() << "no device engine in this build: " << made.message();
+  float x = 1, y = 0;
+  tidal::CollectiveCall call{tidal::CollKind::kAllReduce, &x, &y, 1, TIDAL_F32, TIDAL_SUM, 0};
+  for (int s : {TIDAL_SCHEDULE_RING, TIDAL_SCHEDULE_TORUS2D, TIDAL_SCHEDULE_NDRING,
+                TIDAL_SCHEDULE_NATIVE}) {
+    tidal::RequestPtr r;
+    tidal::Status st = tidal::queue_collective(*comm, call, s, &r);
+    EXPECT_EQ(st.code(), TIDAL_ERR_UNSUPPORTED) << s;  // native routes to the ring here
+    EXPECT_NE(st.message().find("device memory"), std::string::npos) << st.message();
+    EXPECT_EQ(r, nullptr);
+  }
+}
+
 TEST(ScheduleEntry, ScheduleNamesRoundTrip) {
   tidal_schedule_t s = TIDAL_SCHEDULE_UNSET;
   ASSERT_EQ(tidal_schedule_from_name("torus2d", &s), TIDAL_SUCCESS);
