@@ -152,6 +152,14 @@ int run_with_session(const PerfOptions& o, const CollectiveTest& test,
     return kExitUsage;
   }
   if (!check_layout_fits(o, test, layout)) return kExitUsage;
+  if (!o.bucketed_model.empty()) {
+    std::vector<size_t> counts;
+    std::string label;
+    if (!load_tensor_counts(o.bucketed_model, &counts, &label, &error)) {
+      if (layout.proc == 0) std::fprintf(stderr, "%s: %s\n", test.program, error.c_str());
+      return kExitUsage;
+    }
+  }
   const tidal_config_t config = make_config(o);
   std::unique_ptr<CommFactory> factory = make_comm_factory(layout, config, mpi, &error);
   if (!factory) {
