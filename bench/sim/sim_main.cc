@@ -187,7 +187,7 @@ Status simulate(const Options& o) {
 // MPI is only needed by the process backends of --fit.
 Status fit(const Options& o) {
 #if TIDAL_HAVE_MPI
-  const bool needs_mpi = o.fit_options.backend != "local";
+  const bool needs_mpi = o.fit_options.backend == "mpi" || o.fit_options.backend == "ucx";
   if (needs_mpi) {
     int provided = 0;
     MPI_Init_thread(nullptr, nullptr, MPI_THREAD_MULTIPLE, &provided);
