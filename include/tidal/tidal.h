@@ -259,7 +259,9 @@ tidal_status_t tidal_broadcast(const void *sendbuf, void *recvbuf,
  * backends a send completes once its data is buffered or delivered, never
  * waiting for the matching receive, so two ranks may both send first. On
  * NCCL the semantics are NCCL's (a send waits for its receive). peer must
- * differ from the caller's rank; tag >= 0. */
+ * differ from the caller's rank; 0 <= tag < TIDAL_TAG_RESERVED (tags from
+ * there on carry tidal's own schedule traffic). */
+#define TIDAL_TAG_RESERVED 32000
 tidal_status_t tidal_send(const void *buf, size_t count, tidal_dtype_t dtype,
                           int peer, int tag, tidal_comm_t comm,
                           tidal_request_t *request);

@@ -147,8 +147,10 @@ Status validate_p2p(const void* buf, size_t count, tidal_dtype_t dtype, int peer
     return Status(TIDAL_ERR_INVALID_ARGUMENT,
                   fmt::format("peer {} is the calling rank (no self messages)", peer));
   }
-  if (tag < 0) {
-    return Status(TIDAL_ERR_INVALID_ARGUMENT, fmt::format("tag {} is negative", tag));
+  if (tag < 0 || tag >= TIDAL_TAG_RESERVED) {
+    return Status(TIDAL_ERR_INVALID_ARGUMENT,
+                  fmt::format("tag {} is outside [0, {}) (higher tags are tidal's own)", tag,
+                              TIDAL_TAG_RESERVED));
   }
   if (count > static_cast<size_t>(PTRDIFF_MAX) / dtype_size(dtype)) {
     return Status(TIDAL_ERR_INVALID_ARGUMENT,

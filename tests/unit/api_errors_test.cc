@@ -85,6 +85,8 @@ TEST_F(ApiErrors, RootAndPeerMustBeRanksOfTheCommunicator) {
                TIDAL_ERR_INVALID_ARGUMENT, "calling rank");
   expect_error(tidal_recv(buf_.data(), 4, TIDAL_F32, 1, -1, c, nullptr),
                TIDAL_ERR_INVALID_ARGUMENT, "tag -1");
+  expect_error(tidal_send(buf_.data(), 4, TIDAL_F32, 1, TIDAL_TAG_RESERVED, c, nullptr),
+               TIDAL_ERR_INVALID_ARGUMENT, "tidal's own");
 }
 
 TEST_F(ApiErrors, PartlyOverlappingBuffersAreNotInPlace) {
