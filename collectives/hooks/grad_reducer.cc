@@ -96,7 +96,7 @@ Status GradReducer::set_sync(bool sync) {
   return Status();
 }
 
-Status GradReducer::wait() {
+Status GradReducer::wait(void* stream) {
   RequestPtr last;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -112,7 +112,10 @@ Status GradReducer::wait() {
     last = last_;
   }
   auto start = std::chrono::steady_clock::now();
-  Status s = last ? list_.comm().wait(last) : Status();
+  Status s;
+  if (last) {
+    s = stream ? last->wait_on_stream(stream, Deadline::never()) : list_.comm().wait(last);
+  }
   counters_.wait_ns += elapsed_ns(start);
   std::lock_guard<std::mutex> lock(mu_);
   if (sync_) {

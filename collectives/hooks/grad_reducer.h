@@ -38,8 +38,10 @@ class GradReducer {
   // Takes effect at the start of the next step (or now, between steps).
   Status set_sync(bool sync);
   // Ends the step: waits for every launched bucket. Fails (without
-  // blocking or ending the step) when some gradient was not marked.
-  Status wait();
+  // blocking or ending the step) when some gradient was not marked. With a
+  // CUDA stream, makes that stream wait instead of the host (host
+  // communicators always wait on the host).
+  Status wait(void* stream = nullptr);
 
   void* shard() const { return shard_; }
   size_t shard_bytes() const { return list_.plan().shard_bytes; }

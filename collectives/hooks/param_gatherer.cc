@@ -83,7 +83,7 @@ Status ParamGatherer::prefetch(size_t bucket) {
   return Status();
 }
 
-Status ParamGatherer::wait(size_t bucket) {
+Status ParamGatherer::wait(size_t bucket, void* stream) {
   RequestPtr request;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -99,7 +99,8 @@ Status ParamGatherer::wait(size_t bucket) {
     request = request_[bucket];
   }
   auto start = std::chrono::steady_clock::now();
-  Status s = list_.comm().wait(request);
+  Status s = stream ? request->wait_on_stream(stream, Deadline::never())
+                   : list_.comm().wait(request);
   counters_.wait_ns += elapsed_ns(start);
   std::lock_guard<std::mutex> lock(mu_);
   if (state_[bucket] == State::kInFlight) {
@@ -108,7 +109,15 @@ Status ParamGatherer::wait(size_t bucket) {
     request_[bucket].reset();
     --inflight_;
     inflight_bytes_ -= bucket_bytes(bucket);
-    if (bucket + 1 == state_.size()) counters_.steps += 1;
+    if (bucket + 1 == state_.size()) {
+      counters_.steps += 1;
+      CounterValues v = counters_.snapshot();
+      log_info(list_.comm().rank(),
+               "param gatherer: round {} done: {} buckets, {} bytes, unpack {:.3f} ms, "
+               "exposed wait {:.3f} ms (totals)",
+               v.steps, v.buckets_launched, v.bytes_communicated, v.unpack_ns / 1e6,
+               v.wait_ns / 1e6);
+    }
   }
   TIDAL_RETURN_IF_ERROR(s);
   return launch_deferred_locked(false, SIZE_MAX);

@@ -35,7 +35,8 @@ class ParamGatherer {
   ~ParamGatherer();
 
   Status prefetch(size_t bucket);
-  Status wait(size_t bucket);
+  // With a CUDA stream, makes that stream wait instead of the host.
+  Status wait(size_t bucket, void* stream = nullptr);
   // "About to run the layer made of tensors [first, last]": waits for the
   // buckets holding them, then prefetches the next `depth` buckets.
   Status gather_layer(size_t first_tensor, size_t last_tensor);

@@ -89,6 +89,12 @@ tidal_status_t tidal_grad_reducer_set_sync(tidal_grad_reducer_t reducer, int syn
  * gradient; the step then continues (mark the rest and wait again). */
 tidal_status_t tidal_grad_reducer_wait(tidal_grad_reducer_t reducer);
 
+/* Like tidal_grad_reducer_wait, but on a CUDA communicator makes `stream`
+ * (a cudaStream_t) wait for the reductions without blocking the host, so
+ * the optimizer kernels queued on it run after them. On host communicators
+ * (or with stream == NULL) it waits on the host. Ends the step either way. */
+tidal_status_t tidal_grad_reducer_wait_stream(tidal_grad_reducer_t reducer, void *stream);
+
 /* The flat shard buffer (owned by the reducer; valid until destroy) and
  * its size: see tidal_tensor_list_shard_segments for its layout. */
 tidal_status_t tidal_grad_reducer_shard(tidal_grad_reducer_t reducer, void **shard,
@@ -137,6 +143,13 @@ tidal_status_t tidal_param_prefetch(tidal_param_gatherer_t gatherer, size_t buck
  * then stays gathered until tidal_param_release. Returns the gather's
  * status. */
 tidal_status_t tidal_param_wait(tidal_param_gatherer_t gatherer, size_t bucket);
+
+/* Like tidal_param_wait, but on a CUDA communicator makes `stream` (a
+ * cudaStream_t) wait for the gather instead of the host (the layer's
+ * kernels queued on it then run after it). Host communicators or NULL
+ * stream: waits on the host. */
+tidal_status_t tidal_param_wait_stream(tidal_param_gatherer_t gatherer, size_t bucket,
+                                       void *stream);
 
 /* Layer helper: "about to run the layer made of tensors [first, last]".
  * Waits for every bucket holding them, then prefetches the next `depth`

@@ -158,11 +158,15 @@ tidal_status_t tidal_grad_reducer_set_sync(tidal_grad_reducer_t reducer, int syn
 }
 
 tidal_status_t tidal_grad_reducer_wait(tidal_grad_reducer_t reducer) {
+  return tidal_grad_reducer_wait_stream(reducer, nullptr);
+}
+
+tidal_status_t tidal_grad_reducer_wait_stream(tidal_grad_reducer_t reducer, void* stream) {
   GradReducer* impl;
   tidal_comm* comm;
   tidal_status_t rc = lookup(reducer, "grad reducer", &impl, &comm);
   if (rc != TIDAL_SUCCESS) return rc;
-  return report(impl->wait().with_context("tidal_grad_reducer_wait"), comm);
+  return report(impl->wait(stream).with_context("tidal_grad_reducer_wait"), comm);
 }
 
 tidal_status_t tidal_grad_reducer_shard(tidal_grad_reducer_t reducer, void** shard,
@@ -234,11 +238,16 @@ tidal_status_t tidal_param_prefetch(tidal_param_gatherer_t gatherer, size_t buck
 }
 
 tidal_status_t tidal_param_wait(tidal_param_gatherer_t gatherer, size_t bucket) {
+  return tidal_param_wait_stream(gatherer, bucket, nullptr);
+}
+
+tidal_status_t tidal_param_wait_stream(tidal_param_gatherer_t gatherer, size_t bucket,
+                                       void* stream) {
   ParamGatherer* impl;
   tidal_comm* comm;
   tidal_status_t rc = lookup(gatherer, "param gatherer", &impl, &comm);
   if (rc != TIDAL_SUCCESS) return rc;
-  return report(impl->wait(bucket).with_context("tidal_param_wait"), comm);
+  return report(impl->wait(bucket, stream).with_context("tidal_param_wait"), comm);
 }
 
 tidal_status_t tidal_param_gather_layer(tidal_param_gatherer_t gatherer, size_t first_tensor,

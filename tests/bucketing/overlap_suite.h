@@ -107,7 +107,8 @@ inline void check_no_sync_accumulation(tidal_comm_t comm) {
   }
   ASSERT_EQ(tidal_grad_reducer_set_sync(r, 1), TIDAL_SUCCESS);
   mark_all_shuffled(r, counts.size(), rank, 1, 2);
-  ASSERT_EQ(tidal_grad_reducer_wait(r), TIDAL_SUCCESS) << tidal_last_error();
+  // The stream form waits on the host on a host communicator.
+  ASSERT_EQ(tidal_grad_reducer_wait_stream(r, nullptr), TIDAL_SUCCESS) << tidal_last_error();
   void* shard = nullptr;
   size_t bytes = 0;
   tidal_grad_reducer_shard(r, &shard, &bytes);
@@ -199,7 +200,7 @@ inline void check_param_gatherer(tidal_comm_t comm) {
   for (auto& s : set.storage) std::fill(s.begin(), s.end(), 0);
   ASSERT_EQ(tidal_param_release(g, SIZE_MAX), TIDAL_SUCCESS);
   for (size_t b = 0; b < nb; ++b) ASSERT_EQ(tidal_param_prefetch(g, b), TIDAL_SUCCESS);
-  for (size_t b = 0; b < nb; ++b) ASSERT_EQ(tidal_param_wait(g, b), TIDAL_SUCCESS);
+  for (size_t b = 0; b < nb; ++b) ASSERT_EQ(tidal_param_wait_stream(g, b, nullptr), TIDAL_SUCCESS);
   expect_params_gathered(c, set, 0, counts.size() - 1, counts);
   tidal_param_gatherer_get_counters(g, &k);
   EXPECT_EQ(k.collective_calls, 2 * nb);
