@@ -61,73 +61,55 @@ double max_over_ranks(tidal_comm_t comm, double mine) {
   return slowest;
 }
 
-void run(tidal_comm_t comm, int rank, const Options& o) {
-  tidal_bench::DiTConfig model;
-  tidal_bench::dit_by_name(o.model, &model);
-  const auto counts = tidal_bench::dit_counts(model);
-  size_t total = 0;
+// One rank's gradients, their reverse-ordered list and the reducer.
+struct Setup {
+  std::vector<size_t> counts;
+  size_t total = 0, buckets = 0, largest = 0;
   std::vector<std::vector<float>> grads;
+  tidal_tensor_list_t list = nullptr;
+  tidal_grad_reducer_t reducer = nullptr;
+  void* shard = nullptr;
+};
+
+bool set_up(tidal_comm_t comm, const Options& o, const tidal_bench::DiTConfig& model,
+            Setup* s) {
+  s->counts = tidal_bench::dit_counts(model);
   std::vector<tidal_tensor_desc_t> descs;
-  for (size_t c : counts) {
-    grads.emplace_back(c, 1.0f);
-    descs.push_back({grads.back().data(), c, TIDAL_F32});
-    total += c;
+  for (size_t c : s->counts) {
+    s->grads.emplace_back(c, 1.0f);
+    descs.push_back({s->grads.back().data(), c, TIDAL_F32});
+    s->total += c;
   }
   tidal_bucket_options_t bo = TIDAL_BUCKET_OPTIONS_INITIALIZER;
   bo.bucket_bytes = o.bucket_mib << 20;
   bo.order = TIDAL_BUCKET_ORDER_REVERSE;  // first bucket: the last layer's gradients
-  tidal_tensor_list_t list = nullptr;
-  if (tidal_tensor_list_create(comm, descs.data(), descs.size(), &bo, &list) != TIDAL_SUCCESS) {
-    std::fprintf(stderr, "rank %d: %s\n", rank, tidal_last_error());
-    return;
+  if (tidal_tensor_list_create(comm, descs.data(), descs.size(), &bo, &s->list) != TIDAL_SUCCESS ||
+      tidal_grad_reducer_create(s->list, nullptr, &s->reducer) != TIDAL_SUCCESS) {
+    std::fprintf(stderr, "%s\n", tidal_last_error());
+    return false;
   }
-  tidal_grad_reducer_t reducer = nullptr;
-  tidal_grad_reducer_create(list, nullptr, &reducer);
-  void* shard = nullptr;
-  size_t shard_bytes = 0, nb = 0;
-  tidal_grad_reducer_shard(reducer, &shard, &shard_bytes);
-  tidal_tensor_list_num_buckets(list, &nb);
-  size_t largest = 0;
-  for (size_t b = 0; b < nb; ++b) {
+  size_t shard_bytes = 0;
+  tidal_grad_reducer_shard(s->reducer, &s->shard, &shard_bytes);
+  tidal_tensor_list_num_buckets(s->list, &s->buckets);
+  for (size_t b = 0; b < s->buckets; ++b) {
     tidal_bucket_info_t info;
-    tidal_tensor_list_bucket_info(list, b, &info);
-    largest = std::max(largest, info.count);
+    tidal_tensor_list_bucket_info(s->list, b, &info);
+    s->largest = std::max(s->largest, info.count);
   }
-  // Calibrate: the reduce-after-backward time without any backward.
-  std::vector<double> solo;
-  for (int i = 0; i < 3; ++i) {
-    solo.push_back(tidal_bench::timed_max(comm, [&] {
-      tidal_bucketed_reduce_scatter(list, shard, TIDAL_SUM, nullptr, nullptr);
-    }));
-  }
-  const double t_comm = tidal_bench::median(solo);
-  const double backward_s = o.backward_ms > 0 ? o.backward_ms / 1e3 : 2 * t_comm;
-  const auto layers = layers_of(counts.size());
-  Samples s;
-  for (int r = 0; r < o.reps; ++r) {
-    tidal_bench::barrier(comm);
-    backward(layers, counts, total, backward_s, reducer);
-    double end = now_s();
-    tidal_grad_reducer_wait(reducer);
-    s.add("grad reducer (overlapped)", max_over_ranks(comm, now_s() - end));
-    tidal_bench::barrier(comm);
-    backward(layers, counts, total, backward_s, nullptr);
-    end = now_s();
-    tidal_bucketed_reduce_scatter(list, shard, TIDAL_SUM, nullptr, nullptr);
-    s.add("reduce after backward", max_over_ranks(comm, now_s() - end));
-  }
+  return true;
+}
+
+void report(const Setup& st, const Samples& s, const Options& o, const char* model,
+            double t_comm, double backward_s) {
   tidal_bucket_counters_t k;
-  tidal_grad_reducer_get_counters(reducer, &k);
-  tidal_grad_reducer_destroy(reducer);
-  tidal_tensor_list_destroy(list);
-  if (rank != 0) return;
-  const double one_bucket = t_comm * static_cast<double>(largest) / static_cast<double>(total);
+  tidal_grad_reducer_get_counters(st.reducer, &k);
+  const double one_bucket = t_comm * static_cast<double>(st.largest) / static_cast<double>(st.total);
   const double ov = s.median_of("grad reducer (overlapped)");
   const double after = s.median_of("reduce after backward");
   std::printf("%s, %zu tensors, %.1f MB, %zu buckets of <= %zu MiB; backward pace %.1f ms "
               "(sleeping); all buckets' RS alone %.1f ms; one (largest) bucket %.1f ms\n",
-              model.name, counts.size(), total * 4 / 1e6, nb, o.bucket_mib, backward_s * 1e3,
-              t_comm * 1e3, one_bucket * 1e3);
+              model, st.counts.size(), st.total * 4 / 1e6, st.buckets, o.bucket_mib,
+              backward_s * 1e3, t_comm * 1e3, one_bucket * 1e3);
   std::printf("  exposed: overlapped %.2f ms (spread %.0f%%), after backward %.2f ms -> %.1fx "
               "less; overlapped / one bucket = %.2f (goal <= 1.05)\n",
               ov * 1e3, 100 * s.spread_of("grad reducer (overlapped)"), after * 1e3, after / ov,
@@ -137,6 +119,39 @@ void run(tidal_comm_t comm, int rank, const Options& o) {
               static_cast<unsigned long long>(k.buckets_launched),
               static_cast<unsigned long long>(k.collective_calls), k.pack_ns / 1e6,
               k.wait_ns / 1e6, static_cast<unsigned long long>(k.steps));
+}
+
+void run(tidal_comm_t comm, int rank, const Options& o) {
+  tidal_bench::DiTConfig model;
+  tidal_bench::dit_by_name(o.model, &model);
+  Setup st;
+  if (!set_up(comm, o, model, &st)) return;
+  // Calibrate: the reduce-after-backward time without any backward.
+  std::vector<double> solo;
+  for (int i = 0; i < 3; ++i) {
+    solo.push_back(tidal_bench::timed_max(comm, [&] {
+      tidal_bucketed_reduce_scatter(st.list, st.shard, TIDAL_SUM, nullptr, nullptr);
+    }));
+  }
+  const double t_comm = tidal_bench::median(solo);
+  const double backward_s = o.backward_ms > 0 ? o.backward_ms / 1e3 : 2 * t_comm;
+  const auto layers = layers_of(st.counts.size());
+  Samples s;
+  for (int r = 0; r < o.reps; ++r) {
+    tidal_bench::barrier(comm);
+    backward(layers, st.counts, st.total, backward_s, st.reducer);
+    double end = now_s();
+    tidal_grad_reducer_wait(st.reducer);
+    s.add("grad reducer (overlapped)", max_over_ranks(comm, now_s() - end));
+    tidal_bench::barrier(comm);
+    backward(layers, st.counts, st.total, backward_s, nullptr);
+    end = now_s();
+    tidal_bucketed_reduce_scatter(st.list, st.shard, TIDAL_SUM, nullptr, nullptr);
+    s.add("reduce after backward", max_over_ranks(comm, now_s() - end));
+  }
+  if (rank == 0) report(st, s, o, model.name, t_comm, backward_s);
+  tidal_grad_reducer_destroy(st.reducer);
+  tidal_tensor_list_destroy(st.list);
 }
 
 }  // namespace
