@@ -180,6 +180,25 @@ TEST(UcxTransport, AbortWakesABlockedReceive) {
   MPI_Barrier(MPI_COMM_WORLD);
 }
 
+// A rank that aborts with an unmatched eager send still destroys cleanly
+// (it cancels the send instead of waiting for a receiver).
+TEST(UcxTransport, AbortedTransportWithAnUnreceivedEagerSendIsDestroyed) {
+  auto t = make_transport();
+  ASSERT_TRUE(t);
+  if (t->rank() == 0) {
+    std::vector<char> big(size_t(1) << 20, 'x');
+    tidal::P2POp send{tidal::P2POp::kSend, big.data(), big.size(), t->size() - 1, 99, true};
+    ASSERT_TRUE(t->p2p(&send, 1, kGenerous, nullptr).ok());
+    t->abort();
+    int32_t x = 0;
+    tidal::P2POp recv{tidal::P2POp::kRecv, &x, 4, t->size() - 1, 99};
+    EXPECT_EQ(t->p2p(&recv, 1, kGenerous, nullptr).code(), TIDAL_ERR_ABORTED);
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  t.reset();  // must return: the eager send is cancelled, not flushed
+  MPI_Barrier(MPI_COMM_WORLD);
+}
+
 TEST(UcxTransport, BadPeerIsAnInvalidArgument) {
   auto t = make_transport();
   ASSERT_TRUE(t);

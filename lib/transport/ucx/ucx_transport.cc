@@ -174,6 +174,7 @@ Status UcxTransport::wait_batch(const P2POp* ops, std::vector<void*>* requests,
   }
   if (left > 0) {
     worker_->cancel(requests);
+    worker_->skip_close_flush();
     broken_ = true;
   }
   return result;

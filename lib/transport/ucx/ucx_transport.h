@@ -50,7 +50,10 @@ class UcxTransport final : public Transport {
                std::unique_ptr<Transport>* out) override;
   // Compares signatures over p2p (there is no native all-gather).
   Status check_signature(const CollSignature& sig, const Deadline& deadline) override;
-  void abort() override { aborted_.store(true); }
+  void abort() override {
+    aborted_.store(true);
+    worker_->skip_close_flush();
+  }
 
  private:
   UcxTransport(std::shared_ptr<UcxWorker> worker, int comm_id, int rank,

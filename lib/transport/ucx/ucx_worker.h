@@ -13,6 +13,7 @@
 
 #include <ucp/api/ucp.h>
 
+#include <atomic>
 #include <bitset>
 #include <cstdint>
 #include <functional>
@@ -71,6 +72,10 @@ class UcxWorker {
   // (bounded: a send UCP cannot cancel is left to the endpoint close).
   void cancel(std::vector<void*>* requests);
 
+  // After an abort or a timeout nobody will receive what is still queued:
+  // closing then cancels the eager sends instead of waiting for them.
+  void skip_close_flush() { skip_close_flush_.store(true); }
+
   // Communicator ids in use in this process, and their (un)registration.
   CommIds used_comm_ids();
   Status claim_comm_id(int id);
@@ -99,6 +104,7 @@ class UcxWorker {
   std::vector<ucp_ep_h> endpoints_;
   std::vector<std::unique_ptr<EagerSend>> eager_;
   Status eager_failure_;
+  std::atomic<bool> skip_close_flush_{false};
   CommIds comm_ids_;
 };
 
