@@ -83,6 +83,23 @@ std::vector<std::string> split_lines(const std::vector<std::string>& texts) {
   return lines;
 }
 
+// Host buffers of every rank of this process (send, receive, expected)
+// must fit in memory: like nccl-tests' "Reducing maxBytes", but an error,
+// since the sweep is the user's choice. "" when they fit.
+std::string check_memory(const PerfOptions& o, const CollectiveTest& test, const Layout& layout) {
+  if (!o.bucketed_model.empty()) return "";
+  const double bytes = static_cast<double>(RankRunner::buffer_bytes(o, test, layout.nranks)) *
+                       (o.check_iters > 0 ? 3 : 2) * layout.slots;
+  const double memory = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGESIZE);
+  if (memory <= 0 || bytes <= 0.8 * memory) return "";
+  char text[256];
+  std::snprintf(text, sizeof text,
+                "-e %zu needs %.0f MB of host buffers for %d ranks in this process, more than "
+                "80%% of this machine's %.0f MB",
+                o.max_bytes, bytes / 1e6, layout.slots, memory / 1e6);
+  return text;
+}
+
 // Checks that need the rank count; prints the reason.
 bool check_layout_fits(const PerfOptions& o, const CollectiveTest& test, const Layout& layout) {
   std::string error;
@@ -92,6 +109,8 @@ bool check_layout_fits(const PerfOptions& o, const CollectiveTest& test, const L
   } else if (test.uses_root && o.root >= layout.nranks) {
     error = "root " + std::to_string(o.root) + " is not a rank of " +
             std::to_string(layout.nranks) + " ranks";
+  } else {
+    error = check_memory(o, test, layout);
   }
   if (!error.empty() && layout.proc == 0) std::fprintf(stderr, "%s: %s\n", test.program, error.c_str());
   return error.empty();
@@ -108,8 +127,8 @@ void run_slot(int slot, const PerfOptions& o, const CollectiveTest& test, const 
   }
   registry.set(slot, comm);
   {
-    RankSetup setup{layout.rank_of(slot), layout.nranks, slot, layout.device_memory, comm,
-                    slot == 0 ? reporter : nullptr};
+    RankSetup setup{layout.rank_of(slot), layout.nranks, slot,        layout.slots,
+                    layout.device_memory,  comm,          slot == 0 ? reporter : nullptr};
     if (o.bucketed_model.empty()) {
       RankRunner runner(o, test, team, setup);
       runner.run(totals);

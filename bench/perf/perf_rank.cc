@@ -61,12 +61,19 @@ bool RankRunner::fail(const std::string& what, tidal_status_t status) {
   return false;
 }
 
-bool RankRunner::allocate(std::string* error) {
-  for (tidal_dtype_t dtype : options_.dtypes) {
+size_t RankRunner::buffer_bytes(const PerfOptions& options, const CollectiveTest& test,
+                                int nranks) {
+  size_t bytes = 0;
+  for (tidal_dtype_t dtype : options.dtypes) {
     const size_t es = tidal_dtype_size(dtype);
-    const CollCounts c = test_.counts(options_.max_bytes / es, setup_.nranks);
-    buffer_bytes_ = std::max(buffer_bytes_, std::max(c.send_count, c.recv_count) * es);
+    const CollCounts c = test.counts(options.max_bytes / es, nranks);
+    bytes = std::max(bytes, std::max(c.send_count, c.recv_count) * es);
   }
+  return bytes;
+}
+
+bool RankRunner::allocate(std::string* error) {
+  buffer_bytes_ = buffer_bytes(options_, test_, setup_.nranks);
   const size_t bytes = std::max<size_t>(buffer_bytes_, 64);
   if (setup_.device_memory) {
     if (!device_alloc(bytes, &send_, error) || !device_alloc(bytes, &recv_, error)) return false;

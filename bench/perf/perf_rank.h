@@ -21,6 +21,7 @@ struct RankSetup {
   int rank = 0;
   int nranks = 1;
   int slot = 0;               // thread index within the process
+  int local_ranks = 1;        // rank threads in this process
   bool device_memory = false;
   tidal_comm_t comm = nullptr;
   Reporter* reporter = nullptr;  // set on global rank 0 only
@@ -35,6 +36,10 @@ class RankRunner {
  public:
   RankRunner(const PerfOptions& options, const CollectiveTest& test, Team& team, RankSetup setup);
   ~RankRunner();
+
+  // Bytes of each of a rank's send and receive buffers for the sweep (a
+  // third, the expected result, is allocated when checking).
+  static size_t buffer_bytes(const PerfOptions& options, const CollectiveTest& test, int nranks);
 
   // Runs every (dtype, op) sweep. False when this rank or another failed
   // (the message is in the team).
