@@ -137,15 +137,16 @@ void run_slot(int slot, const PerfOptions& o, const CollectiveTest& test, const 
                    totals);
     }
   }
-  registry.destroy(slot, team.failed());
+  registry.destroy(slot, team.failed() && !team.failure_agreed());
   factory.release(slot);
 }
 
-int finish(const PerfOptions& o, const CollectiveTest& test, const Layout& layout, Team& team,
-           Reporter* reporter, const RankTotals& totals, MpiSession& mpi) {
+int finish(const CollectiveTest& test, const Layout& layout, Team& team, Reporter* reporter,
+           const RankTotals& totals, MpiSession& mpi) {
   if (team.failed()) {
+    // A failure every process saw is reported once, by process 0.
     const std::string error = team.first_error();
-    std::fprintf(stderr, "%s: %s\n", test.program, error.c_str());
+    if (reporter || !team.failure_agreed()) std::fprintf(stderr, "%s: %s\n", test.program, error.c_str());
     if (reporter) std::printf("# error: %s\n", error.c_str());
     std::fflush(stdout);
     if (!team.failure_agreed() && layout.nprocs > 1) mpi.abort_job(kExitFailed);
@@ -158,7 +159,6 @@ int finish(const PerfOptions& o, const CollectiveTest& test, const Layout& layou
     std::fprintf(stderr, "%s: %s\n", test.program, error.c_str());
     return kExitFailed;
   }
-  (void)o;
   return totals.wrong_halves ? kExitFailed : kExitOk;
 }
 
@@ -204,7 +204,7 @@ int run_with_session(const PerfOptions& o, const CollectiveTest& test,
                          &totals[static_cast<size_t>(slot)]);
   }
   for (std::thread& t : threads) t.join();
-  return finish(o, test, layout, team, reporter.get(), totals[0], mpi);
+  return finish(test, layout, team, reporter.get(), totals[0], mpi);
 }
 
 bool needs_mpi(const PerfOptions& o) {
