@@ -133,3 +133,21 @@ TEST(TunerTieRule, PrefersTheLargerBucketWithinTheTolerance) {
 }  // namespace
 }  // namespace tuning
 }  // namespace tidal
+
+namespace tidal {
+namespace tuning {
+namespace {
+
+TEST(TunerReasoning, ZeroLatencyThroughputBoundNamesTheUnhideableTransfer) {
+  CommProfile p;
+  ASSERT_TRUE(p.curve(CommKind::kReduceScatter).set_alpha_beta(0, 1e9).ok());
+  TuneResult r;
+  ASSERT_TRUE(tune_bucket_size(uniform_inputs(0.5), p, TuneOptions(), &r).ok());
+  EXPECT_EQ(r.closed_form.regime, Regime::kThroughputBound);
+  EXPECT_NE(r.reasoning.find("at least 500.0 ms"), std::string::npos) << r.reasoning;
+  EXPECT_EQ(r.reasoning.find("= 1 B"), std::string::npos) << r.reasoning;
+}
+
+}  // namespace
+}  // namespace tuning
+}  // namespace tidal

@@ -114,7 +114,13 @@ std::string explain(const StepInputs& in, const TuneResult& r) {
         "collective, so moving phi takes at least {:.1f} ms: ", r.fit_beta_Bps / 1e9,
         r.fit_alpha_s * 1e6,
         phi / r.fit_beta_Bps * 1e3);
-    if (cf.keep_pace_bytes < 1024) {
+    if (cf.regime == Regime::kThroughputBound && cf.chain_bytes < 1024) {
+      text += fmt::format("communication cannot hide under backward (throughput-bound) and "
+                          "the per-bucket latency is too small to matter: at least {:.1f} ms "
+                          "stay exposed whatever the size, the rest is the per-bucket costs "
+                          "the profile shows at small sizes. ",
+                          (phi / r.fit_beta_Bps - in.bwd_s) * 1e3);
+    } else if (cf.keep_pace_bytes < 1024) {
       text += "the per-bucket latency is too small to matter, so any size keeps pace and the "
               "exposed time is the tail after the last gradients (and the per-bucket costs "
               "the profile shows at small sizes). ";
