@@ -62,10 +62,31 @@ TEST(SimCli, ScalingPrintsOneRowPerNodeCount) {
   }
 }
 
+// The fit's flow on two thread ranks with small sizes: the report and the
+// CSV have every part (the figures themselves are timing, not checked).
+TEST(SimCli, FitOnLocalRanksReportsTheTierAndEveryCheckedCollective) {
+  const std::string csv = temp_path("fit.csv");
+  SimRun r = run_sim("--fit --backend local --ranks 2 --fit-sizes 4K,16K "
+                     "--check-sizes 64K,128K --fit-csv " + csv);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("# fitted tier: alpha = "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("fold"), std::string::npos) << r.output;
+  for (const char* coll : {"all_gather", "reduce_scatter", "all_reduce"}) {
+    EXPECT_NE(r.output.find(coll), std::string::npos) << coll << "\n" << r.output;
+  }
+  std::ifstream in(csv);
+  std::string line;
+  int rows = -1;  // the header
+  while (std::getline(in, line)) ++rows;
+  EXPECT_EQ(rows, 3 * 2);  // three collectives x two check sizes
+  std::remove(csv.c_str());
+}
+
 TEST(SimCli, BadValuesExitNonZeroWithTheReasonAndTheUsage) {
   const char* bad[] = {"--nodes 0", "--collective gather", "--min-bytes 1X",
                        "--min-bytes 8M --max-bytes 1M", "--node-dims 3x3 --nodes 8",
-                       "--intra-GBps -5", "--scaling --overlap 2", "--fit --backend tcp"};
+                       "--intra-GBps -5", "--scaling --overlap 2", "--fit --backend tcp",
+                       "--fit --ranks 1", "--fit --check-sizes 1M"};
   for (const char* args : bad) {
     SimRun r = run_sim(args);
     EXPECT_EQ(r.exit_code, 2) << args << "\n" << r.output;
