@@ -77,12 +77,27 @@ Status run_native(Transport& t, const CollectiveCall& call, const ExecContext& c
   return Status(TIDAL_ERR_INTERNAL, "unknown collective kind");
 }
 
+// The communicator's layout, resolved (node detection may communicate) on
+// the first scheduled collective and kept for the later ones.
+Status cached_layout(Communicator& comm, const ExecContext& ctx, RankLayout* out) {
+  std::shared_ptr<void>& slot = comm.layer_state("schedules.layout");
+  if (!slot) {
+    auto layout = std::make_shared<RankLayout>();
+    TIDAL_RETURN_IF_ERROR(
+        resolve_layout(comm.transport(), comm.config().topology, ctx.deadline, layout.get()));
+    slot = layout;
+  }
+  *out = *static_cast<RankLayout*>(slot.get());
+  return Status();
+}
+
 // The work item of a scheduled collective: layout, schedule, execution.
-Status run_scheduled(Transport& t, const CollectiveCall& call, int schedule,
-                     const std::string& topology, bool check, const ExecContext& ctx) {
+Status run_scheduled(Communicator& comm, const CollectiveCall& call, int schedule, bool check,
+                     const ExecContext& ctx) {
+  Transport& t = comm.transport();
   if (check) TIDAL_RETURN_IF_ERROR(t.check_signature(signature_of(call), ctx.deadline));
   RankLayout layout;
-  TIDAL_RETURN_IF_ERROR(resolve_layout(t, topology, ctx.deadline, &layout));
+  TIDAL_RETURN_IF_ERROR(cached_layout(comm, ctx, &layout));
   if (schedule == TIDAL_SCHEDULE_AUTO) {
     schedule = choose_auto(call, layout, t.has_native_collectives());
     if (schedule == TIDAL_SCHEDULE_NATIVE) return run_native(t, call, ctx);
@@ -158,9 +173,10 @@ Status queue_collective(Communicator& comm, const CollectiveCall& call, int sche
                               .with_context("TIDAL_TOPO/config.topology"));
   }
   const bool check = comm.config().check_args;
+  Communicator* c = &comm;
   *out = comm.submit(coll_kind_name(call.kind),
-                     [&t, call, schedule, topology, check](const ExecContext& ctx) {
-                       return run_scheduled(t, call, schedule, topology, check, ctx);
+                     [c, call, schedule, check](const ExecContext& ctx) {
+                       return run_scheduled(*c, call, schedule, check, ctx);
                      });
   return Status();
 }

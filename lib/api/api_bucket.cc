@@ -6,6 +6,7 @@
 
 #include "collectives/bucketing/tensor_list.h"
 #include "lib/api/handles.h"
+#include "tidal/tune.h"
 #include "tidal/bucket.h"
 
 using tidal::Status;
@@ -58,6 +59,24 @@ Status resolve_options(const tidal_bucket_options_t* user, const Communicator& c
 }
 
 }  // namespace
+
+// TIDAL_BUCKET_BYTES=auto: the tuner measures this communicator and picks
+// the size (collective, like list creation; every rank gets the same).
+Status tune_bucket_bytes(tidal_comm* comm, const tidal_tensor_desc_t* tensors, size_t n,
+                         int comm_dtype, size_t* bucket_bytes) {
+  size_t model_bytes = 0;
+  for (size_t i = 0; i < n; ++i) {
+    tidal_dtype_t d = comm_dtype >= 0 ? static_cast<tidal_dtype_t>(comm_dtype) : tensors[i].dtype;
+    model_bytes += tensors[i].count * tidal_dtype_size(d);
+  }
+  size_t tuned = 0;
+  tidal_status_t rc = tidal_tune_auto_bucket_bytes(comm, model_bytes, 0.0, &tuned);
+  if (rc != TIDAL_SUCCESS) {
+    return Status(rc, std::string("TIDAL_BUCKET_BYTES=auto: ") + tidal_last_error());
+  }
+  *bucket_bytes = tuned;
+  return Status();
+}
 
 // The live list behind a handle (also used by api_overlap.cc).
 Status lookup_list(tidal_tensor_list* list, TensorList** impl, tidal_comm** comm) {
@@ -132,6 +151,10 @@ tidal_status_t tidal_tensor_list_create(tidal_comm_t comm, const tidal_tensor_de
   for (size_t i = 0; i < n; ++i) {
     data[i] = tensors[i].data;
     specs[i] = tidal::TensorSpec{tensors[i].count, tensors[i].dtype};
+  }
+  if (s.ok() && (!options || options->bucket_bytes == 0) &&
+      comm->impl->config().bucket_bytes == 0) {
+    s = tidal::api::tune_bucket_bytes(comm, tensors, n, lo.plan.comm_dtype, &lo.plan.bucket_bytes);
   }
   std::unique_ptr<TensorList> impl;
   if (s.ok()) s = TensorList::create(*comm->impl, data, specs, lo, &impl);

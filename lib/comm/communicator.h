@@ -6,6 +6,7 @@
 // layers above, run in issue order.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -51,6 +52,11 @@ class Communicator {
   void drain() { engine_->drain(); }
   Status async_error() { return engine_->async_error(); }
 
+  // State a layer above keeps per communicator (e.g. the schedules' rank
+  // layout, resolved once). Touch it only from work items: they run one at
+  // a time, so no lock is needed.
+  std::shared_ptr<void>& layer_state(const std::string& key) { return layer_state_[key]; }
+
   // The last error message raised on this communicator.
   void set_last_error(const std::string& message);
   const char* last_error();
@@ -63,6 +69,7 @@ class Communicator {
   int rank_;
   int size_;
   std::unique_ptr<Engine> engine_;
+  std::map<std::string, std::shared_ptr<void>> layer_state_;
   std::mutex error_mu_;
   std::string last_error_;
 };

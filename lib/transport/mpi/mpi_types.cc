@@ -20,6 +20,17 @@ void user_op(void* in, void* inout, int* len, MPI_Datatype* type) {
   reduce_into(inout, in, static_cast<size_t>(*len), dtype_of(*type), Op);
 }
 
+// Frees the types and ops when MPI finalises (MPI deletes MPI_COMM_SELF's
+// attributes first thing in MPI_Finalize), so MPICH reports no leaked
+// handles.
+int free_tables(MPI_Comm, int, void* attr, void*) {
+  auto* t = static_cast<Tables*>(attr);
+  const tidal_dtype_t narrow[] = {TIDAL_F16, TIDAL_BF16, TIDAL_FP8_E4M3, TIDAL_FP8_E5M2};
+  for (tidal_dtype_t d : narrow) MPI_Type_free(&t->types[d]);
+  for (int op : {TIDAL_SUM, TIDAL_PROD, TIDAL_MAX, TIDAL_MIN}) MPI_Op_free(&t->user_ops[op]);
+  return MPI_SUCCESS;
+}
+
 Tables& tables() {
   static Tables t;
   static std::once_flag once;
@@ -40,6 +51,9 @@ Tables& tables() {
     MPI_Op_create(&user_op<TIDAL_MAX>, 1, &t.user_ops[TIDAL_MAX]);
     MPI_Op_create(&user_op<TIDAL_MIN>, 1, &t.user_ops[TIDAL_MIN]);
     t.user_ops[TIDAL_AVG] = t.user_ops[TIDAL_SUM];
+    int key = MPI_KEYVAL_INVALID;
+    MPI_Comm_create_keyval(MPI_COMM_NULL_COPY_FN, &free_tables, &key, nullptr);
+    MPI_Comm_set_attr(MPI_COMM_SELF, key, &t);
   });
   return t;
 }
