@@ -1,7 +1,6 @@
 // api_collectives.cc — the collectives and point-to-point calls: validate,
 // queue through the schedule entry point, hand back a request.
-#include "collectives/schedules/schedule_entry.h"
-#include "lib/api/handles.h"
+#include "lib/api/post_collective.h"
 #include "lib/core/dtype.h"
 
 using tidal::CollectiveCall;
@@ -12,16 +11,7 @@ using tidal::api::report;
 namespace {
 
 tidal_status_t post(tidal_comm* comm, const CollectiveCall& call, tidal_request_t* request) {
-  Status s = tidal::api::check_comm(comm);
-  if (!s.ok()) return report(s);
-  if (request) *request = nullptr;
-  tidal::Communicator& c = *comm->impl;
-  s = validate_collective(call, c.rank(), c.size(), c.transport().memory_kind());
-  if (!s.ok()) return report(s, comm);
-  tidal::RequestPtr r;
-  s = tidal::queue_collective(c, call, TIDAL_SCHEDULE_UNSET, &r);
-  if (!s.ok()) return report(s.with_context(coll_kind_name(call.kind)), comm);
-  return tidal::api::finish(comm, std::move(r), request);
+  return tidal::api::post_collective(comm, call, TIDAL_SCHEDULE_UNSET, request);
 }
 
 tidal_status_t post_p2p(tidal_comm* comm, bool send, void* buf, size_t count,

@@ -4,7 +4,7 @@
 #include <fmt/format.h>
 
 #include "collectives/schedules/schedule_entry.h"
-#include "lib/api/handles.h"
+#include "lib/api/post_collective.h"
 #include "lib/core/config.h"
 #include "tidal/schedule.h"
 #include "topology/layout/node_detection.h"
@@ -18,16 +18,7 @@ namespace {
 
 tidal_status_t post(tidal_comm* comm, const CollectiveCall& call, tidal_schedule_t schedule,
                     tidal_request_t* request) {
-  Status s = tidal::api::check_comm(comm);
-  if (!s.ok()) return report(s);
-  if (request) *request = nullptr;
-  tidal::Communicator& c = *comm->impl;
-  s = validate_collective(call, c.rank(), c.size(), c.transport().memory_kind());
-  if (!s.ok()) return report(s, comm);
-  tidal::RequestPtr r;
-  s = tidal::queue_collective(c, call, schedule, &r);
-  if (!s.ok()) return report(s.with_context(coll_kind_name(call.kind)), comm);
-  return tidal::api::finish(comm, std::move(r), request);
+  return tidal::api::post_collective(comm, call, schedule, request);
 }
 
 }  // namespace
