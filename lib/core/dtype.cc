@@ -82,21 +82,24 @@ float f16_to_float(uint16_t h) {
 }
 
 uint16_t float_to_f16(float f) {
+  // Bit-level round to nearest even (after F. Giesen's float_to_half_fast3_rtne).
+  const uint32_t f16_max = (127u + 16u) << 23;           // 65536.0f: inf from here
+  const uint32_t denorm_magic = ((127u - 15u) + (23u - 10u) + 1u) << 23;
   uint32_t u = bits_of(f);
-  uint16_t sign = static_cast<uint16_t>((u >> 16) & 0x8000u);
-  float a = std::fabs(f);
-  if (std::isnan(f)) return sign | 0x7e00u;
-  if (std::isinf(f)) return sign | 0x7c00u;
-  return sign | static_cast<uint16_t>(round_to_small(a, 5, 10, 0x7bffu, 0x7c00u));
-}
-
-float bf16_to_float(uint16_t b) { return float_of(static_cast<uint32_t>(b) << 16); }
-
-uint16_t float_to_bf16(float f) {
-  uint32_t u = bits_of(f);
-  if (std::isnan(f)) return static_cast<uint16_t>((u >> 16) | 0x40u);
-  uint32_t rounding = 0x7fffu + ((u >> 16) & 1u);
-  return static_cast<uint16_t>((u + rounding) >> 16);
+  const uint32_t sign = u & 0x80000000u;
+  u ^= sign;
+  uint16_t out;
+  if (u >= f16_max) {
+    out = u > 0x7f800000u ? 0x7e00 : 0x7c00;  // NaN stays NaN, the rest is inf
+  } else if (u < (113u << 23)) {
+    // Subnormal: let the FPU round the mantissa by adding a magic number.
+    out = static_cast<uint16_t>(bits_of(float_of(u) + float_of(denorm_magic)) - denorm_magic);
+  } else {
+    const uint32_t mant_odd = (u >> 13) & 1u;
+    u += (static_cast<uint32_t>(15 - 127) << 23) + 0xfffu + mant_odd;
+    out = static_cast<uint16_t>(u >> 13);
+  }
+  return static_cast<uint16_t>(out | (sign >> 16));
 }
 
 float e4m3_to_float(uint8_t v) {
