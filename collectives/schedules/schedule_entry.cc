@@ -58,25 +58,6 @@ int cheapest_by_cost_model(const CollectiveCall&, const RankLayout& layout, size
 }
 #endif
 
-Status run_native(Transport& t, const CollectiveCall& call, const ExecContext& ctx) {
-  switch (call.kind) {
-    case CollKind::kAllGather:
-      return t.all_gather(call.send, call.recv, call.count, call.dtype, ctx.deadline, ctx.stream);
-    case CollKind::kReduceScatter:
-      return t.reduce_scatter(call.send, call.recv, call.count, call.dtype, call.op,
-                              ctx.deadline, ctx.stream);
-    case CollKind::kAllReduce:
-      return t.all_reduce(call.send, call.recv, call.count, call.dtype, call.op, ctx.deadline,
-                          ctx.stream);
-    case CollKind::kAllToAll:
-      return t.all_to_all(call.send, call.recv, call.count, call.dtype, ctx.deadline, ctx.stream);
-    case CollKind::kBroadcast:
-      return t.broadcast(call.send, call.recv, call.count, call.dtype, call.root, ctx.deadline,
-                         ctx.stream);
-  }
-  return Status(TIDAL_ERR_INTERNAL, "unknown collective kind");
-}
-
 // The communicator's layout, resolved (node detection may communicate) on
 // the first scheduled collective and kept for the later ones.
 Status cached_layout(Communicator& comm, const ExecContext& ctx, RankLayout* out) {
@@ -100,7 +81,7 @@ Status run_scheduled(Communicator& comm, const CollectiveCall& call, int schedul
   TIDAL_RETURN_IF_ERROR(cached_layout(comm, ctx, &layout));
   if (schedule == TIDAL_SCHEDULE_AUTO) {
     schedule = choose_auto(call, layout, t.has_native_collectives());
-    if (schedule == TIDAL_SCHEDULE_NATIVE) return run_native(t, call, ctx);
+    if (schedule == TIDAL_SCHEDULE_NATIVE) return Communicator::run_native(t, call, ctx);
   }
   Schedule s;
   TIDAL_RETURN_IF_ERROR(build_schedule(call, t.rank(), schedule, layout, &s));

@@ -33,29 +33,32 @@ RequestPtr Communicator::submit(const char* name, WorkFn work) {
   return engine_->submit(name, std::move(work));
 }
 
+Status Communicator::run_native(Transport& t, const CollectiveCall& call,
+                                const ExecContext& ctx) {
+  switch (call.kind) {
+    case CollKind::kAllGather:
+      return t.all_gather(call.send, call.recv, call.count, call.dtype, ctx.deadline, ctx.stream);
+    case CollKind::kReduceScatter:
+      return t.reduce_scatter(call.send, call.recv, call.count, call.dtype, call.op,
+                              ctx.deadline, ctx.stream);
+    case CollKind::kAllReduce:
+      return t.all_reduce(call.send, call.recv, call.count, call.dtype, call.op, ctx.deadline,
+                          ctx.stream);
+    case CollKind::kAllToAll:
+      return t.all_to_all(call.send, call.recv, call.count, call.dtype, ctx.deadline, ctx.stream);
+    case CollKind::kBroadcast:
+      return t.broadcast(call.send, call.recv, call.count, call.dtype, call.root, ctx.deadline,
+                         ctx.stream);
+  }
+  return Status(TIDAL_ERR_INTERNAL, "unknown collective kind");
+}
+
 RequestPtr Communicator::submit_native(const CollectiveCall& call) {
   const bool check = config_.check_args;
   Transport* t = transport_.get();
   return submit(coll_kind_name(call.kind), [t, call, check](const ExecContext& ctx) {
     if (check) TIDAL_RETURN_IF_ERROR(t->check_signature(signature_of(call), ctx.deadline));
-    switch (call.kind) {
-      case CollKind::kAllGather:
-        return t->all_gather(call.send, call.recv, call.count, call.dtype, ctx.deadline,
-                             ctx.stream);
-      case CollKind::kReduceScatter:
-        return t->reduce_scatter(call.send, call.recv, call.count, call.dtype, call.op,
-                                 ctx.deadline, ctx.stream);
-      case CollKind::kAllReduce:
-        return t->all_reduce(call.send, call.recv, call.count, call.dtype, call.op,
-                             ctx.deadline, ctx.stream);
-      case CollKind::kAllToAll:
-        return t->all_to_all(call.send, call.recv, call.count, call.dtype, ctx.deadline,
-                             ctx.stream);
-      case CollKind::kBroadcast:
-        return t->broadcast(call.send, call.recv, call.count, call.dtype, call.root,
-                            ctx.deadline, ctx.stream);
-    }
-    return Status(TIDAL_ERR_INTERNAL, "unknown collective kind");
+    return run_native(*t, call, ctx);
   });
 }
 

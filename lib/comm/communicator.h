@@ -34,6 +34,10 @@ class Communicator {
   // Queues a work item.
   RequestPtr submit(const char* name, WorkFn work);
 
+  // Runs the transport's native collective for a validated call (inside a
+  // work item); the one place that maps a CollectiveCall onto the transport.
+  static Status run_native(Transport& t, const CollectiveCall& call, const ExecContext& ctx);
+
   // Queues the transport's native collective for a validated call.
   RequestPtr submit_native(const CollectiveCall& call);
 
