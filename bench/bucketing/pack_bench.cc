@@ -14,7 +14,7 @@
 #include "bench/bucketing/dit_models.h"
 #include "collectives/bucketing/bucket_plan.h"
 #include "collectives/kernels/copy_table.h"
-#include "collectives/kernels/cpu/copy_workers.h"
+#include "lib/core/parallel.h"
 
 namespace {
 

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "collectives/kernels/cpu/copy_workers.h"
+#include "lib/core/parallel.h"
 #include "lib/core/dtype.h"
 
 #if defined(__x86_64__) || defined(__SSE2__)

@@ -1,8 +1,9 @@
-// copy_workers.h — a small persistent thread pool that splits one large
-// pack or unpack across cores. Persistent because spawning threads per
-// bucket would cost more than copying a small bucket; shared by every
-// communicator of the process (the local backend runs many ranks in one
-// process), and safe to call from several threads at once.
+// parallel.h — a small persistent thread pool that splits one large copy
+// across cores: a bucket's pack or unpack, a checkpoint's snapshot into
+// its staging slots. Persistent because spawning threads per bucket would
+// cost more than copying a small bucket; shared by every communicator and
+// checkpoint writer of the process (the local backend runs many ranks in
+// one process), and safe to call from several threads at once.
 #pragma once
 
 #include <cstddef>

@@ -1,4 +1,4 @@
-#include "collectives/kernels/cpu/copy_workers.h"
+#include "lib/core/parallel.h"
 
 #include <algorithm>
 #include <atomic>
