@@ -10,11 +10,11 @@
 #include <cstring>
 
 #include <fmt/format.h>
-#include <xxhash.h>
 
 #include "lib/checkpoint/file_io.h"
 #include "lib/core/log.h"
 #include "lib/core/memory_kind.h"
+#include "lib/core/parallel.h"
 #include "tidal/version.h"
 
 #if TIDAL_HAVE_CUDA
@@ -31,14 +31,6 @@ Status cuda_status(const char* what, int code, const char* text) {
   return Status(TIDAL_ERR_TRANSPORT, fmt::format("{} failed ({}): {}", what, code, text));
 }
 }  // namespace
-
-// Where the snapshot stands inside one file's byte stream.
-struct StreamCursor {
-  size_t order_pos = 0;    // index into plan.order of the tensor being copied
-  uint64_t in_tensor = 0;  // bytes of that tensor already copied
-  XXH3_state_t* hash = nullptr;
-  std::vector<uint64_t> checksums;  // by input index
-};
 
 Status AsyncWriter::create(const WriterConfig& config, std::unique_ptr<AsyncWriter>* out) {
   WriterConfig c = config;
@@ -158,47 +150,20 @@ void AsyncWriter::snapshot_loop() {
   }
 }
 
-char* AsyncWriter::acquire_slot_buffer() {
+std::vector<char*> AsyncWriter::acquire_slot_buffers(size_t most) {
   std::unique_lock<std::mutex> lock(mu_);
   changed_.wait(lock, [this] { return !free_slots_.empty(); });
-  char* b = free_slots_.back();
-  free_slots_.pop_back();
-  return b;
-}
-
-namespace {
-
-struct StagedPiece {
-  size_t tensor;       // input index
-  char* staged;        // where the piece lands in the slot
-  const char* source;  // host source still to copy, or nullptr (D2H issued)
-  uint64_t bytes;
-  bool first;  // starts the tensor
-  bool last;   // ends the tensor
-};
-
-// Copies host pieces and hashes every piece, in stream order: a tensor's
-// checksum is its xxHash3 over all of its bytes, whichever slots they
-// crossed. Host bytes are copied and hashed in cache-sized chunks, so the
-// hash reads them from cache rather than making a second pass over memory
-// (which halves the snapshot's speed on a memory-bound host).
-void stage_and_hash_pieces(const std::vector<StagedPiece>& pieces, StreamCursor* cursor) {
-  constexpr uint64_t kChunk = 256 * 1024;
-  for (const StagedPiece& p : pieces) {
-    if (p.first) XXH3_64bits_reset(cursor->hash);
-    for (uint64_t done = 0; done < p.bytes; done += kChunk) {
-      uint64_t n = std::min(kChunk, p.bytes - done);
-      if (p.source) memcpy(p.staged + done, p.source + done, n);
-      XXH3_64bits_update(cursor->hash, p.staged + done, n);
-    }
-    if (p.last) cursor->checksums[p.tensor] = XXH3_64bits_digest(cursor->hash);
+  std::vector<char*> taken;
+  while (!free_slots_.empty() && taken.size() < most) {
+    taken.push_back(free_slots_.back());
+    free_slots_.pop_back();
   }
+  return taken;
 }
 
-}  // namespace
-
-Status AsyncWriter::fill_slot(SaveJob* job, StreamCursor* cursor, char* buffer, uint64_t offset,
-                              uint64_t length) {
+Status AsyncWriter::plan_slot(SaveJob* job, StreamCursor* cursor, char* buffer, uint64_t offset,
+                              uint64_t length, std::vector<StagedPiece>* pieces,
+                              bool* used_stream) {
   const HeaderPlan& plan = job->plan();
   const auto& tensors = job->request().tensors;
   uint64_t pos = offset, end = offset + length;
@@ -208,8 +173,6 @@ Status AsyncWriter::fill_slot(SaveJob* job, StreamCursor* cursor, char* buffer, 
     memcpy(buffer, plan.prefix.data() + pos, n);
     pos += n;
   }
-  std::vector<StagedPiece> pieces;
-  bool used_stream = false;
   while (cursor->order_pos < plan.order.size()) {
     size_t i = plan.order[cursor->order_pos];
     uint64_t size = plan.byte_sizes[i];
@@ -222,10 +185,10 @@ Status AsyncWriter::fill_slot(SaveJob* job, StreamCursor* cursor, char* buffer, 
 #if TIDAL_HAVE_CUDA
       cudaError_t e = cudaMemcpyAsync(dst, src, n, cudaMemcpyDeviceToHost, static_cast<cudaStream_t>(side_stream_));
       if (e != cudaSuccess) return cuda_status("cudaMemcpyAsync D2H", e, cudaGetErrorString(e));
-      used_stream = true;
+      *used_stream = true;
 #endif
     }
-    pieces.push_back(StagedPiece{i, dst, host_source, n, cursor->in_tensor == 0, cursor->in_tensor + n == size});
+    pieces->push_back(StagedPiece{i, dst, host_source, n, cursor->in_tensor == 0, cursor->in_tensor + n == size});
     cursor->in_tensor += n;
     pos += n;
     if (cursor->in_tensor == size) {
@@ -233,18 +196,21 @@ Status AsyncWriter::fill_slot(SaveJob* job, StreamCursor* cursor, char* buffer, 
       cursor->in_tensor = 0;
     }
   }
-#if TIDAL_HAVE_CUDA
-  if (used_stream) {
-    cudaError_t e = cudaStreamSynchronize(static_cast<cudaStream_t>(side_stream_));
-    if (e != cudaSuccess) return cuda_status("cudaStreamSynchronize (D2H)", e, cudaGetErrorString(e));
-  }
-#else
-  (void)used_stream;
-#endif
-  stage_and_hash_pieces(pieces, cursor);
   return Status();
 }
 
+Status AsyncWriter::wait_side_stream() {
+#if TIDAL_HAVE_CUDA
+  cudaError_t e = cudaStreamSynchronize(static_cast<cudaStream_t>(side_stream_));
+  if (e != cudaSuccess) return cuda_status("cudaStreamSynchronize (D2H)", e, cudaGetErrorString(e));
+#endif
+  return Status();
+}
+
+// Stages the file in batches of slots: as many free slots as there are
+// copy threads, planned in stream order (device pieces start their D2H
+// copies at once), then copied and hashed in parallel, then handed to the
+// writer threads in file order.
 void AsyncWriter::snapshot_job(const SaveJobPtr& job) {
   const HeaderPlan& plan = job->plan();
   // Reserving the space first turns a full disk into an error before any
@@ -260,30 +226,42 @@ void AsyncWriter::snapshot_job(const SaveJobPtr& job) {
     if (e != cudaSuccess) job->fail(cuda_status("cudaStreamWaitEvent", e, cudaGetErrorString(e)));
   }
 #endif
-  StreamCursor cursor;
-  cursor.hash = XXH3_createState();
-  cursor.checksums.assign(plan.byte_sizes.size(), XXH3_64bits(nullptr, 0));
+  StreamCursor cursor(plan.byte_sizes.size());
+  if (!cursor.ok()) job->fail(Status(TIDAL_ERR_NO_MEMORY, "cannot allocate the checksum states"));
+  const uint64_t slot_bytes = config_.slot_bytes;
   bool complete = false;
-  for (uint64_t off = 0; off < plan.total_bytes && !job->failed(); off += config_.slot_bytes) {
-    uint64_t len = std::min<uint64_t>(config_.slot_bytes, plan.total_bytes - off);
-    char* buffer = acquire_slot_buffer();
-    Status s = fill_slot(job.get(), &cursor, buffer, off, len);
+  for (uint64_t off = 0; off < plan.total_bytes && !job->failed();) {
+    const uint64_t slots_left = (plan.total_bytes - off + slot_bytes - 1) / slot_bytes;
+    std::vector<char*> buffers = acquire_slot_buffers(std::min<uint64_t>(slots_left, parallel_width()));
+    std::vector<Slot> batch;
+    std::vector<StagedPiece> pieces;
+    bool used_stream = false;
+    Status s;
+    for (char* buffer : buffers) {
+      const uint64_t len = std::min<uint64_t>(slot_bytes, plan.total_bytes - off);
+      if (s.ok()) s = plan_slot(job.get(), &cursor, buffer, off, len, &pieces, &used_stream);
+      batch.push_back(Slot{job.get(), buffer, off, len});
+      off += len;
+    }
+    if (s.ok() && used_stream) s = wait_side_stream();
+    if (s.ok()) cursor.stage_and_hash(pieces);
     std::lock_guard<std::mutex> lock(mu_);
     if (!s.ok()) {
       job->fail(s);
-      free_slots_.push_back(buffer);
+      free_slots_.insert(free_slots_.end(), buffers.begin(), buffers.end());
       changed_.notify_all();
       break;
     }
-    if (off + len == plan.total_bytes) {
+    if (off == plan.total_bytes) {
       job->finish_snapshot(Status());  // every source byte is staged
       complete = true;
     }
-    job->slot_issued();
-    filled_.push_back(Slot{job.get(), buffer, off, len});
+    for (const Slot& slot : batch) {
+      job->slot_issued();
+      filled_.push_back(slot);
+    }
     changed_.notify_all();
   }
-  XXH3_freeState(cursor.hash);
   HeaderPlan final_plan;
   if (!complete) job->finish_snapshot(job->first_error());
   else if (Status s = plan_save(job->request(), cursor.checksums, &final_plan); !s.ok()) job->fail(s);

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "lib/checkpoint/save_job.h"
+#include "lib/checkpoint/snapshot_staging.h"
 #include "lib/core/status.h"
 #include "lib/memory/host_allocation.h"
 
@@ -61,9 +62,12 @@ class AsyncWriter {
   Status setup_cuda();
   void snapshot_loop();
   void snapshot_job(const SaveJobPtr& job);
-  Status fill_slot(SaveJob* job, struct StreamCursor* cursor, char* buffer, uint64_t offset,
-                   uint64_t length);
-  char* acquire_slot_buffer();
+  // Plans the pieces of one slot and issues the D2H copies of device pieces.
+  Status plan_slot(SaveJob* job, StreamCursor* cursor, char* buffer, uint64_t offset,
+                   uint64_t length, std::vector<StagedPiece>* pieces, bool* used_stream);
+  Status wait_side_stream();
+  // Blocks for one free slot, then takes up to `most`.
+  std::vector<char*> acquire_slot_buffers(size_t most);
   void writer_loop();
   void write_slot(const Slot& slot);
   void finalize(SaveJob* job);
