@@ -60,8 +60,13 @@ if(NOT TIDAL_WITH_CUDA STREQUAL "OFF")
   check_language(CUDA)
   if(CMAKE_CUDA_COMPILER)
     find_package(CUDAToolkit)
-    find_path(NCCL_INCLUDE_DIR nccl.h HINTS ${CUDAToolkit_INCLUDE_DIRS})
-    find_library(NCCL_LIBRARY nccl HINTS ${CUDAToolkit_LIBRARY_DIR})
+    # NCCL_HOME (or NCCL_ROOT) names an NCCL outside the toolkit, e.g. the
+    # nvidia-nccl wheel's folder, which holds only libnccl.so.2.
+    set(_nccl_hints $ENV{NCCL_HOME} $ENV{NCCL_ROOT})
+    find_path(NCCL_INCLUDE_DIR nccl.h HINTS ${_nccl_hints} ${CUDAToolkit_INCLUDE_DIRS}
+              PATH_SUFFIXES include)
+    find_library(NCCL_LIBRARY NAMES nccl libnccl.so.2 NAMES_PER_DIR HINTS ${_nccl_hints}
+                 ${CUDAToolkit_LIBRARY_DIR} PATH_SUFFIXES lib lib64)
     if(CUDAToolkit_FOUND AND NCCL_INCLUDE_DIR AND NCCL_LIBRARY)
       set(_cuda_found 1)
     endif()

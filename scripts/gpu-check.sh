@@ -1,48 +1,85 @@
 #!/usr/bin/env bash
-# One command for a GPU machine: builds tidal with CUDA + NCCL, runs the GPU
-# tests (ctest label gpu) and the GPU benchmarks, and writes a summary into
-# OUTDIR. Bounded to about 8 minutes. Uses .deps/root (scripts/gpu-deps.sh)
-# for the Debian packages when they are not installed system-wide.
+# One command for a GPU machine: builds tidal with CUDA + NCCL (only the
+# targets the checks need), runs the GPU tests (ctest label gpu), the CUDA
+# memory checker on the kernel tests, the GPU benchmarks, and, while time
+# is left, the host benchmarks on that machine's (quiet) CPUs. Bounded by
+# TIDAL_GPU_CHECK_S seconds (default 420). Writes at most seven files into
+# OUTDIR: gpu-check-summary.txt, configure.log, build.log, gpu-tests.log,
+# sanitizer.log, gpu-benches.log, host-benches.log.
+# Uses .deps/root (scripts/gpu-deps.sh) for the Debian packages when they
+# are not installed system-wide, and finds NCCL in the CUDA toolkit or in
+# the nvidia-nccl Python wheel.
 # Usage: scripts/gpu-check.sh OUTDIR
 set -uo pipefail
 out=${1:?usage: scripts/gpu-check.sh OUTDIR}
 cd "$(dirname "$0")/.."
 mkdir -p "$out"
 summary="$out/gpu-check-summary.txt"
-deadline=$((SECONDS + 470))
-left() { echo $((deadline - SECONDS > 10 ? deadline - SECONDS : 10)); }
+deadline=$((SECONDS + ${TIDAL_GPU_CHECK_S:-420}))
+left() { echo $((deadline - SECONDS > 5 ? deadline - SECONDS : 5)); }
 log() { echo "$*" | tee -a "$summary"; }
 
 : > "$summary"
-log "# tidal gpu-check $(date -u +%FT%TZ)"
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>&1 | sed 's/^/# gpu: /' | tee -a "$summary"
+log "# tidal gpu-check $(date -u +%FT%TZ) commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv,noheader 2>&1 \
+  | sed 's/^/# gpu: /' | tee -a "$summary"
+log "# host: $(nproc) cpus, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+log "# nvcc: $(nvcc --version 2>/dev/null | tail -1), cmake: $(cmake --version | head -1)"
+
 prefix=()
 if [[ -d .deps/root/usr ]]; then
-  prefix=(-DCMAKE_PREFIX_PATH="$PWD/.deps/root/usr;$PWD/.deps/root/usr/lib/x86_64-linux-gnu/cmake")
+  prefix=(-DCMAKE_PREFIX_PATH="$PWD/.deps/root/usr")
   export LD_LIBRARY_PATH="$PWD/.deps/root/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}"
 fi
+if [[ -z ${NCCL_HOME:-} && ! -f /usr/local/cuda/include/nccl.h ]]; then
+  header=$(find /usr/local /opt /usr/lib -name nccl.h -path '*nccl/include*' 2>/dev/null | head -1)
+  [[ -n $header ]] && export NCCL_HOME=$(dirname "$(dirname "$header")")
+fi
+if [[ -n ${NCCL_HOME:-} ]]; then
+  export LD_LIBRARY_PATH="$NCCL_HOME/lib:${LD_LIBRARY_PATH:-}"
+  log "# nccl: $NCCL_HOME"
+fi
+
 build=build-gpu
 timeout "$(left)" cmake -S . -B $build -G Ninja -DCMAKE_BUILD_TYPE=Release \
-  -DTIDAL_WITH_CUDA=ON -DTIDAL_WITH_MPI=OFF -DTIDAL_WITH_UCX=OFF "${prefix[@]}" \
-  > "$out/configure.log" 2>&1 || { log "configure FAILED (see configure.log)"; exit 1; }
-timeout "$(left)" cmake --build $build -j "$(nproc)" > "$out/build.log" 2>&1 \
-  || { log "build FAILED (see build.log)"; tail -30 "$out/build.log" >> "$summary"; exit 1; }
-log "build ok"
+  -DTIDAL_WITH_CUDA=ON -DTIDAL_WITH_MPI=OFF -DTIDAL_WITH_UCX=OFF -DTIDAL_BUILD_EXAMPLES=OFF \
+  "${prefix[@]}" > "$out/configure.log" 2>&1 \
+  || { log "configure FAILED"; tail -30 "$out/configure.log" | tee -a "$summary"; exit 1; }
+targets=(nccl_test schedules_gpu_test checkpoint_gpu_test cuda_pack_kernel_test
+         cuda_overlap_hooks_test all_reduce_perf all_gather_perf reduce_scatter_perf
+         tidal-bench-pack-cuda tidal-ckpt-gpu-bench
+         tidal-bench-pack tidal-bench-overlap tidal-ckpt-bench)
+timeout "$(left)" cmake --build $build -j "$(nproc)" --target "${targets[@]}" \
+  > "$out/build.log" 2>&1 \
+  || { log "build FAILED"; grep -m20 -B2 -A8 'error' "$out/build.log" | tee -a "$summary"; exit 1; }
+log "build ok at ${SECONDS}s"
 
 (cd $build && timeout "$(left)" ctest -L gpu --output-on-failure) > "$out/gpu-tests.log" 2>&1
 log "gpu tests: $(grep -E 'tests passed|tests failed' "$out/gpu-tests.log" | tail -1)"
+grep -E 'Failed|\*\*\*' "$out/gpu-tests.log" | head -20 | tee -a "$summary"
 
-# GPU benchmarks: each prints its own table; a missing tool is reported, not fatal.
-run_bench() {
-  local name=$1; shift
+# The CUDA memory checker on the kernel and the hooks (no NCCL in the first).
+if command -v compute-sanitizer > /dev/null; then
+  for t in "cuda_pack_kernel_test --gtest_filter=CudaPackKernel.Plain*" \
+           "cuda_overlap_hooks_test"; do
+    echo "## compute-sanitizer --tool memcheck $t" >> "$out/sanitizer.log"
+    # shellcheck disable=SC2086
+    timeout $(( $(left) < 60 ? $(left) : 60 )) compute-sanitizer --tool memcheck \
+      --error-exitcode 3 $build/tests/bucketing/$t >> "$out/sanitizer.log" 2>&1
+    log "memcheck ${t%% *}: exit $? ($(grep -m1 'ERROR SUMMARY' "$out/sanitizer.log" | tail -1))"
+  done
+fi
+
+# Benchmarks: each appends its table to one log; a missing tool is reported.
+run_bench() {  # name log-file command...
+  local name=$1 file=$2; shift 2
   if [[ ! -x $1 ]]; then log "bench $name: not built ($1)"; return; fi
-  log "## $name: $*"
-  timeout "$(left)" "$@" > "$out/$name.log" 2>&1
-  log "   exit $? (full output in $name.log)"
-  tail -25 "$out/$name.log" >> "$summary"
+  if (( deadline - SECONDS < 20 )); then log "bench $name: skipped (out of time)"; return; fi
+  echo "## $name: $* (at ${SECONDS}s)" >> "$file"
+  timeout "$(left)" "$@" >> "$file" 2>&1
+  log "bench $name: exit $? at ${SECONDS}s"
 }
-run_bench all_reduce_perf_nccl $build/bench/perf/all_reduce_perf -g 1 -b 8 -e 256M -f 4 --backend nccl
-run_bench all_gather_perf_nccl $build/bench/perf/all_gather_perf -g 1 -b 8 -e 256M -f 4 --backend nccl
+gpu_log="$out/gpu-benches.log" host_log="$out/host-benches.log"
 for extra in scripts/gpu-check.d/*.sh; do
   [[ -f $extra ]] && source "$extra"
 done

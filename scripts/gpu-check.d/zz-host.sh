@@ -1,0 +1,8 @@
+# Sourced last by scripts/gpu-check.sh: host-memory benchmarks on the GPU
+# machine's CPUs (many cores, nothing else running), while time is left.
+run_bench host_pack "$host_log" $build/bench/bucketing/tidal-bench-pack \
+  --model DiT-B/2 --model DiT-XL/2 --reps 5
+run_bench host_overlap "$host_log" $build/bench/bucketing/tidal-bench-overlap \
+  --ranks 4 --bucket-mib 4 --reps 5
+run_bench host_ckpt "$host_log" $build/bench/ckpt/tidal-ckpt-bench --reps 2 \
+  --sections throughput
