@@ -1,6 +1,7 @@
 // tidal-bench-pack-cuda — the fused CUDA pack kernel (one launch per
 // bucket) against one cudaMemcpyAsync per tensor and the device-to-device
-// bound (one cudaMemcpyAsync of the same bytes), on DiT parameter lists,
+// bound (one cudaMemcpyAsync of the same bytes; and one per bucket, the
+// same launch count as the pack), on DiT parameter lists,
 // interleaved, timed with CUDA events. Without a usable GPU it prints why
 // and exits 0 (so scripts can run it anywhere).
 #include <cstdio>
@@ -92,6 +93,12 @@ void run_model(const tidal_bench::DiTConfig& model, size_t bucket_bytes, int rep
     auto add = [&](const char* v, double t) { if (r > 0) samples.add(v, t); };
     add("D2D memcpy (bound)", time_on_stream(st, [&] {
       cudaMemcpyAsync(s.arena, s.flat, bytes, cudaMemcpyDeviceToDevice, st);
+    }));
+    // The same launch count as the fused pack: one memcpy per bucket.
+    add("D2D memcpy per bucket", time_on_stream(st, [&] {
+      for (const tidal::Bucket& b : s.plan.buckets)
+        cudaMemcpyAsync(s.arena + b.arena_offset, s.flat + b.arena_offset, b.count * 4,
+                        cudaMemcpyDeviceToDevice, st);
     }));
     add("fused pack kernel", time_on_stream(st, [&] {
       for (auto& t : s.pack) t.run(tidal::CopyOp{TIDAL_F32, TIDAL_F32, 1.0f}, st);

@@ -44,13 +44,19 @@ void device_free(void* ptr) {
   if (ptr) cudaFree(ptr);
 }
 
+// The device synchronisations matter: a cudaMemcpy from pageable memory
+// may return before its DMA lands, and the legacy default stream it runs on
+// does not order the communicators' non-blocking streams, so without them a
+// collective could read stale input or the check could read stale output.
 bool device_upload(void* device_dst, const void* host_src, size_t bytes, std::string* error) {
   return cuda_ok(cudaMemcpy(device_dst, host_src, bytes, cudaMemcpyHostToDevice),
-                 "cudaMemcpy to device", error);
+                 "cudaMemcpy to device", error) &&
+         cuda_ok(cudaDeviceSynchronize(), "cudaDeviceSynchronize after upload", error);
 }
 
 bool device_download(void* host_dst, const void* device_src, size_t bytes, std::string* error) {
-  return cuda_ok(cudaMemcpy(host_dst, device_src, bytes, cudaMemcpyDeviceToHost),
+  return cuda_ok(cudaDeviceSynchronize(), "cudaDeviceSynchronize before download", error) &&
+         cuda_ok(cudaMemcpy(host_dst, device_src, bytes, cudaMemcpyDeviceToHost),
                  "cudaMemcpy to host", error);
 }
 

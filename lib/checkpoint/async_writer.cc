@@ -150,9 +150,9 @@ void AsyncWriter::snapshot_loop() {
   }
 }
 
-std::vector<char*> AsyncWriter::acquire_slot_buffers(size_t most) {
+std::vector<char*> AsyncWriter::acquire_slot_buffers(size_t most, bool block) {
   std::unique_lock<std::mutex> lock(mu_);
-  changed_.wait(lock, [this] { return !free_slots_.empty(); });
+  if (block) changed_.wait(lock, [this] { return !free_slots_.empty(); });
   std::vector<char*> taken;
   while (!free_slots_.empty() && taken.size() < most) {
     taken.push_back(free_slots_.back());
@@ -199,10 +199,52 @@ Status AsyncWriter::plan_slot(SaveJob* job, StreamCursor* cursor, char* buffer, 
   return Status();
 }
 
-Status AsyncWriter::wait_side_stream() {
+// One batch of slots: planned, its device pieces' D2H copies queued on the
+// side stream (followed by `copied`), not yet copied/hashed on the host.
+struct AsyncWriter::Batch {
+  std::vector<Slot> slots;
+  std::vector<StagedPiece> pieces;
+  void* copied = nullptr;  // cudaEvent_t after the batch's D2H copies, if any
+  Status status;
+};
+
+AsyncWriter::Batch AsyncWriter::start_batch(SaveJob* job, StreamCursor* cursor, uint64_t* off,
+                                            bool block) {
+  Batch batch;
+  const HeaderPlan& plan = job->plan();
+  const uint64_t slot_bytes = config_.slot_bytes;
+  if (*off >= plan.total_bytes) return batch;
+  const uint64_t slots_left = (plan.total_bytes - *off + slot_bytes - 1) / slot_bytes;
+  bool used_stream = false;
+  for (char* buffer : acquire_slot_buffers(std::min<uint64_t>(slots_left, parallel_width()), block)) {
+    const uint64_t len = std::min<uint64_t>(slot_bytes, plan.total_bytes - *off);
+    if (batch.status.ok())
+      batch.status = plan_slot(job, cursor, buffer, *off, len, &batch.pieces, &used_stream);
+    batch.slots.push_back(Slot{job, buffer, *off, len});
+    *off += len;
+  }
 #if TIDAL_HAVE_CUDA
-  cudaError_t e = cudaStreamSynchronize(static_cast<cudaStream_t>(side_stream_));
-  if (e != cudaSuccess) return cuda_status("cudaStreamSynchronize (D2H)", e, cudaGetErrorString(e));
+  if (batch.status.ok() && used_stream) {
+    cudaEvent_t ev = nullptr;
+    cudaError_t e = cudaEventCreateWithFlags(&ev, cudaEventDisableTiming);
+    if (e == cudaSuccess) e = cudaEventRecord(ev, static_cast<cudaStream_t>(side_stream_));
+    if (e != cudaSuccess) batch.status = cuda_status("cudaEventRecord (D2H)", e, cudaGetErrorString(e));
+    batch.copied = ev;
+  }
+#endif
+  return batch;
+}
+
+Status AsyncWriter::finish_batch_copies(Batch* batch) {
+#if TIDAL_HAVE_CUDA
+  if (batch->copied) {
+    cudaError_t e = cudaEventSynchronize(static_cast<cudaEvent_t>(batch->copied));
+    cudaEventDestroy(static_cast<cudaEvent_t>(batch->copied));
+    batch->copied = nullptr;
+    if (e != cudaSuccess) return cuda_status("cudaEventSynchronize (D2H)", e, cudaGetErrorString(e));
+  }
+#else
+  (void)batch;
 #endif
   return Status();
 }
@@ -210,7 +252,9 @@ Status AsyncWriter::wait_side_stream() {
 // Stages the file in batches of slots: as many free slots as there are
 // copy threads, planned in stream order (device pieces start their D2H
 // copies at once), then copied and hashed in parallel, then handed to the
-// writer threads in file order.
+// writer threads in file order. While one batch is hashed the next one's
+// D2H copies already run, when free slots allow it (never waiting for a
+// slot while a batch is held: the writers may need that batch first).
 void AsyncWriter::snapshot_job(const SaveJobPtr& job) {
   const HeaderPlan& plan = job->plan();
   // Reserving the space first turns a full disk into an error before any
@@ -228,39 +272,43 @@ void AsyncWriter::snapshot_job(const SaveJobPtr& job) {
 #endif
   StreamCursor cursor(plan.byte_sizes.size());
   if (!cursor.ok()) job->fail(Status(TIDAL_ERR_NO_MEMORY, "cannot allocate the checksum states"));
-  const uint64_t slot_bytes = config_.slot_bytes;
+  uint64_t off = 0;
   bool complete = false;
-  for (uint64_t off = 0; off < plan.total_bytes && !job->failed();) {
-    const uint64_t slots_left = (plan.total_bytes - off + slot_bytes - 1) / slot_bytes;
-    std::vector<char*> buffers = acquire_slot_buffers(std::min<uint64_t>(slots_left, parallel_width()));
-    std::vector<Slot> batch;
-    std::vector<StagedPiece> pieces;
-    bool used_stream = false;
-    Status s;
-    for (char* buffer : buffers) {
-      const uint64_t len = std::min<uint64_t>(slot_bytes, plan.total_bytes - off);
-      if (s.ok()) s = plan_slot(job.get(), &cursor, buffer, off, len, &pieces, &used_stream);
-      batch.push_back(Slot{job.get(), buffer, off, len});
-      off += len;
+  Batch current;
+  if (!job->failed()) current = start_batch(job.get(), &cursor, &off, true);
+  while (!current.slots.empty()) {
+    Batch next;
+    if (current.status.ok() && !job->failed()) next = start_batch(job.get(), &cursor, &off, false);
+    Status s = current.status;
+    if (s.ok()) s = finish_batch_copies(&current);
+    if (s.ok()) cursor.stage_and_hash(current.pieces);
+    const bool last = s.ok() && current.slots.back().offset + current.slots.back().length == plan.total_bytes;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!s.ok() || job->failed()) {
+        if (!s.ok()) job->fail(s);
+        for (const Slot& slot : current.slots) free_slots_.push_back(slot.buffer);
+      } else {
+        if (last) {
+          job->finish_snapshot(Status());  // every source byte is staged
+          complete = true;
+        }
+        for (const Slot& slot : current.slots) {
+          job->slot_issued();
+          filled_.push_back(slot);
+        }
+      }
+      changed_.notify_all();
     }
-    if (s.ok() && used_stream) s = wait_side_stream();
-    if (s.ok()) cursor.stage_and_hash(pieces);
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!s.ok()) {
-      job->fail(s);
-      free_slots_.insert(free_slots_.end(), buffers.begin(), buffers.end());
+    if (!s.ok() || job->failed()) {  // drop the look-ahead batch too
+      finish_batch_copies(&next);
+      std::lock_guard<std::mutex> lock(mu_);
+      for (const Slot& slot : next.slots) free_slots_.push_back(slot.buffer);
       changed_.notify_all();
       break;
     }
-    if (off == plan.total_bytes) {
-      job->finish_snapshot(Status());  // every source byte is staged
-      complete = true;
-    }
-    for (const Slot& slot : batch) {
-      job->slot_issued();
-      filled_.push_back(slot);
-    }
-    changed_.notify_all();
+    if (next.slots.empty()) next = start_batch(job.get(), &cursor, &off, true);
+    current = std::move(next);
   }
   HeaderPlan final_plan;
   if (!complete) job->finish_snapshot(job->first_error());

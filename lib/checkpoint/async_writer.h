@@ -65,9 +65,13 @@ class AsyncWriter {
   // Plans the pieces of one slot and issues the D2H copies of device pieces.
   Status plan_slot(SaveJob* job, StreamCursor* cursor, char* buffer, uint64_t offset,
                    uint64_t length, std::vector<StagedPiece>* pieces, bool* used_stream);
-  Status wait_side_stream();
-  // Blocks for one free slot, then takes up to `most`.
-  std::vector<char*> acquire_slot_buffers(size_t most);
+  struct Batch;
+  // Takes free slots (with `block`, waits for at least one) for the next
+  // bytes of the file from *offset, plans them and queues their D2H copies.
+  Batch start_batch(SaveJob* job, StreamCursor* cursor, uint64_t* offset, bool block);
+  Status finish_batch_copies(Batch* batch);  // waits for the batch's D2H copies
+  // Takes up to `most` free slots; with `block`, waits for at least one.
+  std::vector<char*> acquire_slot_buffers(size_t most, bool block);
   void writer_loop();
   void write_slot(const Slot& slot);
   void finalize(SaveJob* job);

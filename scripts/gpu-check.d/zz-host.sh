@@ -5,4 +5,4 @@ run_bench host_pack "$host_log" $build/bench/bucketing/tidal-bench-pack \
 run_bench host_overlap "$host_log" $build/bench/bucketing/tidal-bench-overlap \
   --ranks 4 --bucket-mib 4 --reps 5
 run_bench host_ckpt "$host_log" $build/bench/ckpt/tidal-ckpt-bench --reps 2 \
-  --sections throughput
+  --sections throughput stall

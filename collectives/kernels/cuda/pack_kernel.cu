@@ -2,6 +2,7 @@
 #include "collectives/kernels/cuda/pack_kernel_cuda.h"
 
 #include <atomic>
+#include <type_traits>
 #include <vector>
 
 #include <cuda_bf16.h>
@@ -12,9 +13,12 @@ namespace tidal {
 namespace {
 
 // Elements per tile (one thread block); a multiple of 16 bytes for every
-// element size, so tile starts keep a run's alignment.
-constexpr uint32_t kTileElems = 8192;
+// element size, so tile starts keep a run's alignment. 64 KiB of f32 per
+// block: with kUnroll independent 16-byte loads in flight per thread, a
+// 25 MiB bucket keeps every SM busy with a few hundred blocks.
+constexpr uint32_t kTileElems = 16384;
 constexpr int kThreads = 256;
+constexpr int kUnroll = 4;
 
 struct DeviceDesc {
   const void* src;
@@ -39,38 +43,123 @@ Status cuda_error(cudaError_t e, const char* what) {
                 std::string(what) + ": " + cudaGetErrorString(e));
 }
 
-__device__ float load_as_float(const void* p, unsigned long long i, int dtype) {
-  switch (dtype) {
-    case TIDAL_F32: return static_cast<const float*>(p)[i];
-    case TIDAL_BF16: return __bfloat162float(static_cast<const __nv_bfloat16*>(p)[i]);
-    default: return __half2float(static_cast<const __half*>(p)[i]);
+// Element conversions, bitwise identical to lib/core/dtype.cc (round to
+// nearest even; NaN stays NaN).
+template <typename T> struct Elem;
+template <> struct Elem<float> {
+  static __device__ __forceinline__ float in(float v) { return v; }
+  static __device__ __forceinline__ float out(float v) { return v; }
+};
+template <> struct Elem<__nv_bfloat16> {
+  static __device__ __forceinline__ float in(__nv_bfloat16 v) { return __bfloat162float(v); }
+  static __device__ __forceinline__ __nv_bfloat16 out(float v) { return __float2bfloat16_rn(v); }
+};
+template <> struct Elem<__half> {
+  static __device__ __forceinline__ float in(__half v) { return __half2float(v); }
+  static __device__ __forceinline__ __half out(float v) { return __float2half_rn(v); }
+};
+
+// Four elements as one aligned vector: 16 bytes of f32, 8 of bf16/f16.
+template <typename T> struct alignas(4 * sizeof(T)) Four { T v[4]; };
+
+// Vector loads and stores in the global space, cached in L2 only (the
+// tables' pointers are generic; these make them LDG/STG .128 or .64).
+template <typename V, typename T>
+__device__ __forceinline__ T load_as(const T* p) {
+  V v = __ldcg(reinterpret_cast<const V*>(p));
+  T out;
+  memcpy(&out, &v, sizeof out);
+  return out;
+}
+template <typename V, typename T>
+__device__ __forceinline__ void store_as(T* p, const T& value) {
+  V v;
+  memcpy(&v, &value, sizeof v);
+  __stcg(reinterpret_cast<V*>(p), v);
+}
+template <typename T>
+using VecOf = typename std::conditional<sizeof(Four<T>) == 16, uint4, uint2>::type;
+
+// Copies `vecs` 16-byte vectors: kUnroll loads issued before their stores,
+// so each thread keeps several requests in flight.
+__device__ __forceinline__ void copy_vectors(const uint4* src, uint4* dst, unsigned long long vecs) {
+  unsigned long long v = threadIdx.x;
+  const unsigned stride = blockDim.x;
+  for (; v + (kUnroll - 1) * stride < vecs; v += kUnroll * stride) {
+    uint4 r[kUnroll];
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u) r[u] = __ldcg(src + v + u * stride);
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u) __stcg(dst + v + u * stride, r[u]);
+  }
+  for (; v < vecs; v += stride) __stcg(dst + v, __ldcg(src + v));
+}
+
+__device__ void copy_bytes(const char* src, char* dst, unsigned long long bytes) {
+  unsigned long long done = 0;
+  if (((reinterpret_cast<uintptr_t>(src) | reinterpret_cast<uintptr_t>(dst)) & 15) == 0) {
+    copy_vectors(reinterpret_cast<const uint4*>(src), reinterpret_cast<uint4*>(dst), bytes / 16);
+    done = bytes / 16 * 16;
+  }
+  for (unsigned long long b = done + threadIdx.x; b < bytes; b += blockDim.x) dst[b] = src[b];
+}
+
+// dst[i] = D(src[i] * scale) for n elements; groups of four aligned
+// elements move as vectors, kUnroll groups in flight per thread. In place
+// (src == dst, same type) is safe: every element is read, then written, by
+// one thread.
+template <typename S, typename D>
+__device__ void cast_run(const S* src, D* dst, unsigned long long n, float scale) {
+  unsigned long long done = 0;
+  if (reinterpret_cast<uintptr_t>(src) % sizeof(Four<S>) == 0 &&
+      reinterpret_cast<uintptr_t>(dst) % sizeof(Four<D>) == 0) {
+    const Four<S>* s4 = reinterpret_cast<const Four<S>*>(src);
+    Four<D>* d4 = reinterpret_cast<Four<D>*>(dst);
+    const unsigned long long groups = n / 4;
+    const unsigned stride = blockDim.x;
+    unsigned long long g = threadIdx.x;
+    for (; g + (kUnroll - 1) * stride < groups; g += kUnroll * stride) {
+      Four<S> r[kUnroll];
+#pragma unroll
+      for (int u = 0; u < kUnroll; ++u) r[u] = load_as<VecOf<S>>(s4 + g + u * stride);
+#pragma unroll
+      for (int u = 0; u < kUnroll; ++u) {
+        Four<D> w;
+#pragma unroll
+        for (int e = 0; e < 4; ++e) w.v[e] = Elem<D>::out(Elem<S>::in(r[u].v[e]) * scale);
+        store_as<VecOf<D>>(d4 + g + u * stride, w);
+      }
+    }
+    for (; g < groups; g += stride) {
+      Four<S> r = load_as<VecOf<S>>(s4 + g);
+      Four<D> w;
+#pragma unroll
+      for (int e = 0; e < 4; ++e) w.v[e] = Elem<D>::out(Elem<S>::in(r.v[e]) * scale);
+      store_as<VecOf<D>>(d4 + g, w);
+    }
+    done = groups * 4;
+  }
+  for (unsigned long long i = done + threadIdx.x; i < n; i += blockDim.x) {
+    dst[i] = Elem<D>::out(Elem<S>::in(src[i]) * scale);
   }
 }
 
-__device__ void store_float(void* p, unsigned long long i, int dtype, float v) {
-  switch (dtype) {
-    case TIDAL_F32: static_cast<float*>(p)[i] = v; break;
-    case TIDAL_BF16: static_cast<__nv_bfloat16*>(p)[i] = __float2bfloat16_rn(v); break;
-    default: static_cast<__half*>(p)[i] = __float2half_rn(v); break;
+template <typename S>
+__device__ void cast_from(const S* src, void* dst, int dst_dtype, unsigned long long n, float scale) {
+  switch (dst_dtype) {
+    case TIDAL_F32: cast_run(src, static_cast<float*>(dst), n, scale); break;
+    case TIDAL_BF16: cast_run(src, static_cast<__nv_bfloat16*>(dst), n, scale); break;
+    default: cast_run(src, static_cast<__half*>(dst), n, scale); break;
   }
 }
 
 // Copies elements [lo, hi) of one run.
 __device__ void copy_tile(const DeviceDesc& d, unsigned long long lo, unsigned long long hi,
                           const DeviceOp& op) {
+  const unsigned long long n = hi - lo;
   if (op.plain) {
-    const char* src = static_cast<const char*>(d.src) + lo * op.src_size;
-    char* dst = static_cast<char*>(d.dst) + lo * op.src_size;
-    const unsigned long long bytes = (hi - lo) * op.src_size;
-    unsigned long long done = 0;
-    if (((reinterpret_cast<uintptr_t>(src) | reinterpret_cast<uintptr_t>(dst)) & 15) == 0) {
-      const unsigned long long vecs = bytes / 16;
-      for (unsigned long long v = threadIdx.x; v < vecs; v += blockDim.x) {
-        reinterpret_cast<uint4*>(dst)[v] = reinterpret_cast<const uint4*>(src)[v];
-      }
-      done = vecs * 16;
-    }
-    for (unsigned long long b = done + threadIdx.x; b < bytes; b += blockDim.x) dst[b] = src[b];
+    copy_bytes(static_cast<const char*>(d.src) + lo * op.src_size,
+               static_cast<char*>(d.dst) + lo * op.src_size, n * op.src_size);
     return;
   }
   if (op.src_dtype == TIDAL_F64) {
@@ -79,15 +168,25 @@ __device__ void copy_tile(const DeviceDesc& d, unsigned long long lo, unsigned l
     }
     return;
   }
-  for (unsigned long long i = lo + threadIdx.x; i < hi; i += blockDim.x) {
-    store_float(d.dst, i, op.dst_dtype, load_as_float(d.src, i, op.src_dtype) * op.scale);
+  char* dst = static_cast<char*>(d.dst) + lo * op.dst_size;
+  switch (op.src_dtype) {
+    case TIDAL_F32:
+      cast_from(static_cast<const float*>(d.src) + lo, dst, op.dst_dtype, n, op.scale);
+      break;
+    case TIDAL_BF16:
+      cast_from(static_cast<const __nv_bfloat16*>(d.src) + lo, dst, op.dst_dtype, n, op.scale);
+      break;
+    default:
+      cast_from(static_cast<const __half*>(d.src) + lo, dst, op.dst_dtype, n, op.scale);
+      break;
   }
 }
 
 // Block b copies tile (b - tile_start[k]) of run k, where k is the run
 // whose tiles include b (binary search over tile_start, n+1 entries).
-__global__ void copy_table_kernel(const DeviceDesc* table, const uint32_t* tile_start,
-                                  uint32_t n, DeviceDesc single, DeviceOp op) {
+__global__ void __launch_bounds__(kThreads)
+copy_table_kernel(const DeviceDesc* table, const uint32_t* tile_start, uint32_t n,
+                  DeviceDesc single, DeviceOp op) {
   DeviceDesc d = single;
   uint32_t tile = blockIdx.x;
   if (table) {
