@@ -1,5 +1,7 @@
 #include "lib/core/parallel.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
@@ -37,7 +39,7 @@ struct Job {
 
 class Pool {
  public:
-  Pool() {
+  Pool() : owner_(getpid()) {
     unsigned hw = std::max(1u, std::thread::hardware_concurrency());
     width_ = std::min<size_t>(hw, 16);
     // TIDAL_PACK_THREADS caps the threads of one pack: several processes
@@ -50,6 +52,7 @@ class Pool {
     for (size_t i = 1; i < width_; ++i) std::thread([this] { loop(); }).detach();
   }
   size_t width() const { return width_; }
+  pid_t owner() const { return owner_; }
 
   void run(const std::shared_ptr<Job>& job) {
     {
@@ -80,14 +83,29 @@ class Pool {
     }
   }
 
+  const pid_t owner_;  // the process whose threads serve this pool
   size_t width_ = 1;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::shared_ptr<Job>> queue_;
 };
 
+std::atomic<Pool*> g_pool{nullptr};
+std::mutex g_pool_mu;
+
+// The process's pool, never destroyed (detached workers use it). A child
+// made by fork() (a data-loader worker, say) has none of the parent's
+// worker threads and perhaps a mutex a worker held at the fork, so it gets
+// a fresh pool of its own; the parent's copy is left untouched.
 Pool& instance() {
-  static Pool* pool = new Pool;  // never destroyed: detached workers use it
+  Pool* pool = g_pool.load(std::memory_order_acquire);
+  if (pool && pool->owner() == getpid()) return *pool;
+  std::lock_guard<std::mutex> lock(g_pool_mu);
+  pool = g_pool.load(std::memory_order_relaxed);
+  if (!pool || pool->owner() != getpid()) {
+    pool = new Pool;
+    g_pool.store(pool, std::memory_order_release);
+  }
   return *pool;
 }
 
