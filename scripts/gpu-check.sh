@@ -9,7 +9,7 @@
 # Uses .deps/root (scripts/gpu-deps.sh) for the Debian packages when they
 # are not installed system-wide, and finds NCCL in the CUDA toolkit or in
 # the nvidia-nccl Python wheel.
-# Usage: scripts/gpu-check.sh OUTDIR
+# Usage: [TIDAL_GPU_CHECK_ONLY=NAME] scripts/gpu-check.sh OUTDIR
 set -uo pipefail
 out=${1:?usage: scripts/gpu-check.sh OUTDIR}
 cd "$(dirname "$0")/.."
@@ -80,7 +80,8 @@ run_bench() {  # name log-file command...
   log "bench $name: exit $? at ${SECONDS}s"
 }
 gpu_log="$out/gpu-benches.log" host_log="$out/host-benches.log"
-for extra in scripts/gpu-check.d/*.sh; do
+# TIDAL_GPU_CHECK_ONLY=bucketing (say) runs only scripts/gpu-check.d/bucketing.sh.
+for extra in scripts/gpu-check.d/${TIDAL_GPU_CHECK_ONLY:-*}.sh; do
   [[ -f $extra ]] && source "$extra"
 done
 log "# done in ${SECONDS}s"

@@ -14,6 +14,7 @@
 #include "bench/bucketing/dit_models.h"
 #include "collectives/bucketing/bucket_plan.h"
 #include "collectives/kernels/copy_table.h"
+#include "collectives/kernels/cuda/pack_kernel_cuda.h"
 #include "tidal/nccl.h"
 
 namespace {
@@ -103,6 +104,11 @@ void run_model(const tidal_bench::DiTConfig& model, size_t bucket_bytes, int rep
     add("fused pack kernel", time_on_stream(st, [&] {
       for (auto& t : s.pack) t.run(tidal::CopyOp{TIDAL_F32, TIDAL_F32, 1.0f}, st);
     }));
+    tidal::cuda_set_copy_grid_cap(UINT32_MAX);
+    add("fused pack, a block per tile", time_on_stream(st, [&] {
+      for (auto& t : s.pack) t.run(tidal::CopyOp{TIDAL_F32, TIDAL_F32, 1.0f}, st);
+    }));
+    tidal::cuda_set_copy_grid_cap(0);
     add("per-tensor cudaMemcpyAsync", time_on_stream(st, [&] {
       for (size_t t = 0; t < s.tensors.size(); ++t)
         cudaMemcpyAsync(s.arena + s.plan.slots[t].arena_offset, s.tensors[t], s.counts[t] * 4,

@@ -71,11 +71,17 @@ void compare_with_cpu(const CopyOp& op) {
 }
 
 TEST_F(CudaPackKernel, PlainScaledAndCastCopiesMatchTheCpuKernelBitwise) {
-  compare_with_cpu(CopyOp{TIDAL_F32, TIDAL_F32, 1.0f});
-  compare_with_cpu(CopyOp{TIDAL_F32, TIDAL_F32, 0.125f});
-  compare_with_cpu(CopyOp{TIDAL_F32, TIDAL_BF16, 0.5f});
-  compare_with_cpu(CopyOp{TIDAL_BF16, TIDAL_F32, 2.0f});
-  compare_with_cpu(CopyOp{TIDAL_BF16, TIDAL_BF16, 1.0f});
+  // The default grid, a block per tile, and 3 blocks striding over all tiles.
+  for (uint32_t cap : {0u, UINT32_MAX, 3u}) {
+    tidal::cuda_set_copy_grid_cap(cap);
+    compare_with_cpu(CopyOp{TIDAL_F32, TIDAL_F32, 1.0f});
+    compare_with_cpu(CopyOp{TIDAL_F32, TIDAL_F32, 0.125f});
+    compare_with_cpu(CopyOp{TIDAL_F32, TIDAL_BF16, 0.5f});
+    compare_with_cpu(CopyOp{TIDAL_BF16, TIDAL_F32, 2.0f});
+    compare_with_cpu(CopyOp{TIDAL_BF16, TIDAL_BF16, 1.0f});
+    compare_with_cpu(CopyOp{TIDAL_F32, TIDAL_F16, 0.25f});
+  }
+  tidal::cuda_set_copy_grid_cap(0);
 }
 
 TEST_F(CudaPackKernel, BucketedReduceScatterOnOneNcclRankReturnsTheTensors) {

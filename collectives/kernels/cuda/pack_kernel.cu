@@ -182,25 +182,49 @@ __device__ void copy_tile(const DeviceDesc& d, unsigned long long lo, unsigned l
   }
 }
 
-// Block b copies tile (b - tile_start[k]) of run k, where k is the run
-// whose tiles include b (binary search over tile_start, n+1 entries).
+// Tile t is tile (t - tile_start[k]) of run k, where k is the run whose
+// tiles include t (binary search over tile_start, n+1 entries). Blocks
+// stride over the tiles, so a grid capped at what the GPU holds at once
+// runs the whole table without block launch overhead per tile.
 __global__ void __launch_bounds__(kThreads)
 copy_table_kernel(const DeviceDesc* table, const uint32_t* tile_start, uint32_t n,
-                  DeviceDesc single, DeviceOp op) {
-  DeviceDesc d = single;
-  uint32_t tile = blockIdx.x;
-  if (table) {
-    uint32_t lo = 0, hi = n;  // find k with tile_start[k] <= b < tile_start[k+1]
-    while (hi - lo > 1) {
-      uint32_t mid = (lo + hi) / 2;
-      if (tile_start[mid] <= blockIdx.x) lo = mid; else hi = mid;
+                  uint32_t tiles, DeviceDesc single, DeviceOp op) {
+  for (uint32_t t = blockIdx.x; t < tiles; t += gridDim.x) {
+    DeviceDesc d = single;
+    uint32_t tile = t;
+    if (table) {
+      uint32_t lo = 0, hi = n;  // find k with tile_start[k] <= t < tile_start[k+1]
+      while (hi - lo > 1) {
+        uint32_t mid = (lo + hi) / 2;
+        if (tile_start[mid] <= t) lo = mid; else hi = mid;
+      }
+      d = table[lo];
+      tile = t - tile_start[lo];
     }
-    d = table[lo];
-    tile = blockIdx.x - tile_start[lo];
+    unsigned long long begin = (unsigned long long)tile * kTileElems;
+    unsigned long long end = begin + kTileElems < d.count ? begin + kTileElems : d.count;
+    if (begin < end) copy_tile(d, begin, end, op);
   }
-  unsigned long long begin = (unsigned long long)tile * kTileElems;
-  unsigned long long end = begin + kTileElems < d.count ? begin + kTileElems : d.count;
-  if (begin < end) copy_tile(d, begin, end, op);
+}
+
+std::atomic<uint32_t> g_grid_cap{0};  // 0: what the current device holds at once
+
+uint32_t grid_for(uint32_t tiles) {
+  uint32_t cap = g_grid_cap.load(std::memory_order_relaxed);
+  if (cap == 0) {
+    int device = 0, sms = 0, blocks = 0;
+    if (cudaGetDevice(&device) == cudaSuccess &&
+        cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) == cudaSuccess &&
+        cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, copy_table_kernel, kThreads, 0) ==
+            cudaSuccess && sms > 0 && blocks > 0) {
+      cap = static_cast<uint32_t>(sms * blocks);
+    } else {
+      cudaGetLastError();
+      cap = UINT32_MAX;
+    }
+    g_grid_cap.store(cap, std::memory_order_relaxed);
+  }
+  return tiles < cap ? tiles : cap;
 }
 
 uint32_t tiles_of(size_t count) {
@@ -260,8 +284,9 @@ void cuda_free_copy_table(DeviceCopyTable* table) {
 
 Status cuda_run_copy_table(const DeviceCopyTable* table, const CopyOp& op, void* stream) {
   if (table->tiles == 0) return Status();
-  copy_table_kernel<<<table->tiles, kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
-      table->descs, table->tile_start, table->n, DeviceDesc{nullptr, nullptr, 0}, device_op(op));
+  copy_table_kernel<<<grid_for(table->tiles), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
+      table->descs, table->tile_start, table->n, table->tiles, DeviceDesc{nullptr, nullptr, 0},
+      device_op(op));
   g_launches.fetch_add(1);
   return cuda_error(cudaGetLastError(), "pack kernel launch");
 }
@@ -269,13 +294,15 @@ Status cuda_run_copy_table(const DeviceCopyTable* table, const CopyOp& op, void*
 Status cuda_run_copy(const CopyDesc& desc, const CopyOp& op, void* stream) {
   uint32_t tiles = tiles_of(desc.count);
   if (tiles == 0) return Status();
-  copy_table_kernel<<<tiles, kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
-      nullptr, nullptr, 1, DeviceDesc{desc.src, desc.dst, desc.count}, device_op(op));
+  copy_table_kernel<<<grid_for(tiles), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
+      nullptr, nullptr, 1, tiles, DeviceDesc{desc.src, desc.dst, desc.count}, device_op(op));
   g_launches.fetch_add(1);
   return cuda_error(cudaGetLastError(), "copy kernel launch");
 }
 
 uint64_t cuda_copy_launches() { return g_launches.load(); }
+
+void cuda_set_copy_grid_cap(uint32_t blocks) { g_grid_cap.store(blocks, std::memory_order_relaxed); }
 
 Status cuda_alloc_zeroed(size_t bytes, void** out) {
   void* p = nullptr;

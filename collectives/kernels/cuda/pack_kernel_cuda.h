@@ -1,7 +1,9 @@
 // pack_kernel_cuda.h — the fused CUDA copy: ONE kernel launch runs a whole
 // descriptor table that lives in device memory (uploaded once, when the
-// bucket is planned). Each thread block copies one tile of one run; tiles
-// whose source and destination are 16-byte aligned move 16 bytes per load.
+// bucket is planned). The grid holds as many blocks as the GPU runs at
+// once; each strides over 16384-element tiles of the runs. Tiles whose
+// source and destination are aligned move 16 bytes per load (8 for 16-bit
+// casts), four loads in flight per thread.
 // Scale and f32 <-> bf16/f16 casts are fused into the same pass.
 //
 // Plain C++ interface (streams as void*), so host code includes it without
@@ -30,6 +32,11 @@ Status cuda_run_copy(const CopyDesc& desc, const CopyOp& op, void* stream);
 
 // Kernel launches made by this process (for count assertions).
 uint64_t cuda_copy_launches();
+
+// Caps the blocks of one launch (blocks then stride over the tiles).
+// 0 (the default) = the blocks the current GPU runs at once, measured on
+// first use; UINT32_MAX = one block per tile. For benchmarks and tests.
+void cuda_set_copy_grid_cap(uint32_t blocks);
 
 // Device memory for bucket storage: zero-filled on allocation.
 Status cuda_alloc_zeroed(size_t bytes, void** out);
