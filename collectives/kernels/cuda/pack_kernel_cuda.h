@@ -1,7 +1,7 @@
 // pack_kernel_cuda.h — the fused CUDA copy: ONE kernel launch runs a whole
 // descriptor table that lives in device memory (uploaded once, when the
-// bucket is planned). The grid holds as many blocks as the GPU runs at
-// once; each strides over 16384-element tiles of the runs. Tiles whose
+// bucket is planned). One block per 4096-element tile of the runs (up to
+// four times what the GPU runs at once; beyond that blocks stride). Tiles whose
 // source and destination are aligned move 16 bytes per load (8 for 16-bit
 // casts), four loads in flight per thread.
 // Scale and f32 <-> bf16/f16 casts are fused into the same pass.
@@ -34,8 +34,8 @@ Status cuda_run_copy(const CopyDesc& desc, const CopyOp& op, void* stream);
 uint64_t cuda_copy_launches();
 
 // Caps the blocks of one launch (blocks then stride over the tiles).
-// 0 (the default) = the blocks the current GPU runs at once, measured on
-// first use; UINT32_MAX = one block per tile. For benchmarks and tests.
+// 0 (the default) = four times the blocks the current GPU runs at once,
+// measured on first use; UINT32_MAX = one block per tile. For benchmarks and tests.
 void cuda_set_copy_grid_cap(uint32_t blocks);
 
 // Device memory for bucket storage: zero-filled on allocation.
