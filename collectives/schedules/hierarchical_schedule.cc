@@ -50,6 +50,93 @@ std::vector<Chunk> chunks_of(size_t count, size_t bytes, int stagger) {
   return out;
 }
 
+// Native phases: reduce-scatter, in place, over positions [0, W) of
+// `base` (a buffer in position order, `block` elements per position), from
+// round0; returns the rounds used (one per dim).
+int native_reduce_scatter(ScheduleBuilder& b, const RankLayout& L, int rank, BufferId buffer,
+                          size_t block, int round0) {
+  size_t start = 0, size = static_cast<size_t>(L.world());
+  for (int d = 0; d < L.ndims(); ++d) {
+    const size_t part = size / static_cast<size_t>(L.dim(d));
+    const size_t mine = start + static_cast<size_t>(L.coord(rank, d)) * part;
+    b.phase(round0 + d, StepKind::kPhaseReduceScatter, d, Span{buffer, start * block, size * block},
+            Span{buffer, mine * block, part * block});
+    start = mine;
+    size = part;
+  }
+  return L.ndims();
+}
+
+// The reverse: all-gather, in place, from this rank's position to all.
+int native_all_gather(ScheduleBuilder& b, const RankLayout& L, int rank, BufferId buffer,
+                      size_t block, int round0) {
+  std::vector<size_t> starts(static_cast<size_t>(L.ndims())), parts(starts.size());
+  size_t start = 0, size = static_cast<size_t>(L.world());
+  for (int d = 0; d < L.ndims(); ++d) {
+    starts[static_cast<size_t>(d)] = start;
+    parts[static_cast<size_t>(d)] = size / static_cast<size_t>(L.dim(d));
+    start += static_cast<size_t>(L.coord(rank, d)) * parts[static_cast<size_t>(d)];
+    size = parts[static_cast<size_t>(d)];
+  }
+  int round = round0;
+  for (int d = L.ndims() - 1; d >= 0; --d, ++round) {
+    const size_t s0 = starts[static_cast<size_t>(d)], part = parts[static_cast<size_t>(d)];
+    const size_t mine = s0 + static_cast<size_t>(L.coord(rank, d)) * part;
+    b.phase(round, StepKind::kPhaseAllGather, d, Span{buffer, mine * block, part * block},
+            Span{buffer, s0 * block, static_cast<size_t>(L.dim(d)) * part * block});
+  }
+  return L.ndims();
+}
+
+bool positions_are_rank_order(const RankLayout& L) {
+  for (int p = 0; p < L.world(); ++p)
+    if (block_at_position(L, p) != p) return false;
+  return true;
+}
+
+void build_native_reduce_scatter(const CollectiveCall& c, int rank, const RankLayout& L,
+                                 ScheduleBuilder& b, Schedule* s) {
+  s->scratch_count = static_cast<size_t>(L.world()) * c.count;
+  for (int blk = 0; blk < L.world(); ++blk) {  // into position order
+    b.copy(0, Span{BufferId::kInput, static_cast<size_t>(blk) * c.count, c.count},
+           Span{BufferId::kScratch, static_cast<size_t>(position_of(L, blk)) * c.count, c.count});
+  }
+  const int last = native_reduce_scatter(b, L, rank, BufferId::kScratch, c.count, 1);
+  const Span own{BufferId::kScratch, static_cast<size_t>(position_of(L, rank)) * c.count, c.count};
+  if (c.op == TIDAL_AVG) b.divide(1 + last, own);
+  b.copy(2 + last, own, Span{BufferId::kOutput, 0, c.count});
+}
+
+void build_native_all_gather(const CollectiveCall& c, int rank, const RankLayout& L,
+                             ScheduleBuilder& b, Schedule* s) {
+  const bool direct = positions_are_rank_order(L);
+  const BufferId buffer = direct ? BufferId::kOutput : BufferId::kScratch;
+  if (!direct) s->scratch_count = static_cast<size_t>(L.world()) * c.count;
+  b.copy(0, Span{BufferId::kInput, 0, c.count},
+         Span{buffer, static_cast<size_t>(position_of(L, rank)) * c.count, c.count});
+  const int used = native_all_gather(b, L, rank, buffer, c.count, 1);
+  if (direct) return;
+  for (int p = 0; p < L.world(); ++p) {  // into rank order
+    b.copy(1 + used, Span{BufferId::kScratch, static_cast<size_t>(p) * c.count, c.count},
+           Span{BufferId::kOutput, static_cast<size_t>(block_at_position(L, p)) * c.count,
+                c.count});
+  }
+}
+
+// Positions are the count / W equal parts of the output, in place.
+void build_native_all_reduce(const CollectiveCall& c, int rank, const RankLayout& L,
+                             ScheduleBuilder& b) {
+  const size_t block = c.count / static_cast<size_t>(L.world());
+  b.copy(0, Span{BufferId::kInput, 0, c.count}, Span{BufferId::kOutput, 0, c.count});
+  const int rs = native_reduce_scatter(b, L, rank, BufferId::kOutput, block, 1);
+  int round = 1 + rs;
+  if (c.op == TIDAL_AVG) {
+    b.divide(round++, Span{BufferId::kOutput,
+                           static_cast<size_t>(position_of(L, rank)) * block, block});
+  }
+  native_all_gather(b, L, rank, BufferId::kOutput, block, round);
+}
+
 void build_reduce_scatter(const CollectiveCall& c, int rank, const HierarchyPlan& plan,
                           ScheduleBuilder& b, Schedule* s) {
   const RankLayout& L = plan.layout;
@@ -193,7 +280,21 @@ Status build_hierarchical_schedule(const CollectiveCall& call, int rank,
   s.world = plan.layout.world();
   buffer_counts(call, s.world, &s.input_count, &s.output_count);
   ScheduleBuilder b(&s);
-  if (call.count > 0) {
+  const bool native = plan.native_phases &&
+                      (call.kind == CollKind::kReduceScatter || call.kind == CollKind::kAllGather ||
+                       (call.kind == CollKind::kAllReduce &&
+                        call.count % static_cast<size_t>(s.world) == 0));
+  if (native) {
+    s.name = plan.name + "+native " + plan.layout.to_string();
+    s.phase_dims = plan.layout.dims();
+  }
+  if (call.count > 0 && native) {
+    switch (call.kind) {
+      case CollKind::kReduceScatter: build_native_reduce_scatter(call, rank, plan.layout, b, &s); break;
+      case CollKind::kAllGather: build_native_all_gather(call, rank, plan.layout, b, &s); break;
+      default: build_native_all_reduce(call, rank, plan.layout, b); break;
+    }
+  } else if (call.count > 0) {
     switch (call.kind) {
       case CollKind::kReduceScatter: build_reduce_scatter(call, rank, plan, b, &s); break;
       case CollKind::kAllGather: build_all_gather(call, rank, plan, b); break;

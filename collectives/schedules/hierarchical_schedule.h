@@ -20,6 +20,12 @@
 // copies; the bytes on the wire are the same). All-reduce owns no blocks,
 // so positions are simply its balanced parts, in place in the output.
 //
+// Native phases (plan.native_phases): the same phases, each one native
+// collective of the sub-communicator along its dim (schedule.h's phase
+// steps), on position-ordered data: reduce-scatter in the scratch copy,
+// all-gather in a position-ordered scratch (or straight in the output when
+// positions are rank order), then one copy per block into rank order.
+//
 // Chunking. The data is cut into chunks (pipeline_chunks) that are
 // independent collectives on their own tags; chunk k starts `stagger`
 // rounds after chunk k-1, so its first phase overlaps chunk k-1's later
@@ -38,6 +44,11 @@ struct HierarchyPlan {
   RankLayout layout;
   int stagger = 1;   // rounds between the starts of consecutive chunks
   std::string name;  // "ring", "torus2d", "ndring"
+  // Each phase of reduce-scatter, all-gather and all-reduce as one native
+  // collective on the dim's sub-communicator (a phase step) instead of a
+  // ring of messages; unchunked. All-reduce keeps the rings when the count
+  // does not divide by the world (native phases need equal parts).
+  bool native_phases = false;
 };
 
 // The position of `block` (a rank index) in the phase order, and back.

@@ -12,6 +12,6 @@
 namespace tidal {
 
 Status build_ndring_schedule(const CollectiveCall& call, int rank, const RankLayout& layout,
-                             Schedule* out);
+                             Schedule* out, bool native_phases = false);
 
 }  // namespace tidal

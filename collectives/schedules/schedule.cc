@@ -26,6 +26,8 @@ const char* step_name(StepKind k) {
     case StepKind::kRecv: return "recv";
     case StepKind::kRecvReduce: return "recv-reduce";
     case StepKind::kDivide: return "divide";
+    case StepKind::kPhaseReduceScatter: return "phase-rs";
+    case StepKind::kPhaseAllGather: return "phase-ag";
   }
   return "?";
 }
@@ -34,6 +36,13 @@ bool is_message(StepKind k) {
   return k == StepKind::kSend || k == StepKind::kRecv || k == StepKind::kRecvReduce;
 }
 bool is_receive(StepKind k) { return k == StepKind::kRecv || k == StepKind::kRecvReduce; }
+bool is_phase(StepKind k) {
+  return k == StepKind::kPhaseReduceScatter || k == StepKind::kPhaseAllGather;
+}
+bool contains(const Span& outer, const Span& inner) {
+  return outer.buffer == inner.buffer && inner.offset >= outer.offset &&
+         inner.offset + inner.count <= outer.offset + outer.count;
+}
 
 size_t capacity(const Schedule& s, BufferId b) {
   switch (b) {
@@ -62,7 +71,7 @@ Status check_step(const Schedule& s, size_t i) {
   const Step& st = s.steps[i];
   if (st.round < 0 || st.round >= s.rounds) return bad(s, i, "round out of range");
   if (i && st.round < s.steps[i - 1].round) return bad(s, i, "steps not sorted by round");
-  const bool reads = st.kind == StepKind::kCopy || st.kind == StepKind::kSend;
+  const bool reads = st.kind == StepKind::kCopy || st.kind == StepKind::kSend || is_phase(st.kind);
   if (reads && st.src.offset + st.src.count > capacity(s, st.src.buffer)) {
     return bad(s, i, "source " + span_text(st.src) + " outside its buffer");
   }
@@ -77,6 +86,19 @@ Status check_step(const Schedule& s, size_t i) {
   }
   if (is_message(st.kind) && (st.peer < 0 || st.peer >= s.world || st.peer == s.rank)) {
     return bad(s, i, fmt::format("bad peer {}", st.peer));
+  }
+  if (is_phase(st.kind)) {
+    const bool rs = st.kind == StepKind::kPhaseReduceScatter;
+    const Span& whole = rs ? st.src : st.dst;
+    const Span& part = rs ? st.dst : st.src;
+    if (st.dim < 0 || part.count == 0 || !contains(whole, part) || whole.count % part.count ||
+        (part.offset - whole.offset) % part.count) {
+      return bad(s, i, "a phase's part must be one of the equal parts of its whole, in place");
+    }
+    if ((i > 0 && s.steps[i - 1].round == st.round) ||
+        (i + 1 < s.steps.size() && s.steps[i + 1].round == st.round)) {
+      return bad(s, i, "a phase shares its round");  // steps are sorted by round
+    }
   }
   return Status();
 }
@@ -155,7 +177,10 @@ std::string format_schedule(const Schedule& s) {
   for (const Step& st : s.steps) {
     out += fmt::format("  r{:<3} {:<11}", st.round, step_name(st.kind));
     if (is_message(st.kind)) out += fmt::format(" peer {} tag {}", st.peer, st.tag);
-    if (st.kind == StepKind::kCopy || st.kind == StepKind::kSend) out += " " + span_text(st.src);
+    if (is_phase(st.kind)) out += fmt::format(" dim {}", st.dim);
+    if (st.kind == StepKind::kCopy || st.kind == StepKind::kSend || is_phase(st.kind)) {
+      out += " " + span_text(st.src);
+    }
     if (st.kind != StepKind::kSend) out += " -> " + span_text(st.dst);
     out += "\n";
   }
@@ -174,6 +199,12 @@ ScheduleStats schedule_stats(const Schedule& s) {
       stats.bytes_reduced += st.dst.count * es;
     } else if (st.kind == StepKind::kCopy) {
       stats.bytes_copied += st.dst.count * es;
+    } else if (is_phase(st.kind)) {  // as the ring phase would move them
+      const bool rs = st.kind == StepKind::kPhaseReduceScatter;
+      const size_t whole = (rs ? st.src : st.dst).count, part = (rs ? st.dst : st.src).count;
+      stats.messages_sent += whole / part - 1;
+      stats.bytes_sent += (whole - part) * es;
+      if (rs) stats.bytes_reduced += (whole - part) * es;
     }
   }
   return stats;

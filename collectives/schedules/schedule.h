@@ -12,6 +12,14 @@
 //   4. its divisions (kDivide: dst /= world, finishing TIDAL_AVG).
 // Rounds run in increasing order; a send of round r is always matched by a
 // receive of round r on its peer (validated), so a schedule cannot deadlock.
+// A phase step (kPhaseReduceScatter, kPhaseAllGather) instead runs the
+// backend's native collective on the sub-communicator along one dim of the
+// layout (the ranks whose coordinates differ from this one's only in
+// `dim`, in the order of that coordinate), in place as NCCL defines it:
+// reduce-scatter from src (every member's part, in member order) into dst
+// (this rank's part, inside src); all-gather from src (this rank's part)
+// into dst (every member's part). Every member runs it in the same round,
+// alone in that round, so phases, too, cannot deadlock.
 // Spans are element ranges of one of three buffers: the call's input, its
 // output, or a scratch buffer the executor allocates (scratch_count).
 #pragma once
@@ -32,15 +40,18 @@ struct Span {
   size_t count = 0;   // elements
 };
 
-enum class StepKind : uint8_t { kCopy, kSend, kRecv, kRecvReduce, kDivide };
+enum class StepKind : uint8_t {
+  kCopy, kSend, kRecv, kRecvReduce, kDivide, kPhaseReduceScatter, kPhaseAllGather
+};
 
 struct Step {
   StepKind kind;
   int round;
   int peer = -1;  // world rank (sends and receives)
   int tag = 0;
-  Span src;       // copy source, send data
-  Span dst;       // copy, receive, reduce and divide target
+  Span src;       // copy source, send data, phase input
+  Span dst;       // copy, receive, reduce, divide and phase target
+  int dim = -1;   // phase steps: the layout dim of the sub-communicator
 };
 
 // Tags 32000..32699 are reserved for schedules (a chunk's messages use
@@ -60,6 +71,9 @@ struct Schedule {
   size_t scratch_count = 0;
   int rounds = 0;           // 1 + the largest round of any step
   std::vector<Step> steps;  // sorted by round (stable)
+  // With phase steps: the layout whose dims they name (a phase along dim d
+  // runs on the sub-communicator split_by_dims gives for these dims).
+  std::vector<int> phase_dims;
 };
 
 // Element counts of the call's input and output buffers.

@@ -32,6 +32,11 @@ void ScheduleBuilder::divide(int round, Span dst) {
   add(Step{StepKind::kDivide, round, -1, 0, Span{}, dst});
 }
 
+void ScheduleBuilder::phase(int round, StepKind kind, int dim, Span src, Span dst) {
+  if (src.count == 0) return;
+  add(Step{kind, round, -1, 0, src, dst, dim});
+}
+
 void ScheduleBuilder::finish() {
   std::stable_sort(s_->steps.begin(), s_->steps.end(),
                    [](const Step& a, const Step& b) { return a.round < b.round; });

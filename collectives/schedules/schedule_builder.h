@@ -20,6 +20,9 @@ class ScheduleBuilder {
   void recv(int round, int peer, int tag, Span dst);
   void recv_reduce(int round, int peer, int tag, Span dst);
   void divide(int round, Span dst);
+  // A native collective along `dim` (kind kPhaseReduceScatter or
+  // kPhaseAllGather); see schedule.h.
+  void phase(int round, StepKind kind, int dim, Span src, Span dst);
 
   // Sorts the steps by round (stable) and sets schedule->rounds.
   void finish();

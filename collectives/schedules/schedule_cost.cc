@@ -38,6 +38,16 @@ Status estimate_schedule_seconds(const std::vector<Schedule>& all, const RankLay
     std::map<std::pair<int, int>, size_t> bytes;  // (round, peer) -> bytes sent
     for (const Step& st : s.steps) {
       if (st.kind == StepKind::kSend) bytes[{st.round, st.peer}] += st.src.count * es;
+      if (st.kind == StepKind::kPhaseReduceScatter || st.kind == StepKind::kPhaseAllGather) {
+        // A ring along the dim's tier: members - 1 steps of one part each.
+        const bool rs = st.kind == StepKind::kPhaseReduceScatter;
+        const size_t whole = (rs ? st.src : st.dst).count, part = (rs ? st.dst : st.src).count;
+        const cost::LinkTier& t = tiers[static_cast<size_t>(st.dim)];
+        const double cost = static_cast<double>(whole / part - 1) *
+                            (t.alpha_s + static_cast<double>(part * es) / t.beta_Bps);
+        double& round = slowest[st.round];
+        round = std::max(round, cost);
+      }
     }
     for (const auto& entry : bytes) {
       const cost::LinkTier& t = tiers[static_cast<size_t>(tier_of(layout, s.rank,

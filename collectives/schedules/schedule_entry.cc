@@ -72,6 +72,30 @@ Status cached_layout(Communicator& comm, const ExecContext& ctx, RankLayout* out
   return Status();
 }
 
+// The sub-communicators of the phases of `dims` (split_by_dims), made by
+// the first schedule that needs them and kept: every rank builds the same
+// schedule for a collective, so every rank splits here at the same time.
+Status cached_phase_comms(Communicator& comm, const std::vector<int>& dims,
+                          const ExecContext& ctx, std::vector<Transport*>* out) {
+  struct PhaseComms {
+    std::vector<std::unique_ptr<Transport>> subs;
+  };
+  std::string key = "schedules.phases";
+  for (int d : dims) key += fmt::format(".{}", d);
+  std::shared_ptr<void>& slot = comm.layer_state(key);
+  if (!slot) {
+    RankLayout layout;
+    TIDAL_RETURN_IF_ERROR(RankLayout::create(dims, comm.size(), &layout));
+    auto made = std::make_shared<PhaseComms>();
+    TIDAL_RETURN_IF_ERROR(split_by_dims(comm.transport(), layout, ctx.deadline, &made->subs)
+                              .with_context("sub-communicators of the schedule's phases"));
+    slot = made;
+  }
+  out->clear();
+  for (auto& sub : static_cast<PhaseComms*>(slot.get())->subs) out->push_back(sub.get());
+  return Status();
+}
+
 // The work item of a scheduled collective: layout, schedule, execution.
 Status run_scheduled(Communicator& comm, const CollectiveCall& call, int schedule, bool check,
                      const ExecContext& ctx) {
@@ -83,21 +107,29 @@ Status run_scheduled(Communicator& comm, const CollectiveCall& call, int schedul
     schedule = choose_auto(call, layout, t.has_native_collectives());
     if (schedule == TIDAL_SCHEDULE_NATIVE) return Communicator::run_native(t, call, ctx);
   }
+  const int phases = comm.config().schedule_phases;
+  const bool native_phases =
+      t.has_native_collectives() &&
+      (phases == kPhasesNative || (phases == kPhasesAuto && t.native_phases_faster()));
   Schedule s;
-  TIDAL_RETURN_IF_ERROR(build_schedule(call, t.rank(), schedule, layout, &s));
+  TIDAL_RETURN_IF_ERROR(build_schedule(call, t.rank(), schedule, layout, &s, native_phases));
   TIDAL_RETURN_IF_ERROR(validate_schedule(s));
   if (log_level() >= TIDAL_LOG_TRACE) log_trace(t.rank(), "{}", format_schedule(s));
-  return execute_schedule(s, t, call.send, call.recv, ctx.deadline, ctx.stream);
+  std::vector<Transport*> subs;
+  if (!s.phase_dims.empty()) TIDAL_RETURN_IF_ERROR(cached_phase_comms(comm, s.phase_dims, ctx, &subs));
+  return execute_schedule(s, t, call.send, call.recv, ctx.deadline, ctx.stream, subs);
 }
 
 }  // namespace
 
 Status build_schedule(const CollectiveCall& call, int rank, int schedule,
-                      const RankLayout& layout, Schedule* out) {
+                      const RankLayout& layout, Schedule* out, bool native_phases) {
   switch (schedule) {
     case TIDAL_SCHEDULE_RING: return build_ring_schedule(call, rank, layout.world(), out);
-    case TIDAL_SCHEDULE_TORUS2D: return build_torus2d_schedule(call, rank, layout, out);
-    case TIDAL_SCHEDULE_NDRING: return build_ndring_schedule(call, rank, layout, out);
+    case TIDAL_SCHEDULE_TORUS2D:
+      return build_torus2d_schedule(call, rank, layout, out, native_phases);
+    case TIDAL_SCHEDULE_NDRING:
+      return build_ndring_schedule(call, rank, layout, out, native_phases);
     default:
       return Status(TIDAL_ERR_INVALID_ARGUMENT,
                     fmt::format("schedule {} has no step list", schedule_name(schedule)));

@@ -23,9 +23,12 @@ namespace tidal {
 Status queue_collective(Communicator& comm, const CollectiveCall& call, int schedule,
                         RequestPtr* out);
 
-// The schedule (ring, torus2d or ndring) of `call` for `rank` on `layout`.
+// The schedule (ring, torus2d or ndring) of `call` for `rank` on `layout`;
+// with native_phases, torus2d and ndring run each phase as one native
+// collective on the dim's sub-communicator (TIDAL_SCHEDULE_PHASES: auto,
+// the default, does so where Transport::native_phases_faster says so).
 Status build_schedule(const CollectiveCall& call, int rank, int schedule,
-                      const RankLayout& layout, Schedule* out);
+                      const RankLayout& layout, Schedule* out, bool native_phases = false);
 
 // What `auto` runs for `call` on `layout`: TIDAL_SCHEDULE_NATIVE when the
 // backend has native collectives and the layout is one node (or the

@@ -34,13 +34,18 @@ char* reserve(std::unique_ptr<char[]>& buf, size_t& have, size_t need) {
 
 class RoundRunner {
  public:
-  RoundRunner(const Schedule& s, Transport& t, const void* input, void* output)
-      : s_(s), t_(t), es_(dtype_size(s.dtype)),
+  RoundRunner(const Schedule& s, Transport& t, const void* input, void* output,
+              const std::vector<Transport*>& phase_comms)
+      : s_(s), t_(t), phase_comms_(phase_comms), es_(dtype_size(s.dtype)),
         input_(static_cast<const char*>(input)), output_(static_cast<char*>(output)),
         scratch_(reserve(tls_arena.scratch, tls_arena.scratch_bytes, s.scratch_count * es_)) {}
 
   // Runs steps [first, last), which all belong to one round.
   Status run(size_t first, size_t last, const Deadline& deadline, void* stream) {
+    const Step& head = s_.steps[first];
+    if (head.kind == StepKind::kPhaseReduceScatter || head.kind == StepKind::kPhaseAllGather) {
+      return run_phase(head, deadline, stream);  // alone in its round (validated)
+    }
     for (size_t i = first; i < last; ++i) {
       const Step& st = s_.steps[i];
       if (st.kind != StepKind::kCopy) continue;
@@ -98,8 +103,26 @@ class RoundRunner {
     return t_.p2p(ops_.data(), ops_.size(), deadline, stream);
   }
 
+  // One native collective on the dim's sub-communicator, in place.
+  Status run_phase(const Step& st, const Deadline& deadline, void* stream) {
+    if (st.dim < 0 || static_cast<size_t>(st.dim) >= phase_comms_.size() ||
+        !phase_comms_[static_cast<size_t>(st.dim)]) {
+      return Status(TIDAL_ERR_INTERNAL,
+                    fmt::format("phase along dim {} without its sub-communicator", st.dim));
+    }
+    Transport& sub = *phase_comms_[static_cast<size_t>(st.dim)];
+    if (st.kind == StepKind::kPhaseReduceScatter) {
+      const tidal_op_t op = s_.op == TIDAL_AVG ? TIDAL_SUM : s_.op;  // divided by the schedule
+      return sub.reduce_scatter(address(st.src), address(st.dst), st.dst.count, s_.dtype, op,
+                                deadline, stream);
+    }
+    return sub.all_gather(address(st.src), address(st.dst), st.src.count, s_.dtype, deadline,
+                          stream);
+  }
+
   const Schedule& s_;
   Transport& t_;
+  const std::vector<Transport*>& phase_comms_;
   const size_t es_;
   const char* input_;
   char* output_;
@@ -111,14 +134,15 @@ class RoundRunner {
 }  // namespace
 
 Status execute_schedule(const Schedule& schedule, Transport& transport, const void* input,
-                        void* output, const Deadline& deadline, void* stream) {
+                        void* output, const Deadline& deadline, void* stream,
+                        const std::vector<Transport*>& phase_comms) {
   if (transport.memory_kind() != MemoryKind::kHost) {
     return Status(TIDAL_ERR_UNSUPPORTED,
                   fmt::format("schedule '{}' runs on host memory; backend {} moves device "
                               "memory (use the native schedule)",
                               schedule.name, transport.name()));
   }
-  RoundRunner runner(schedule, transport, input, output);
+  RoundRunner runner(schedule, transport, input, output, phase_comms);
   size_t first = 0;
   while (first < schedule.steps.size()) {
     size_t last = first;

@@ -13,6 +13,6 @@
 namespace tidal {
 
 Status build_torus2d_schedule(const CollectiveCall& call, int rank, const RankLayout& layout,
-                              Schedule* out);
+                              Schedule* out, bool native_phases = false);
 
 }  // namespace tidal

@@ -52,6 +52,15 @@ Status apply_env(Config* c) {
                               .with_context("TIDAL_FIRST_BUCKET_BYTES"));
   }
   if (const char* v = env("TIDAL_TOPO")) c->topology = v;
+  if (const char* v = env("TIDAL_SCHEDULE_PHASES")) {
+    const std::string text = v;
+    if (text == "auto") c->schedule_phases = kPhasesAuto;
+    else if (text == "p2p") c->schedule_phases = kPhasesP2p;
+    else if (text == "native") c->schedule_phases = kPhasesNative;
+    else
+      return Status(TIDAL_ERR_INVALID_ARGUMENT,
+                    fmt::format("TIDAL_SCHEDULE_PHASES='{}' must be auto, p2p or native", v));
+  }
   if (const char* v = env("TIDAL_CHECK_ARGS")) {
     if (std::strcmp(v, "0") != 0 && std::strcmp(v, "1") != 0) {
       return Status(TIDAL_ERR_INVALID_ARGUMENT,

@@ -17,7 +17,16 @@ struct Config {
   size_t first_bucket_bytes = size_t(1) << 20;
   std::string topology;  // "" = detect
   bool check_args = false;
+  // How the torus2d and ndring schedules run each phase
+  // (TIDAL_SCHEDULE_PHASES): kPhasesAuto = the backend's native collective
+  // on the dim's sub-communicator where that is faster than rings of its
+  // messages (Transport::native_phases_faster: local threads), else rings;
+  // kPhasesP2p = always rings; kPhasesNative = native wherever the backend
+  // has native collectives.
+  int schedule_phases = 0;
 };
+
+constexpr int kPhasesAuto = 0, kPhasesP2p = 1, kPhasesNative = 2;
 
 // Merges `user` (may be NULL) over `base` (defaults or a parent's config),
 // then applies the environment. Rejects a config that was not made with

@@ -59,6 +59,11 @@ class Transport {
   virtual MemoryKind memory_kind() const = 0;
   // False for a p2p-only backend (UCX): collectives then run as schedules.
   virtual bool has_native_collectives() const { return true; }
+  // True where a native collective on a sub-communicator beats a ring of
+  // this backend's messages, so torus2d/ndring run their phases natively
+  // (TIDAL_SCHEDULE_PHASES=auto). Measured in docs/benchmarks/schedules.md:
+  // yes on local threads (direct reads), no on MPI here.
+  virtual bool native_phases_faster() const { return false; }
   // CUDA transports: the stream the user computes on and the stream the
   // transport communicates on (cudaStream_t). Host transports: nullptr.
   virtual void* user_stream() const { return nullptr; }

@@ -181,6 +181,81 @@ TEST(SchedulePlans, CostFromTheStepListsChargesEveryRoundItsSlowestHop) {
             TIDAL_ERR_INVALID_ARGUMENT);
 }
 
+// Native phases: one phase step per dim, each alone in its round, with its
+// part one of the equal parts of its whole; valid for every rank; what the
+// step list moves is what the rings would; the executor refuses a phase
+// without its sub-communicator.
+TEST(NativePhasePlans, OnePhaseStepPerDimAloneInItsRound) {
+  for (const char* text : {"2x3", "4x2", "2x2x2", "3x1x2", "1x4"}) {
+    RankLayout layout;
+    const std::string t = text;
+    int world = 1;
+    for (size_t i = 0, j; i < t.size(); i = j + 1) {
+      j = t.find('x', i);
+      if (j == std::string::npos) j = t.size();
+      world *= std::stoi(t.substr(i, j - i));
+    }
+    ASSERT_TRUE(RankLayout::parse(text, world, &layout).ok());
+    for (int schedule : {TIDAL_SCHEDULE_TORUS2D, TIDAL_SCHEDULE_NDRING}) {
+      const int phases_per_direction = schedule == TIDAL_SCHEDULE_TORUS2D
+                                           ? layout.collapsed_to_2d().ndims()
+                                           : layout.ndims();
+      for (CollKind kind : {CollKind::kReduceScatter, CollKind::kAllGather, CollKind::kAllReduce}) {
+        const size_t count = static_cast<size_t>(world) * 4;
+        CollectiveCall call{kind, nullptr, nullptr, count, TIDAL_F32, TIDAL_SUM, 0};
+        for (int r = 0; r < world; ++r) {
+          Schedule sched, rings;
+          ASSERT_TRUE(tidal::build_schedule(call, r, schedule, layout, &sched, true).ok());
+          ASSERT_TRUE(tidal::build_schedule(call, r, schedule, layout, &rings, false).ok());
+          ASSERT_TRUE(tidal::validate_schedule(sched).ok())
+              << text << " " << tidal::validate_schedule(sched).message();
+          int phase_steps = 0;
+          for (const tidal::Step& st : sched.steps) {
+            phase_steps += st.kind == tidal::StepKind::kPhaseReduceScatter ||
+                           st.kind == tidal::StepKind::kPhaseAllGather;
+            EXPECT_NE(st.kind, tidal::StepKind::kSend) << "no messages besides the phases";
+          }
+          const int expected = (kind == CollKind::kAllReduce ? 2 : 1) * phases_per_direction;
+          EXPECT_EQ(phase_steps, expected) << text << " " << tidal::coll_kind_name(kind);
+          EXPECT_FALSE(sched.phase_dims.empty());
+          EXPECT_EQ(tidal::schedule_stats(sched).bytes_sent, tidal::schedule_stats(rings).bytes_sent)
+              << text << " " << tidal::coll_kind_name(kind) << " rank " << r;
+          EXPECT_NE(tidal::format_schedule(sched).find("phase-"), std::string::npos);
+        }
+      }
+    }
+  }
+}
+
+TEST(NativePhasePlans, AllReduceOfACountTheWorldDoesNotDivideKeepsTheRings) {
+  RankLayout layout;
+  ASSERT_TRUE(RankLayout::parse("2x2", 4, &layout).ok());
+  CollectiveCall call{CollKind::kAllReduce, nullptr, nullptr, 7, TIDAL_F32, TIDAL_SUM, 0};
+  Schedule s;
+  ASSERT_TRUE(tidal::build_schedule(call, 1, TIDAL_SCHEDULE_TORUS2D, layout, &s, true).ok());
+  EXPECT_TRUE(s.phase_dims.empty());
+  EXPECT_EQ(s.name.find("+native"), std::string::npos);
+}
+
+TEST(NativePhasePlans, AMalformedPhaseIsRejectedAndTheExecutorNeedsItsSubCommunicator) {
+  RankLayout layout;
+  ASSERT_TRUE(RankLayout::parse("2x2", 4, &layout).ok());
+  float in[8] = {0}, out[2] = {0};
+  CollectiveCall call{CollKind::kReduceScatter, in, out, 2, TIDAL_F32, TIDAL_SUM, 0};
+  Schedule s;
+  ASSERT_TRUE(tidal::build_schedule(call, 0, TIDAL_SCHEDULE_TORUS2D, layout, &s, true).ok());
+  auto group = tidal_testing::P2POnlyTransport::group(1, tidal::MemoryKind::kHost);
+  tidal::Status st = tidal::execute_schedule(s, *group[0], in, out, tidal::Deadline::after(5),
+                                             nullptr);
+  EXPECT_EQ(st.code(), TIDAL_ERR_INTERNAL);
+  EXPECT_NE(st.message().find("sub-communicator"), std::string::npos) << st.message();
+  Schedule bad = s;
+  for (tidal::Step& step : bad.steps) {
+    if (step.kind == tidal::StepKind::kPhaseReduceScatter) { step.dst.count += 1; break; }
+  }
+  EXPECT_EQ(tidal::validate_schedule(bad).code(), TIDAL_ERR_INTERNAL);
+}
+
 TEST(ScheduleExecutor, RefusesDeviceMemoryTransports) {
   auto group = tidal_testing::P2POnlyTransport::group(1, tidal::MemoryKind::kDevice);
   RankLayout layout;

@@ -1,7 +1,12 @@
 // Every schedule x collective x dtype against native, bitwise, on local
 // thread ranks, for every factorisation of 1..16 ranks into 1..4 dims and
 // for larger layouts up to 64 ranks (fewer dtypes there: 64 threads share
-// the test machine's cores).
+// the test machine's cores). The local backend has native collectives, so
+// torus2d and ndring run their phases natively on sub-communicators by
+// default (TIDAL_SCHEDULE_PHASES=auto); the P2pPhases tests run the rings
+// of messages instead, and the all-reduce counts that divide by the world
+// take the native-phase all-reduce.
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -49,13 +54,40 @@ TEST_P(SmallLayouts, EveryScheduleCollectiveAndDtypeMatchesNativeBitwise) {
   tidal_testing::run_local_ranks(
       world,
       [&](tidal_comm_t comm, int) {
-        // 0, and counts that few rank counts divide (7 and 61 are prime).
-        tidal_testing::check_all_schedules(comm, dtypes, {0, 7, 61});
+        // 0, counts that few rank counts divide (7 and 61 are prime), and
+        // one that every rank count divides (native-phase all-reduce).
+        tidal_testing::check_all_schedules(comm, dtypes,
+                                           {0, 7, 61, static_cast<size_t>(world) * 3});
       },
       &config);
 }
 
 INSTANTIATE_TEST_SUITE_P(Factorisations, SmallLayouts, ::testing::ValuesIn(small_layouts()),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           return "layout_" + info.param;
+                         });
+
+// The same checks with every phase a ring of messages (TIDAL_SCHEDULE_PHASES=p2p).
+class P2pPhases : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(P2pPhases, RingsOfMessagesMatchNativeBitwise) {
+  const std::string layout = GetParam();
+  tidal_config_t config = config_for(layout);
+  const int world = tidal_testing::layout_world(layout);
+  setenv("TIDAL_SCHEDULE_PHASES", "p2p", 1);
+  tidal_testing::run_local_ranks(
+      world,
+      [&](tidal_comm_t comm, int) {
+        tidal_testing::check_all_schedules(comm, {TIDAL_F32, TIDAL_BF16, TIDAL_I64},
+                                           {0, 7, 61, static_cast<size_t>(world) * 3});
+      },
+      &config);
+  unsetenv("TIDAL_SCHEDULE_PHASES");
+}
+
+INSTANTIATE_TEST_SUITE_P(Factorisations, P2pPhases,
+                         ::testing::Values("2x2", "2x3", "3x2", "1x4", "4x1", "2x2x2", "2x4",
+                                           "4x4", "2x2x3"),
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            return "layout_" + info.param;
                          });
@@ -68,7 +100,7 @@ TEST_P(LargeLayouts, EveryScheduleAndCollectiveMatchesNativeBitwise) {
   tidal_testing::run_local_ranks(
       tidal_testing::layout_world(layout),
       [&](tidal_comm_t comm, int) {
-        tidal_testing::check_all_schedules(comm, {TIDAL_F32, TIDAL_I64}, {0, 3});
+        tidal_testing::check_all_schedules(comm, {TIDAL_F32, TIDAL_I64}, {0, 3, 128});
       },
       &config);
 }

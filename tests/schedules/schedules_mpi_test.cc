@@ -25,6 +25,14 @@ TEST(MpiSchedules, EveryScheduleMatchesNativeAs2x2) { check_layout("2x2"); }
 
 TEST(MpiSchedules, EveryScheduleMatchesNativeAs4x1) { check_layout("4x1"); }
 
+// MPI's phases are rings of messages by default (faster here); forced
+// native, each phase is an MPI collective on a sub-communicator.
+TEST(MpiSchedules, NativePhasesMatchNativeAs2x2) {
+  setenv("TIDAL_SCHEDULE_PHASES", "native", 1);
+  check_layout("2x2");
+  unsetenv("TIDAL_SCHEDULE_PHASES");
+}
+
 TEST(MpiSchedules, NodeDetectionFindsTheRanksOfThisMachineAsOneNode) {
   tidal_comm_t comm = nullptr;
   ASSERT_EQ(tidal_comm_create_mpi(MPI_COMM_WORLD, nullptr, &comm), TIDAL_SUCCESS);

@@ -21,6 +21,8 @@ class LocalTransport final : public Transport {
   int rank() const override { return rank_; }
   int size() const override { return group_->size(); }
   MemoryKind memory_kind() const override { return MemoryKind::kHost; }
+  // Direct-read collectives beat rings of messages between threads.
+  bool native_phases_faster() const override { return true; }
 
   Status all_gather(const void* send, void* recv, size_t count, tidal_dtype_t dtype,
                     const Deadline& deadline, void* stream) override;
