@@ -9,7 +9,7 @@
 # Uses .deps/root (scripts/gpu-deps.sh) for the Debian packages when they
 # are not installed system-wide, and finds NCCL in the CUDA toolkit or in
 # the nvidia-nccl Python wheel.
-# Usage: [TIDAL_GPU_CHECK_ONLY=NAME] scripts/gpu-check.sh OUTDIR
+# Usage: [TIDAL_GPU_CHECK_ONLY=NAME] [TIDAL_GPU_CHECK_TESTS=0] scripts/gpu-check.sh OUTDIR
 set -uo pipefail
 out=${1:?usage: scripts/gpu-check.sh OUTDIR}
 cd "$(dirname "$0")/.."
@@ -48,26 +48,30 @@ timeout "$(left)" cmake -S . -B $build -G Ninja -DCMAKE_BUILD_TYPE=Release \
 targets=(nccl_test schedules_gpu_test checkpoint_gpu_test cuda_pack_kernel_test
          cuda_overlap_hooks_test all_reduce_perf all_gather_perf reduce_scatter_perf
          tidal-bench-pack-cuda tidal-ckpt-gpu-bench
-         tidal-bench-pack tidal-bench-overlap tidal-ckpt-bench)
+         tidal-bench-pack tidal-bench-overlap tidal-ckpt-bench tidal-sim)
 timeout "$(left)" cmake --build $build -j "$(nproc)" --target "${targets[@]}" \
   > "$out/build.log" 2>&1 \
   || { log "build FAILED"; grep -m20 -B2 -A8 'error' "$out/build.log" | tee -a "$summary"; exit 1; }
 log "build ok at ${SECONDS}s"
 
-(cd $build && timeout "$(left)" ctest -L gpu --output-on-failure) > "$out/gpu-tests.log" 2>&1
-log "gpu tests: $(grep -E 'tests passed|tests failed' "$out/gpu-tests.log" | tail -1)"
-grep -E 'Failed|\*\*\*' "$out/gpu-tests.log" | head -20 | tee -a "$summary"
+if [[ ${TIDAL_GPU_CHECK_TESTS:-1} == 0 ]]; then  # benches only (a re-run after a full check)
+  log "gpu tests: skipped (TIDAL_GPU_CHECK_TESTS=0)"
+else
+  (cd $build && timeout "$(left)" ctest -L gpu --output-on-failure) > "$out/gpu-tests.log" 2>&1
+  log "gpu tests: $(grep -E 'tests passed|tests failed' "$out/gpu-tests.log" | tail -1)"
+  grep -E 'Failed|\*\*\*' "$out/gpu-tests.log" | head -20 | tee -a "$summary"
 
-# The CUDA memory checker on the kernel and the hooks (no NCCL in the first).
-if command -v compute-sanitizer > /dev/null; then
-  for t in "cuda_pack_kernel_test --gtest_filter=CudaPackKernel.Plain*" \
-           "cuda_overlap_hooks_test"; do
-    echo "## compute-sanitizer --tool memcheck $t" >> "$out/sanitizer.log"
-    # shellcheck disable=SC2086
-    timeout $(( $(left) < 60 ? $(left) : 60 )) compute-sanitizer --tool memcheck \
-      --error-exitcode 3 $build/tests/bucketing/$t >> "$out/sanitizer.log" 2>&1
-    log "memcheck ${t%% *}: exit $? ($(grep -m1 'ERROR SUMMARY' "$out/sanitizer.log" | tail -1))"
-  done
+  # The CUDA memory checker on the kernel and the hooks (no NCCL in the first).
+  if command -v compute-sanitizer > /dev/null; then
+    for t in "cuda_pack_kernel_test --gtest_filter=CudaPackKernel.Plain*" \
+             "cuda_overlap_hooks_test"; do
+      echo "## compute-sanitizer --tool memcheck $t" >> "$out/sanitizer.log"
+      # shellcheck disable=SC2086
+      timeout $(( $(left) < 60 ? $(left) : 60 )) compute-sanitizer --tool memcheck \
+        --error-exitcode 3 $build/tests/bucketing/$t >> "$out/sanitizer.log" 2>&1
+      log "memcheck ${t%% *}: exit $? ($(grep 'ERROR SUMMARY' "$out/sanitizer.log" | tail -1))"
+    done
+  fi
 fi
 
 # Benchmarks: each appends its table to one log; a missing tool is reported.
