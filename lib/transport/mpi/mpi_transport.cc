@@ -4,6 +4,7 @@
 
 #include <climits>
 #include <cstring>
+#include <memory>
 
 #include <fmt/format.h>
 
@@ -125,15 +126,16 @@ Status MpiTransport::reduce_scatter(const void* send, void* recv, size_t recvcou
   const size_t bytes = recvcount * dtype_size(dtype);
   // MPI's in-place form differs from NCCL's: reduce into a scratch buffer.
   const bool in_place = recv == static_cast<const char*>(send) + rank_ * bytes;
-  std::vector<char> scratch(in_place ? bytes : 0);
-  void* out = in_place ? scratch.data() : recv;
+  // Uninitialised: MPI writes every byte (zeroing would cost a pass).
+  std::unique_ptr<char[]> scratch(in_place && bytes ? new char[bytes] : nullptr);
+  void* out = in_place ? scratch.get() : recv;
   MPI_Request req;
   TIDAL_RETURN_IF_ERROR(check(MPI_Ireduce_scatter_block(send, out, static_cast<int>(recvcount),
                                                         mpi_datatype(dtype), mpi_op(dtype, op),
                                                         comm_, &req),
                               "MPI_Ireduce_scatter_block"));
   TIDAL_RETURN_IF_ERROR(wait_all(&req, 1, nullptr, deadline, "reduce_scatter"));
-  if (in_place && bytes) std::memcpy(recv, scratch.data(), bytes);
+  if (in_place && bytes) std::memcpy(recv, scratch.get(), bytes);
   if (op == TIDAL_AVG) divide_by(recv, recvcount, dtype, size_);
   return Status();
 }
