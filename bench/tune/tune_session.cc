@@ -57,6 +57,9 @@ Status run_rank(tidal_comm_t comm, const SessionOptions& o, const tidal_tune_inp
   Progress profiling{"measuring the profile"};
   tidal_measure_options_t mo = TIDAL_MEASURE_OPTIONS_INITIALIZER;
   mo.repetitions = o.repetitions;
+  // Each size's stream moves the step's gradient bytes (up to 1 GiB), so
+  // the profile meets the caches as a step does.
+  mo.stream_bytes = static_cast<size_t>(std::min(inputs.grad_bytes, double(size_t(1) << 30)));
   if (o.progress) {
     mo.progress = print_progress;
     mo.progress_user = &profiling;

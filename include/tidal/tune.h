@@ -95,10 +95,15 @@ typedef struct tidal_measure_options {
   tidal_tune_progress_fn progress; /* called on rank 0 after each size; may
                                       be NULL                               */
   void *progress_user;
+  size_t stream_bytes;  /* bytes each size's stream of back-to-back buckets
+                           covers (the working set the caches see); 0 = 64
+                           MiB. Set it to the step's gradient bytes (capped
+                           by memory: it allocates twice this per rank) so
+                           the profile meets memory as a real step does.  */
 } tidal_measure_options_t;
 
 #define TIDAL_MEASURE_OPTIONS_INITIALIZER \
-  { sizeof(tidal_measure_options_t), 5, 1, 1, NULL, NULL }
+  { sizeof(tidal_measure_options_t), 5, 1, 1, NULL, NULL, 0 }
 
 /* Collective: every rank of `comm` calls it with the same arguments. For
  * each of the n sizes (bytes, rounded up to a multiple of 4 * world), times

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -20,6 +22,8 @@ namespace api {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+// The largest working set a profile allocates for (twice this per rank).
+constexpr size_t kMaxProfileStreamBytes = size_t(1) << 30;
 
 // Ranks agree on a value: the maximum over ranks (in place).
 Status max_over_ranks(tidal_comm_t comm, double* values, size_t n) {
@@ -102,7 +106,7 @@ Status time_one_bucket(tidal_comm_t comm, tuning::CommKind kind, tidal_schedule_
                        size_t count, int world, const tidal_measure_options_t& o,
                        SweepBuffers& buf, double* seconds) {
   const size_t shard = count / static_cast<size_t>(world);
-  const size_t k = tuning::stream_length(count * 4);
+  const size_t k = tuning::stream_length(count * 4, o.stream_bytes);
   Status s;
   if (!o.include_pack || kind == tuning::CommKind::kAllReduce) {
     auto body = [&] { return run_bare_stream(comm, kind, schedule, count, shard, k, buf); };
@@ -160,7 +164,8 @@ Status measure_profile(tidal_comm_t comm, tidal_tune_collective_t collective,
     if (sizes[i] == 0) return invalid(fmt::format("size {} is 0", i));
     size_t count = (sizes[i] / sizeof(float) + unit - 1) / unit * unit;
     counts.push_back(std::max(count, unit));
-    max_count = std::max(max_count, counts.back() * tuning::stream_length(counts.back() * 4));
+    max_count = std::max(max_count,
+                         counts.back() * tuning::stream_length(counts.back() * 4, o.stream_bytes));
   }
   SweepBuffers buf;
   try {
@@ -181,13 +186,77 @@ Status measure_profile(tidal_comm_t comm, tidal_tune_collective_t collective,
 
 namespace {
 
-// One step: forward sleeps, backward marks gradients at their pace.
+// ZeRO-3's forward: the parameters of every bucket gathered from this
+// rank's shard with the param gatherer, layer by layer, prefetching
+// `prefetch_depth` buckets ahead (as the model's forward does); the compute
+// on a bucket's parameters sleeps its share of the forward time.
+struct SyntheticForward {
+  tidal_tensor_list_t list = nullptr;
+  tidal_param_gatherer_t gatherer = nullptr;
+  std::vector<double> compute_s;  // per bucket
+  int depth = 0;
+  std::vector<char> shard;
+  ~SyntheticForward() {
+    tidal_param_gatherer_destroy(gatherer);
+    tidal_tensor_list_destroy(list);
+  }
+};
+
+Status make_forward(tidal_comm_t comm, const tuning::StepInputs& in, size_t bucket_bytes,
+                    std::vector<float>& params, SyntheticForward* f) {
+  const size_t count = static_cast<size_t>(in.gather_bytes / 4);
+  try {
+    params.assign(count, 1.0f);
+  } catch (const std::bad_alloc&) {
+    return Status(TIDAL_ERR_NO_MEMORY, "synthetic parameters");
+  }
+  tidal_tensor_desc_t desc{params.data(), count, TIDAL_F32};
+  tidal_bucket_options_t bo = TIDAL_BUCKET_OPTIONS_INITIALIZER;
+  bo.bucket_bytes = bucket_bytes;
+  bo.first_bucket_bytes = static_cast<size_t>(in.first_bucket_bytes);
+  bo.order = TIDAL_BUCKET_ORDER_FORWARD;
+  TIDAL_RETURN_IF_ERROR(
+      from_c(tidal_tensor_list_create(comm, &desc, 1, &bo, &f->list), "parameter list"));
+  size_t shard_bytes = 0, n = 0;
+  tidal_tensor_list_shard_bytes(f->list, &shard_bytes);
+  tidal_tensor_list_num_buckets(f->list, &n);
+  f->shard.assign(shard_bytes, 0);
+  for (size_t b = 0; b < n; ++b) {
+    tidal_bucket_info_t info;
+    TIDAL_RETURN_IF_ERROR(from_c(tidal_tensor_list_bucket_info(f->list, b, &info), "bucket"));
+    f->compute_s.push_back(in.fwd_s * static_cast<double>(info.count) / static_cast<double>(count));
+  }
+  f->depth = in.prefetch_depth;
+  tidal_param_gatherer_options_t go = TIDAL_PARAM_GATHERER_OPTIONS_INITIALIZER;
+  go.depth = static_cast<size_t>(std::max(1, in.prefetch_depth));
+  return from_c(tidal_param_gatherer_create(f->list, f->shard.data(), &go, &f->gatherer),
+                "param gatherer");
+}
+
+Status run_forward(SyntheticForward& f) {
+  const size_t n = f.compute_s.size();
+  for (size_t j = 0; j < n; ++j) {
+    TIDAL_RETURN_IF_ERROR(from_c(tidal_param_wait(f.gatherer, j), "param wait"));
+    for (size_t k = j + 1; k <= j + static_cast<size_t>(f.depth) && k < n; ++k) {
+      TIDAL_RETURN_IF_ERROR(from_c(tidal_param_prefetch(f.gatherer, k), "param prefetch"));
+    }
+    std::this_thread::sleep_for(std::chrono::duration<double>(f.compute_s[j]));
+  }
+  return from_c(tidal_param_release(f.gatherer, SIZE_MAX), "param release");
+}
+
+// One step: the forward (sleeps, or gathers and sleeps under ZeRO-3), then
+// the backward marks gradients at their pace.
 Status synthetic_step(tidal_comm_t comm, tidal_grad_reducer_t reducer,
                       const tuning::StepInputs& in, const tuning::SyntheticBackward& m,
-                      double* seconds) {
+                      SyntheticForward* forward, double* seconds) {
   TIDAL_RETURN_IF_ERROR(barrier(comm));
   auto start = Clock::now();
-  std::this_thread::sleep_for(std::chrono::duration<double>(in.fwd_s));
+  if (forward) {
+    TIDAL_RETURN_IF_ERROR(run_forward(*forward));
+  } else {
+    std::this_thread::sleep_for(std::chrono::duration<double>(in.fwd_s));
+  }
   auto bwd_start = Clock::now();
   for (size_t k = m.counts.size(); k-- > 0;) {
     auto due = bwd_start + std::chrono::duration_cast<Clock::duration>(
@@ -210,6 +279,12 @@ Status measure_step(tidal_comm_t comm, const tuning::StepInputs& in, size_t buck
     descs.push_back({storage.data() + offset, c, TIDAL_F32});
     offset += c;
   }
+  std::vector<float> params;
+  std::unique_ptr<SyntheticForward> forward;
+  if (in.gather_bytes > 0) {
+    forward.reset(new SyntheticForward);
+    TIDAL_RETURN_IF_ERROR(make_forward(comm, in, bucket_bytes, params, forward.get()));
+  }
   tidal_bucket_options_t bo = TIDAL_BUCKET_OPTIONS_INITIALIZER;
   bo.bucket_bytes = bucket_bytes;
   bo.first_bucket_bytes = static_cast<size_t>(in.first_bucket_bytes);
@@ -225,7 +300,7 @@ Status measure_step(tidal_comm_t comm, const tuning::StepInputs& in, size_t buck
   std::vector<double> times;
   for (int i = 0; s.ok() && i < o.warmup_steps + o.steps; ++i) {
     double t = 0;
-    s = synthetic_step(comm, reducer, in, m, &t);
+    s = synthetic_step(comm, reducer, in, m, forward.get(), &t);
     if (i >= o.warmup_steps) times.push_back(t);
   }
   tidal_grad_reducer_destroy(reducer);
@@ -311,6 +386,7 @@ Status auto_bucket_bytes(tidal_comm_t comm, size_t model_bytes, double bwd_s, si
   std::vector<double> seconds(sizes.size());
   tidal_measure_options_t mo = TIDAL_MEASURE_OPTIONS_INITIALIZER;
   mo.repetitions = 3;
+  mo.stream_bytes = std::min(model_bytes, kMaxProfileStreamBytes);  // a step's working set
   TIDAL_RETURN_IF_ERROR(measure_profile(comm, TIDAL_TUNE_REDUCE_SCATTER, TIDAL_SCHEDULE_UNSET,
                                         sizes.data(), sizes.size(), &mo, seconds.data()));
   double pick = 0;

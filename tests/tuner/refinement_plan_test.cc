@@ -8,11 +8,19 @@ namespace tidal {
 namespace tuning {
 namespace {
 
-TEST(RefinementPlan, StreamsMoveAboutSixtyFourMiBPerSize) {
-  EXPECT_EQ(stream_length(64 << 10), 256u);   // capped at 256 buckets
+TEST(RefinementPlan, StreamsMoveAboutSixtyFourMiBPerSizeByDefault) {
+  EXPECT_EQ(stream_length(64 << 10), 1024u);
   EXPECT_EQ(stream_length(1 << 20), 64u);
   EXPECT_EQ(stream_length(64 << 20), 1u);
   EXPECT_EQ(stream_length(size_t(512) << 20), 1u);
+  EXPECT_EQ(stream_length(1 << 20, 0), 64u);  // 0 = the default
+}
+
+TEST(RefinementPlan, StreamsCoverTheGivenWorkingSetUpToTheBucketCap) {
+  EXPECT_EQ(stream_length(256 << 10, size_t(256) << 20), 1024u);
+  EXPECT_EQ(stream_length(16 << 20, size_t(256) << 20), 16u);
+  EXPECT_EQ(stream_length(4 << 10, size_t(1) << 30), kMaxStreamBuckets);
+  EXPECT_EQ(stream_length(size_t(1) << 30, 1 << 20), 1u);
 }
 
 TEST(RefinementPlan, UniformSyntheticBackwardSpreadsTensorsOverTheBackward) {

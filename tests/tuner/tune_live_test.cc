@@ -116,6 +116,48 @@ TEST(TuneLive, RefinementMeasuresStepsWithTheGradReducer) {
   EXPECT_EQ(recommended[0], recommended[1]);  // maxima over ranks: every rank agrees
 }
 
+// ZeRO-3: refinement steps run the forward through the param gatherer
+// (gather every bucket, prefetching ahead) before the backward.
+TEST(TuneLive, ZeRO3RefinementGathersTheParametersInTheForward) {
+  const double fwd_s = 0.01, bwd_s = 0.02;
+  std::vector<double> measured(2, 0);
+  run_local_ranks(2, [&](tidal_comm_t comm, int rank) {
+    tidal_comm_profile_t profile = nullptr;
+    tidal_tune_result_t result = nullptr;
+    ASSERT_EQ(tidal_comm_profile_create(&profile), TIDAL_SUCCESS);
+    ASSERT_EQ(tidal_tune_result_create(&result), TIDAL_SUCCESS);
+    for (tidal_tune_collective_t c : {TIDAL_TUNE_REDUCE_SCATTER, TIDAL_TUNE_ALL_GATHER}) {
+      ASSERT_EQ(tidal_comm_profile_set_alpha_beta(profile, c, 2e-5, 1e9), TIDAL_SUCCESS);
+    }
+    tidal_tune_inputs_t in = TIDAL_TUNE_INPUTS_INITIALIZER;
+    in.grad_bytes = 2 << 20;
+    in.gather_bytes = 2 << 20;
+    in.prefetch_depth = 2;
+    in.bwd_s = bwd_s;
+    in.fwd_s = fwd_s;
+    ASSERT_EQ(tidal_tune_bucket_size(&in, profile, result), TIDAL_SUCCESS) << tidal_last_error();
+    const size_t sizes[1] = {256 << 10};
+    tidal_tune_refine_options_t o = TIDAL_TUNE_REFINE_OPTIONS_INITIALIZER;
+    o.sizes = sizes;
+    o.num_sizes = 1;
+    o.neighbours = 0;
+    o.steps = 2;
+    o.num_tensors = 8;
+    ASSERT_EQ(tidal_tune_refine(comm, &o, result), TIDAL_SUCCESS) << tidal_last_error();
+    size_t n = 0;
+    ASSERT_EQ(tidal_tune_result_num_points(result, &n), TIDAL_SUCCESS);
+    for (size_t i = 0; i < n; ++i) {
+      tidal_tune_point_t p = TIDAL_TUNE_POINT_INITIALIZER;
+      ASSERT_EQ(tidal_tune_result_point(result, i, &p), TIDAL_SUCCESS);
+      if (p.bucket_bytes == sizes[0]) measured[rank] = p.measured_iteration_s;
+    }
+    EXPECT_EQ(tidal_tune_result_destroy(result), TIDAL_SUCCESS);
+    EXPECT_EQ(tidal_comm_profile_destroy(profile), TIDAL_SUCCESS);
+  });
+  EXPECT_GE(measured[0], fwd_s + bwd_s);  // the sleeps alone take that
+  EXPECT_EQ(measured[0], measured[1]);    // maxima over ranks
+}
+
 TEST(TuneLive, AutoBucketBytesAgreeAcrossRanks) {
   std::vector<size_t> with_bwd(2, 0), unknown_bwd(2, 0);
   run_local_ranks(2, [&](tidal_comm_t comm, int rank) {

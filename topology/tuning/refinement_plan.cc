@@ -8,9 +8,10 @@
 namespace tidal {
 namespace tuning {
 
-size_t stream_length(size_t bucket_bytes) {
-  const size_t budget = size_t(64) << 20;
-  return std::max<size_t>(1, std::min<size_t>(256, budget / std::max<size_t>(bucket_bytes, 1)));
+size_t stream_length(size_t bucket_bytes, size_t stream_bytes) {
+  if (stream_bytes == 0) stream_bytes = kDefaultStreamBytes;
+  return std::max<size_t>(
+      1, std::min<size_t>(kMaxStreamBuckets, stream_bytes / std::max<size_t>(bucket_bytes, 1)));
 }
 
 SyntheticBackward synthetic_backward(const StepInputs& in, int num_tensors) {

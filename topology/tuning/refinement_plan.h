@@ -13,10 +13,13 @@ namespace tidal {
 namespace tuning {
 
 // Buckets timed back to back per profile size: the reducer's queue runs a
-// stream of buckets, so T_comm(b) is a stream's time per bucket (up to 256
-// buckets and 64 MiB in all: every size moves the same working set), not
-// one isolated call's wake-up latency.
-size_t stream_length(size_t bucket_bytes);
+// stream of buckets, so T_comm(b) is a stream's time per bucket, not one
+// isolated call's wake-up latency. The stream covers `stream_bytes` (every
+// size moves the same working set; default 64 MiB), at most
+// kMaxStreamBuckets buckets.
+constexpr size_t kDefaultStreamBytes = size_t(64) << 20;
+constexpr size_t kMaxStreamBuckets = 4096;
+size_t stream_length(size_t bucket_bytes, size_t stream_bytes = kDefaultStreamBytes);
 
 // The synthetic model a refinement step runs: gradient tensors in forward
 // order (element counts of 4-byte floats) and when backward produces each,
