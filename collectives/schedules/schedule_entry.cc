@@ -89,6 +89,11 @@ Status cached_phase_comms(Communicator& comm, const std::vector<int>& dims,
     auto made = std::make_shared<PhaseComms>();
     TIDAL_RETURN_IF_ERROR(split_by_dims(comm.transport(), layout, ctx.deadline, &made->subs)
                               .with_context("sub-communicators of the schedule's phases"));
+    std::vector<Transport*> subs;
+    for (auto& sub : made->subs) if (sub) subs.push_back(sub.get());
+    comm.add_abort_hook([subs] {  // the subs live in the layer state, as long as comm
+      for (Transport* sub : subs) sub->abort();
+    });
     slot = made;
   }
   out->clear();

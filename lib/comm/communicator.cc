@@ -93,6 +93,17 @@ Status Communicator::wait(const RequestPtr& request) {
 void Communicator::abort() {
   log_warn(rank_, "communicator: abort requested");
   engine_->abort();
+  std::vector<std::function<void()>> hooks;
+  {
+    std::lock_guard<std::mutex> lock(abort_mu_);
+    hooks = abort_hooks_;
+  }
+  for (auto& hook : hooks) hook();
+}
+
+void Communicator::add_abort_hook(std::function<void()> hook) {
+  std::lock_guard<std::mutex> lock(abort_mu_);
+  abort_hooks_.push_back(std::move(hook));
 }
 
 void Communicator::set_last_error(const std::string& message) {

@@ -6,10 +6,12 @@
 // layers above, run in issue order.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "lib/comm/collective_args.h"
 #include "lib/core/config.h"
@@ -52,7 +54,14 @@ class Communicator {
   // item's own deadline starts when it runs, so allow for the queue).
   Status wait(const RequestPtr& request);
 
+  // Fails queued work, wakes what runs (engine and transport), then runs
+  // the abort hooks. Thread-safe.
   void abort();
+  // Layers that own transports of their own (the schedules' phase
+  // sub-communicators) register how to abort them too, so an abort wakes a
+  // call blocked on them. Thread-safe; hooks live as long as the
+  // communicator.
+  void add_abort_hook(std::function<void()> hook);
   void drain() { engine_->drain(); }
   Status async_error() { return engine_->async_error(); }
 
@@ -74,6 +83,8 @@ class Communicator {
   int size_;
   std::unique_ptr<Engine> engine_;
   std::map<std::string, std::shared_ptr<void>> layer_state_;
+  std::mutex abort_mu_;
+  std::vector<std::function<void()>> abort_hooks_;
   std::mutex error_mu_;
   std::string last_error_;
 };

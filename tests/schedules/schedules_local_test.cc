@@ -6,11 +6,15 @@
 // default (TIDAL_SCHEDULE_PHASES=auto); the P2pPhases tests run the rings
 // of messages instead, and the all-reduce counts that divide by the world
 // take the native-phase all-reduce.
+#include <chrono>
+#include <thread>
 #include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "tests/common/local_ranks.h"
+#include "tidal/local.h"
+#include "tidal/schedule.h"
 #include "tests/schedules/schedule_check.h"
 #include "topology/layout/rank_layout.h"
 
@@ -91,6 +95,39 @@ INSTANTIATE_TEST_SUITE_P(Factorisations, P2pPhases,
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            return "layout_" + info.param;
                          });
+
+// An abort reaches a rank blocked inside a native phase (on a
+// sub-communicator), not only the communicator's own transport.
+TEST(NativePhases, AbortWakesARankBlockedInAPhase) {
+  tidal_config_t config = TIDAL_CONFIG_INITIALIZER;
+  config.topology = "2x2";
+  config.timeout_s = 120;  // the abort, not the timeout, must end the wait
+  std::vector<tidal_comm_t> comms(4);
+  ASSERT_EQ(tidal_comm_create_local(4, &config, comms.data()), TIDAL_SUCCESS);
+  std::vector<float> in(4 * 8, 1.0f), out(4 * 8, 0.0f);
+  // A first torus2d all-reduce on every rank makes the phase sub-communicators.
+  std::vector<std::thread> threads;
+  for (int r = 0; r < 4; ++r) {
+    threads.emplace_back([&, r] {
+      EXPECT_EQ(tidal_all_reduce_ex(&in[r * 8], &out[r * 8], 8, TIDAL_F32, TIDAL_SUM,
+                                    TIDAL_SCHEDULE_TORUS2D, comms[r], nullptr), TIDAL_SUCCESS)
+          << tidal_last_error();
+    });
+  }
+  for (auto& t : threads) t.join();
+  // Rank 0 stays away; rank 1 blocks in the first phase, with rank 0.
+  tidal_request_t blocked = nullptr;
+  ASSERT_EQ(tidal_all_reduce_ex(&in[8], &out[8], 8, TIDAL_F32, TIDAL_SUM, TIDAL_SCHEDULE_TORUS2D,
+                                comms[1], &blocked), TIDAL_SUCCESS);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const auto t0 = std::chrono::steady_clock::now();
+  ASSERT_EQ(tidal_comm_abort(comms[1]), TIDAL_SUCCESS);
+  EXPECT_EQ(tidal_wait(blocked), TIDAL_ERR_ABORTED) << tidal_comm_last_error(comms[1]);
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 10.0);
+  tidal_request_free(blocked);
+  for (auto c : comms) EXPECT_EQ(tidal_comm_abort(c), TIDAL_SUCCESS);
+  for (auto c : comms) EXPECT_EQ(tidal_comm_destroy(c), TIDAL_SUCCESS);
+}
 
 class LargeLayouts : public ::testing::TestWithParam<std::string> {};
 
