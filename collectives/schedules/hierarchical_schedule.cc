@@ -290,7 +290,9 @@ Status build_hierarchical_schedule(const CollectiveCall& call, int rank,
   }
   if (call.count > 0 && native) {
     switch (call.kind) {
-      case CollKind::kReduceScatter: build_native_reduce_scatter(call, rank, plan.layout, b, &s); break;
+      case CollKind::kReduceScatter:
+        build_native_reduce_scatter(call, rank, plan.layout, b, &s);
+        break;
       case CollKind::kAllGather: build_native_all_gather(call, rank, plan.layout, b, &s); break;
       default: build_native_all_reduce(call, rank, plan.layout, b); break;
     }

@@ -121,7 +121,9 @@ Status run_scheduled(Communicator& comm, const CollectiveCall& call, int schedul
   TIDAL_RETURN_IF_ERROR(validate_schedule(s));
   if (log_level() >= TIDAL_LOG_TRACE) log_trace(t.rank(), "{}", format_schedule(s));
   std::vector<Transport*> subs;
-  if (!s.phase_dims.empty()) TIDAL_RETURN_IF_ERROR(cached_phase_comms(comm, s.phase_dims, ctx, &subs));
+  if (!s.phase_dims.empty()) {
+    TIDAL_RETURN_IF_ERROR(cached_phase_comms(comm, s.phase_dims, ctx, &subs));
+  }
   return execute_schedule(s, t, call.send, call.recv, ctx.deadline, ctx.stream, subs);
 }
 

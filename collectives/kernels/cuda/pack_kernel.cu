@@ -84,7 +84,8 @@ using VecOf = typename std::conditional<sizeof(Four<T>) == 16, uint4, uint2>::ty
 
 // Copies `vecs` 16-byte vectors: kUnroll loads issued before their stores,
 // so each thread keeps several requests in flight.
-__device__ __forceinline__ void copy_vectors(const uint4* src, uint4* dst, unsigned long long vecs) {
+__device__ __forceinline__ void copy_vectors(const uint4* src, uint4* dst,
+                                             unsigned long long vecs) {
   unsigned long long v = threadIdx.x;
   const unsigned stride = blockDim.x;
   for (; v + (kUnroll - 1) * stride < vecs; v += kUnroll * stride) {
@@ -147,7 +148,8 @@ __device__ void cast_run(const S* src, D* dst, unsigned long long n, float scale
 }
 
 template <typename S>
-__device__ void cast_from(const S* src, void* dst, int dst_dtype, unsigned long long n, float scale) {
+__device__ void cast_from(const S* src, void* dst, int dst_dtype, unsigned long long n,
+                          float scale) {
   switch (dst_dtype) {
     case TIDAL_F32: cast_run(src, static_cast<float*>(dst), n, scale); break;
     case TIDAL_BF16: cast_run(src, static_cast<__nv_bfloat16*>(dst), n, scale); break;
@@ -304,7 +306,9 @@ Status cuda_run_copy(const CopyDesc& desc, const CopyOp& op, void* stream) {
 
 uint64_t cuda_copy_launches() { return g_launches.load(); }
 
-void cuda_set_copy_grid_cap(uint32_t blocks) { g_grid_cap.store(blocks, std::memory_order_relaxed); }
+void cuda_set_copy_grid_cap(uint32_t blocks) {
+  g_grid_cap.store(blocks, std::memory_order_relaxed);
+}
 
 Status cuda_alloc_zeroed(size_t bytes, void** out) {
   void* p = nullptr;
