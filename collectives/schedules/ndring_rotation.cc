@@ -24,7 +24,10 @@ NdRingRotation::NdRingRotation(Communicator& comm, const RankLayout& layout, siz
     : comm_(comm), order_(layout), rank_(comm.rank()), count_(count), dtype_(dtype),
       bytes_(count * dtype_size(dtype)), mode_(mode) {}
 
-NdRingRotation::~NdRingRotation() { drain(); }
+NdRingRotation::~NdRingRotation() {
+  drain();  // an abort of the parent still reaches it here
+  if (abort_hook_ >= 0) comm_.remove_abort_hook(abort_hook_);
+}
 
 Status NdRingRotation::create(Communicator& comm, const RankLayout& layout, size_t count,
                               tidal_dtype_t dtype, Mode mode,
@@ -57,6 +60,13 @@ Status NdRingRotation::create(Communicator& comm, const RankLayout& layout, size
     TIDAL_RETURN_IF_ERROR(comm.split(0, rank, nullptr, &rot->private_comm_)
                               .with_context("ring rotation: split"));
   }
+  // An abort of the parent reaches a transfer blocked on these too.
+  std::vector<Communicator*> subs;
+  for (auto& c : rot->dim_comms_) if (c) subs.push_back(c.get());
+  if (rot->private_comm_) subs.push_back(rot->private_comm_.get());
+  rot->abort_hook_ = comm.add_abort_hook([subs] {
+    for (Communicator* c : subs) c->abort();
+  });
   *out = std::move(rot);
   return Status();
 }

@@ -77,6 +77,7 @@ class NdRingRotation {
   const Mode mode_;
   std::vector<std::unique_ptr<Communicator>> dim_comms_;  // blocks mode
   std::unique_ptr<Communicator> private_comm_;            // gradients mode
+  int abort_hook_ = -1;  // on comm_: aborts the communicators above
   std::vector<std::vector<char>> buffers_;
   std::vector<Transfer> pending_;
   RequestPtr grad_request_;

@@ -93,17 +93,20 @@ Status Communicator::wait(const RequestPtr& request) {
 void Communicator::abort() {
   log_warn(rank_, "communicator: abort requested");
   engine_->abort();
-  std::vector<std::function<void()>> hooks;
-  {
-    std::lock_guard<std::mutex> lock(abort_mu_);
-    hooks = abort_hooks_;
-  }
-  for (auto& hook : hooks) hook();
+  std::lock_guard<std::mutex> lock(abort_mu_);
+  for (auto& entry : abort_hooks_) entry.second();
 }
 
-void Communicator::add_abort_hook(std::function<void()> hook) {
+int Communicator::add_abort_hook(std::function<void()> hook) {
   std::lock_guard<std::mutex> lock(abort_mu_);
-  abort_hooks_.push_back(std::move(hook));
+  const int id = next_hook_id_++;
+  abort_hooks_.emplace(id, std::move(hook));
+  return id;
+}
+
+void Communicator::remove_abort_hook(int id) {
+  std::lock_guard<std::mutex> lock(abort_mu_);
+  abort_hooks_.erase(id);
 }
 
 void Communicator::set_last_error(const std::string& message) {

@@ -57,11 +57,14 @@ class Communicator {
   // Fails queued work, wakes what runs (engine and transport), then runs
   // the abort hooks. Thread-safe.
   void abort();
-  // Layers that own transports of their own (the schedules' phase
-  // sub-communicators) register how to abort them too, so an abort wakes a
-  // call blocked on them. Thread-safe; hooks live as long as the
-  // communicator.
-  void add_abort_hook(std::function<void()> hook);
+  // Layers that own transports or communicators of their own (the
+  // schedules' phase sub-communicators, a ring rotation's) register how to
+  // abort them too, so an abort wakes a call blocked on them. Thread-safe.
+  // Returns an id for remove_abort_hook, which an owner shorter-lived than
+  // the communicator must call before its parts go (it waits for a running
+  // abort to finish with them).
+  int add_abort_hook(std::function<void()> hook);
+  void remove_abort_hook(int id);
   void drain() { engine_->drain(); }
   Status async_error() { return engine_->async_error(); }
 
@@ -83,8 +86,9 @@ class Communicator {
   int size_;
   std::unique_ptr<Engine> engine_;
   std::map<std::string, std::shared_ptr<void>> layer_state_;
-  std::mutex abort_mu_;
-  std::vector<std::function<void()>> abort_hooks_;
+  std::mutex abort_mu_;  // held while hooks run: removal waits for them
+  std::map<int, std::function<void()>> abort_hooks_;
+  int next_hook_id_ = 0;
   std::mutex error_mu_;
   std::string last_error_;
 };

@@ -4,12 +4,15 @@
 // attention against full attention, and the Ulysses all-to-all.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
 #include <set>
+#include <thread>
 
 #include "collectives/schedules/rotation_order.h"
 #include "tests/common/local_ranks.h"
 #include "tests/schedules/schedule_check.h"
+#include "tidal/local.h"
 #include "tidal/ring_attention.h"
 #include "tidal/schedule.h"
 
@@ -150,5 +153,36 @@ INSTANTIATE_TEST_SUITE_P(Layouts, RotationLayouts,
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            return "layout_" + info.param;
                          });
+
+// An abort of the communicator reaches a rotation step blocked on the
+// rotation's own sub-communicators (rank 0 never starts its cycle).
+TEST(RotationAbort, AbortWakesAWaitBlockedOnAPeerThatNeverStarts) {
+  tidal_config_t config = TIDAL_CONFIG_INITIALIZER;
+  config.timeout_s = 120;  // the abort, not the timeout, must end the wait
+  tidal_comm_t comms[2];
+  ASSERT_EQ(tidal_comm_create_local(2, &config, comms), TIDAL_SUCCESS);
+  tidal_ring_rotation_t rots[2] = {nullptr, nullptr};
+  std::thread peer([&] {
+    EXPECT_EQ(tidal_ring_rotation_create(comms[0], nullptr, 0, 4, TIDAL_F32,
+                                         TIDAL_ROTATE_BLOCKS, &rots[0]), TIDAL_SUCCESS);
+  });
+  ASSERT_EQ(tidal_ring_rotation_create(comms[1], nullptr, 0, 4, TIDAL_F32, TIDAL_ROTATE_BLOCKS,
+                                       &rots[1]), TIDAL_SUCCESS) << tidal_last_error();
+  peer.join();
+  float block[4] = {1, 2, 3, 4};
+  ASSERT_EQ(tidal_ring_rotation_start(rots[1], block), TIDAL_SUCCESS);
+  std::thread aborter([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    tidal_comm_abort(comms[1]);
+  });
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(tidal_ring_rotation_wait(rots[1]), TIDAL_ERR_ABORTED) << tidal_last_error();
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 10.0);
+  aborter.join();
+  tidal_comm_abort(comms[0]);
+  EXPECT_EQ(tidal_ring_rotation_destroy(rots[1]), TIDAL_SUCCESS);
+  EXPECT_EQ(tidal_ring_rotation_destroy(rots[0]), TIDAL_SUCCESS);
+  for (auto c : comms) EXPECT_EQ(tidal_comm_destroy(c), TIDAL_SUCCESS);
+}
 
 }  // namespace
