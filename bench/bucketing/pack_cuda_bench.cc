@@ -88,6 +88,11 @@ void run_model(const tidal_bench::DiTConfig& model, size_t bucket_bytes, int rep
   }
   cudaStream_t st;
   cudaStreamCreate(&st);
+  // What this GPU runs at once of 256-thread blocks (the pack kernel's size).
+  cudaDeviceProp prop;
+  cudaGetDeviceProperties(&prop, 0);
+  const uint32_t resident_blocks =
+      static_cast<uint32_t>(prop.multiProcessorCount * (prop.maxThreadsPerMultiProcessor / 256));
   const size_t bytes = s.total * 4;
   tidal_bench::Samples samples;
   for (int r = 0; r <= reps; ++r) {
@@ -104,7 +109,7 @@ void run_model(const tidal_bench::DiTConfig& model, size_t bucket_bytes, int rep
     add("fused pack kernel", time_on_stream(st, [&] {
       for (auto& t : s.pack) t.run(tidal::CopyOp{TIDAL_F32, TIDAL_F32, 1.0f}, st);
     }));
-    tidal::cuda_set_copy_grid_cap(132 * 8);  // an H100/H200's resident blocks: strided tiles
+    tidal::cuda_set_copy_grid_cap(resident_blocks);  // one resident wave: blocks stride
     add("fused pack, one resident wave", time_on_stream(st, [&] {
       for (auto& t : s.pack) t.run(tidal::CopyOp{TIDAL_F32, TIDAL_F32, 1.0f}, st);
     }));

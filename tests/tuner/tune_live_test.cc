@@ -3,6 +3,7 @@
 // are only checked against deterministic bounds (a step cannot be shorter
 // than its synthetic forward + backward sleeps), never against a speed.
 #include <atomic>
+#include <initializer_list>
 #include <mutex>
 #include <vector>
 
@@ -14,6 +15,24 @@
 namespace {
 
 using tidal_testing::run_local_ranks;
+
+// A profile with alpha-beta curves for `kinds` and an empty result, freed
+// (and checked) at scope end.
+struct TuneHandles {
+  tidal_comm_profile_t profile = nullptr;
+  tidal_tune_result_t result = nullptr;
+  explicit TuneHandles(std::initializer_list<tidal_tune_collective_t> kinds) {
+    EXPECT_EQ(tidal_comm_profile_create(&profile), TIDAL_SUCCESS);
+    EXPECT_EQ(tidal_tune_result_create(&result), TIDAL_SUCCESS);
+    for (tidal_tune_collective_t c : kinds) {
+      EXPECT_EQ(tidal_comm_profile_set_alpha_beta(profile, c, 2e-5, 1e9), TIDAL_SUCCESS);
+    }
+  }
+  ~TuneHandles() {
+    EXPECT_EQ(tidal_tune_result_destroy(result), TIDAL_SUCCESS);
+    EXPECT_EQ(tidal_comm_profile_destroy(profile), TIDAL_SUCCESS);
+  }
+};
 
 TEST(TuneLive, ProfileSweepIsPositiveAndIdenticalOnEveryRank) {
   const std::vector<size_t> sizes = {64 << 10, 256 << 10, 1 << 20};
@@ -77,12 +96,9 @@ TEST(TuneLive, RefinementMeasuresStepsWithTheGradReducer) {
   std::vector<size_t> recommended(2, 0);
   std::vector<int> measured_points(2, 0);
   run_local_ranks(2, [&](tidal_comm_t comm, int rank) {
-    tidal_comm_profile_t profile = nullptr;
-    tidal_tune_result_t result = nullptr;
-    ASSERT_EQ(tidal_comm_profile_create(&profile), TIDAL_SUCCESS);
-    ASSERT_EQ(tidal_tune_result_create(&result), TIDAL_SUCCESS);
-    ASSERT_EQ(tidal_comm_profile_set_alpha_beta(profile, TIDAL_TUNE_REDUCE_SCATTER, 2e-5, 1e9),
-              TIDAL_SUCCESS);
+    TuneHandles h({TIDAL_TUNE_REDUCE_SCATTER});
+    tidal_comm_profile_t profile = h.profile;
+    tidal_tune_result_t result = h.result;
     tidal_tune_inputs_t in = TIDAL_TUNE_INPUTS_INITIALIZER;
     in.grad_bytes = 2 << 20;
     in.bwd_s = bwd_s;
@@ -107,8 +123,6 @@ TEST(TuneLive, RefinementMeasuresStepsWithTheGradReducer) {
       EXPECT_GE(p.measured_iteration_s, fwd_s + bwd_s);  // the sleeps alone take that
       if (p.recommended) EXPECT_GT(p.bucket_bytes, 0u);
     }
-    EXPECT_EQ(tidal_tune_result_destroy(result), TIDAL_SUCCESS);
-    EXPECT_EQ(tidal_comm_profile_destroy(profile), TIDAL_SUCCESS);
   });
   EXPECT_GE(measured_points[0], 2);  // the two sizes, plus the model's pick if it differs
   EXPECT_LE(measured_points[0], 3);
@@ -122,13 +136,9 @@ TEST(TuneLive, ZeRO3RefinementGathersTheParametersInTheForward) {
   const double fwd_s = 0.01, bwd_s = 0.02;
   std::vector<double> measured(2, 0);
   run_local_ranks(2, [&](tidal_comm_t comm, int rank) {
-    tidal_comm_profile_t profile = nullptr;
-    tidal_tune_result_t result = nullptr;
-    ASSERT_EQ(tidal_comm_profile_create(&profile), TIDAL_SUCCESS);
-    ASSERT_EQ(tidal_tune_result_create(&result), TIDAL_SUCCESS);
-    for (tidal_tune_collective_t c : {TIDAL_TUNE_REDUCE_SCATTER, TIDAL_TUNE_ALL_GATHER}) {
-      ASSERT_EQ(tidal_comm_profile_set_alpha_beta(profile, c, 2e-5, 1e9), TIDAL_SUCCESS);
-    }
+    TuneHandles h({TIDAL_TUNE_REDUCE_SCATTER, TIDAL_TUNE_ALL_GATHER});
+    tidal_comm_profile_t profile = h.profile;
+    tidal_tune_result_t result = h.result;
     tidal_tune_inputs_t in = TIDAL_TUNE_INPUTS_INITIALIZER;
     in.grad_bytes = 2 << 20;
     in.gather_bytes = 2 << 20;
@@ -151,8 +161,6 @@ TEST(TuneLive, ZeRO3RefinementGathersTheParametersInTheForward) {
       ASSERT_EQ(tidal_tune_result_point(result, i, &p), TIDAL_SUCCESS);
       if (p.bucket_bytes == sizes[0]) measured[rank] = p.measured_iteration_s;
     }
-    EXPECT_EQ(tidal_tune_result_destroy(result), TIDAL_SUCCESS);
-    EXPECT_EQ(tidal_comm_profile_destroy(profile), TIDAL_SUCCESS);
   });
   EXPECT_GE(measured[0], fwd_s + bwd_s);  // the sleeps alone take that
   EXPECT_EQ(measured[0], measured[1]);    // maxima over ranks

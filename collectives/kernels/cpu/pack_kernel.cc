@@ -15,23 +15,6 @@
 namespace tidal {
 namespace {
 
-// Inline copies of lib/core/dtype.cc's conversions (bitwise identical), so
-// the element loops vectorise instead of calling out per element.
-inline float bf16_in(uint16_t b) {
-  uint32_t u = static_cast<uint32_t>(b) << 16;
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
-// Branch-free (a select, not a jump) so the loop vectorises.
-inline uint16_t bf16_out(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  const uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
-  const uint32_t quiet_nan = (u >> 16) | 0x40u;
-  return static_cast<uint16_t>((u & 0x7fffffffu) > 0x7f800000u ? quiet_nan : rounded);
-}
-
 // memcpy with non-temporal (streaming) stores: a copy much larger than the
 // caches would otherwise read every destination line before writing it
 // (what glibc's memcpy avoids for one huge copy, but not for the many
@@ -81,7 +64,7 @@ void copy_run(const void* src_v, void* dst_v, size_t count, const CopyOp& op, bo
   auto in = [&](size_t i) -> float {
     switch (op.src_dtype) {
       case TIDAL_F32: return static_cast<const float*>(src_v)[i];
-      case TIDAL_BF16: return bf16_in(static_cast<const uint16_t*>(src_v)[i]);
+      case TIDAL_BF16: return bf16_to_float(static_cast<const uint16_t*>(src_v)[i]);
       default: return f16_to_float(static_cast<const uint16_t*>(src_v)[i]);
     }
   };
@@ -96,11 +79,11 @@ void copy_run(const void* src_v, void* dst_v, size_t count, const CopyOp& op, bo
   } else if (op.src_dtype == TIDAL_F32 && op.dst_dtype == TIDAL_BF16) {
     const float* src = static_cast<const float*>(src_v);
     uint16_t* dst = static_cast<uint16_t*>(dst_v);
-    for (size_t i = 0; i < count; ++i) dst[i] = bf16_out(src[i] * s);
+    for (size_t i = 0; i < count; ++i) dst[i] = float_to_bf16(src[i] * s);
   } else if (op.src_dtype == TIDAL_BF16 && op.dst_dtype == TIDAL_F32) {
     const uint16_t* src = static_cast<const uint16_t*>(src_v);
     float* dst = static_cast<float*>(dst_v);
-    for (size_t i = 0; i < count; ++i) dst[i] = bf16_in(src[i]) * s;
+    for (size_t i = 0; i < count; ++i) dst[i] = bf16_to_float(src[i]) * s;
   } else if (op.dst_dtype == TIDAL_F32) {  // f16 -> f32
     float* dst = static_cast<float*>(dst_v);
     for (size_t i = 0; i < count; ++i) dst[i] = in(i) * s;
@@ -109,7 +92,7 @@ void copy_run(const void* src_v, void* dst_v, size_t count, const CopyOp& op, bo
     const bool to_bf16 = op.dst_dtype == TIDAL_BF16;
     for (size_t i = 0; i < count; ++i) {
       float v = in(i) * s;
-      dst[i] = to_bf16 ? bf16_out(v) : float_to_f16(v);
+      dst[i] = to_bf16 ? float_to_bf16(v) : float_to_f16(v);
     }
   }
 }
