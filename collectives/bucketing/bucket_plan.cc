@@ -93,7 +93,28 @@ struct CutBucket {
   size_t cut_index;
 };
 
-// Cuts each group's arena into buckets: the first small, the rest full.
+// Bucket lengths along one arena: the first small, the rest full, and a
+// balanced tail. A short remainder (under half a full bucket) would be
+// launched last, just after the full bucket before it, so backward's end
+// would wait for both; instead the two share their elements, the last one
+// taking the smaller half (whole units), so the final bucket finishes early.
+std::vector<size_t> cut_lengths(size_t count, size_t first, size_t cap, size_t unit) {
+  std::vector<size_t> lens;
+  for (size_t done = 0; done < count;) {
+    lens.push_back(std::min(lens.empty() ? first : cap, count - done));
+    done += lens.back();
+  }
+  const size_t n = lens.size();
+  if (n >= 2 && lens[n - 2] == cap && 2 * lens[n - 1] < cap) {
+    const size_t units = (lens[n - 2] + lens[n - 1]) / unit;
+    lens[n - 1] = units / 2 * unit;
+    lens[n - 2] = units * unit - lens[n - 1];
+  }
+  return lens;
+}
+
+// Cuts each group's arena into buckets (cut_lengths), from its end in
+// reverse order.
 std::vector<CutBucket> cut_groups(const BucketPlan& p) {
   std::vector<CutBucket> cuts;
   for (size_t gi = 0; gi < p.groups.size(); ++gi) {
@@ -106,8 +127,7 @@ std::vector<CutBucket> cut_groups(const BucketPlan& p) {
                        : std::min(cap, capacity_elements(p.options.first_bucket_bytes,
                                                          g.comm_dtype, unit));
     size_t done = 0, index = 0;
-    while (done < g.count) {
-      size_t len = std::min(index == 0 ? first : cap, g.count - done);
+    for (size_t len : cut_lengths(g.count, first, cap, unit)) {
       size_t begin = p.options.reverse ? g.count - done - len : done;
       CutBucket c;
       c.bucket.group = static_cast<int>(gi);

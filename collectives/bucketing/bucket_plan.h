@@ -8,8 +8,11 @@
 // Buckets are contiguous arena ranges whose element count divides by
 // world * align, so a tensor cut by a bucket boundary stays contiguous in
 // memory (zero-copy works for split tensors too) and every rank's shard of
-// every bucket starts aligned. Only the last bucket cut from a group can be
-// short; its padding sits outside the tensors, at the arena's far end.
+// every bucket starts aligned. Besides the small first bucket, only the
+// last two cut from a group can be short: a remainder under half a bucket
+// shares the elements of the full bucket before it (a balanced tail, so
+// backward's end does not wait for two buckets). The padding sits outside
+// the tensors, at the arena's far end.
 #pragma once
 
 #include <cstddef>

@@ -75,6 +75,24 @@ void check_plan(const std::vector<TensorSpec>& tensors, const PlanOptions& o,
       covered[pc.tensor] += pc.count;
     }
   }
+  // Bucket sizes per group, in launch order: full ones between the small
+  // first bucket and a balanced tail (the last at least half a capacity
+  // whenever a full bucket precedes it).
+  for (size_t gi = 0; gi < p.groups.size(); ++gi) {
+    const tidal_dtype_t cd = p.groups[gi].comm_dtype;
+    const size_t unit = static_cast<size_t>(o.world) * align_elems(o, cd);
+    const size_t cap = std::max(unit, o.bucket_bytes / tidal::dtype_size(cd) / unit * unit);
+    std::vector<size_t> c;
+    for (const tidal::Bucket& b : p.buckets) {
+      if (b.group == static_cast<int>(gi)) c.push_back(b.count);
+    }
+    const size_t m = c.size();
+    for (size_t i = 1; i + 2 < m; ++i) EXPECT_EQ(c[i], cap) << "group " << gi << " bucket " << i;
+    if (m >= 2 && (m >= 3 || c[0] == cap)) {
+      EXPECT_GE(2 * c[m - 1], cap) << "group " << gi << ": the tail is not balanced";
+      EXPECT_LE(c[m - 1], c[m - 2]) << "group " << gi << ": the last bucket is the larger";
+    }
+  }
   for (size_t t = 0; t < tensors.size(); ++t) {
     ASSERT_EQ(covered[t], tensors[t].count) << "tensor " << t << " not covered exactly once";
     const auto& g = p.groups[p.slots[t].group];
@@ -148,6 +166,37 @@ TEST(BucketPlan, ReverseOrderPutsTheLastTensorsInASmallFirstBucket) {
   // Later buckets are full (1 MiB) except the one holding tensor 0.
   for (size_t b = 1; b + 1 < p.buckets.size(); ++b) EXPECT_EQ(p.buckets[b].count * 4, 1u << 20);
   EXPECT_EQ(p.pieces[p.buckets.back().first_piece].tensor, 0u);
+}
+
+TEST(BucketPlan, AShortRemainderSharesTheFullBucketBeforeIt) {
+  // 3 full 1 MiB buckets and 10000 elements left over, world 4, align 16 B.
+  std::vector<TensorSpec> tensors = {{3 * 262144 + 10000, TIDAL_F32}};
+  PlanOptions o;
+  o.world = 4;
+  o.bucket_bytes = 1 << 20;
+  o.first_bucket_bytes = 0;
+  o.reverse = true;
+  BucketPlan p;
+  ASSERT_TRUE(tidal::make_bucket_plan(tensors, o, &p).ok());
+  ASSERT_EQ(p.buckets.size(), 4u);
+  EXPECT_EQ(p.buckets[0].count, 262144u);
+  EXPECT_EQ(p.buckets[1].count, 262144u);
+  // (262144 + 10000) / 16 = 17009 units: the last bucket takes 8504.
+  EXPECT_EQ(p.buckets[3].count, 8504u * 16);
+  EXPECT_EQ(p.buckets[2].count, 8505u * 16);
+  EXPECT_EQ(p.buckets[3].arena_offset, 0u) << "reverse order: the tail is the arena's front";
+  // A remainder of at least half a bucket is left alone.
+  tensors[0].count = 3 * 262144 + 131072;
+  ASSERT_TRUE(tidal::make_bucket_plan(tensors, o, &p).ok());
+  ASSERT_EQ(p.buckets.size(), 4u);
+  EXPECT_EQ(p.buckets[2].count, 262144u);
+  EXPECT_EQ(p.buckets[3].count, 131072u);
+  // Never balanced against the small first bucket.
+  tensors[0].count = 65536 + 100;
+  o.first_bucket_bytes = 256 << 10;
+  ASSERT_TRUE(tidal::make_bucket_plan(tensors, o, &p).ok());
+  ASSERT_EQ(p.buckets.size(), 2u);
+  EXPECT_EQ(p.buckets[0].count, 65536u);
 }
 
 TEST(BucketPlan, ATensorLargerThanABucketIsSplitEvenly) {

@@ -31,7 +31,10 @@ double bwd_exposed(const StepInputs& in, const CommProfile& p, double b) {
 }
 
 TEST(BucketSizes, SmallFirstBucketThenFullOnesThenTheRemainder) {
-  EXPECT_EQ(bucket_sizes(10, 4, 1), (std::vector<double>{1, 4, 4, 1}));
+  EXPECT_EQ(bucket_sizes(10, 4, 1), (std::vector<double>{1, 4, 2.5, 2.5}));  // balanced tail
+  EXPECT_EQ(bucket_sizes(11, 4, 1), (std::vector<double>{1, 4, 4, 2}));     // tail >= b/2 kept
+  EXPECT_EQ(bucket_sizes(5, 4, 1), (std::vector<double>{1, 4}));
+  EXPECT_EQ(bucket_sizes(5, 4, 0), (std::vector<double>{2.5, 2.5}));
   EXPECT_EQ(bucket_sizes(10, 4, 0), (std::vector<double>{4, 4, 2}));
   EXPECT_EQ(bucket_sizes(3, 4, 8), (std::vector<double>{3}));  // first capped by phi
 }

@@ -148,6 +148,13 @@ std::vector<double> bucket_sizes(double total, double bucket_bytes, double first
     sizes.push_back(size);
     left -= size;
   }
+  // The planner's balanced tail: a remainder under half a bucket shares
+  // the full bucket before it, the last one taking the smaller half.
+  const size_t n = sizes.size();
+  if (n >= 2 && sizes[n - 2] == bucket_bytes && 2 * sizes[n - 1] < bucket_bytes) {
+    const double pair = sizes[n - 2] + sizes[n - 1];
+    sizes[n - 2] = sizes[n - 1] = pair / 2;
+  }
   return sizes;
 }
 

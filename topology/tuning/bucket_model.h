@@ -65,7 +65,8 @@ Status predict_step(const StepInputs& inputs, const CommProfile& profile,
 
 // The bucket sizes of a list of `total` bytes: a first bucket of
 // min(first, b, total) when first > 0, then buckets of b, the last one the
-// remainder.
+// remainder — or, when that remainder is under b/2 and follows a full
+// bucket, the two sharing their bytes equally (the planner's balanced tail).
 std::vector<double> bucket_sizes(double total, double bucket_bytes, double first_bucket_bytes);
 
 }  // namespace tuning
