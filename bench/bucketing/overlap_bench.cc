@@ -38,6 +38,7 @@ struct Options {
   size_t bucket_mib = 4;
   double backward_ms = 0;  // 0: twice the measured reduce-after-backward time
   std::string ready = "tensor";  // or "layer"
+  std::string pack = "marking";  // or "progress": where the reducer packs
   int reps = 5;
 };
 
@@ -55,16 +56,21 @@ std::vector<std::pair<size_t, size_t>> layers_of(size_t n_tensors) {
 // so many short sleeps do not drift. With `per_tensor`, each gradient is
 // marked (when reducer != NULL) once its own share of the pace has passed;
 // otherwise a layer's gradients are marked together at the layer's end.
-void backward(const std::vector<std::pair<size_t, size_t>>& layers,
-              const std::vector<size_t>& counts, size_t total, double backward_s,
-              bool per_tensor, tidal_grad_reducer_t reducer) {
+// Returns when backward's compute ended: the moment the last sleep
+// returned, before the last gradients were marked (marking, and a pack it
+// may run, is the reducer's cost, not compute).
+double backward(const std::vector<std::pair<size_t, size_t>>& layers,
+                const std::vector<size_t>& counts, size_t total, double backward_s,
+                bool per_tensor, tidal_grad_reducer_t reducer) {
   using clock = std::chrono::steady_clock;
   const auto start = clock::now();
   size_t done = 0;
+  double compute_end = 0;
   auto sleep_until_done = [&] {
     std::this_thread::sleep_until(
         start + std::chrono::duration_cast<clock::duration>(
                     std::chrono::duration<double>(backward_s * done / total)));
+    compute_end = now_s();
   };
   for (auto it = layers.rbegin(); it != layers.rend(); ++it) {
     for (size_t t = it->second + 1; t-- > it->first;) {
@@ -78,6 +84,7 @@ void backward(const std::vector<std::pair<size_t, size_t>>& layers,
     if (!reducer) continue;
     for (size_t t = it->second + 1; t-- > it->first;) tidal_grad_ready(reducer, t);
   }
+  return compute_end;
 }
 
 // The exposure of an ideal reducer with this plan: each bucket sent, in
@@ -139,8 +146,10 @@ bool set_up(tidal_comm_t comm, const Options& o, const tidal_bench::DiTConfig& m
   tidal_bucket_options_t bo = TIDAL_BUCKET_OPTIONS_INITIALIZER;
   bo.bucket_bytes = o.bucket_mib << 20;
   bo.order = TIDAL_BUCKET_ORDER_REVERSE;  // first bucket: the last layer's gradients
+  tidal_grad_reducer_options_t ro = TIDAL_GRAD_REDUCER_OPTIONS_INITIALIZER;
+  ro.pack_on_progress_thread = o.pack == "progress";
   if (tidal_tensor_list_create(comm, descs.data(), descs.size(), &bo, &s->list) != TIDAL_SUCCESS ||
-      tidal_grad_reducer_create(s->list, nullptr, &s->reducer) != TIDAL_SUCCESS) {
+      tidal_grad_reducer_create(s->list, &ro, &s->reducer) != TIDAL_SUCCESS) {
     std::fprintf(stderr, "%s\n", tidal_last_error());
     return false;
   }
@@ -180,9 +189,10 @@ void report(const Setup& st, const Samples& s, const Options& o, const char* mod
   const double ov = s.median_of("grad reducer (overlapped)");
   const double after = s.median_of("reduce after backward");
   std::printf("%s, %zu tensors, %.1f MB, %zu buckets of <= %zu MiB; backward pace %.1f ms "
-              "(sleeping, marked per %s); all buckets' RS alone %.1f ms\n",
+              "(sleeping, marked per %s, packed on the %s thread); all buckets' RS alone "
+              "%.1f ms\n",
               model, st.counts.size(), st.total * 4 / 1e6, st.buckets, o.bucket_mib,
-              backward_s * 1e3, o.ready.c_str(), t_comm * 1e3);
+              backward_s * 1e3, o.ready.c_str(), o.pack.c_str(), t_comm * 1e3);
   std::printf("  one (largest) bucket, %.2f MiB: measured %.2f ms (spread %.0f%%); its share "
               "of all buckets' time %.2f ms; the last-launched bucket is %.2f MiB\n",
               st.largest * 4 / 1048576.0, one * 1e3, 100 * s.spread_of("one bucket alone"), share * 1e3,
@@ -230,16 +240,14 @@ void run(tidal_comm_t comm, int rank, const Options& o) {
       tidal_bucketed_reduce_scatter(st.one, st.one_shard.data(), TIDAL_SUM, nullptr, nullptr);
     }));
     tidal_bench::barrier(comm);
-    backward(layers, st.counts, st.total, backward_s, per_tensor, st.reducer);
-    double end = now_s();
+    double end = backward(layers, st.counts, st.total, backward_s, per_tensor, st.reducer);
     tidal_grad_reducer_wait(st.reducer);
     double done = now_s();
     s.add("grad reducer (overlapped)", max_over_ranks(comm, done - end));
     s.add("overlapped, from the last rank's end",
           max_over_ranks(comm, done) - max_over_ranks(comm, end));
     tidal_bench::barrier(comm);
-    backward(layers, st.counts, st.total, backward_s, per_tensor, nullptr);
-    end = now_s();
+    end = backward(layers, st.counts, st.total, backward_s, per_tensor, nullptr);
     tidal_bucketed_reduce_scatter(st.list, st.shard, TIDAL_SUM, nullptr, nullptr);
     done = now_s();
     s.add("reduce after backward", max_over_ranks(comm, done - end));
@@ -269,6 +277,9 @@ int main(int argc, char** argv) {
   app.add_option("--backward-ms", o.backward_ms, "backward duration; 0 = 2x the comm time");
   app.add_option("--ready", o.ready, "when gradients are marked: per tensor or per layer")
       ->check(CLI::IsMember({"tensor", "layer"}));
+  app.add_option("--pack", o.pack, "where the reducer packs: on the marking thread or the "
+                                   "communicator's progress thread")
+      ->check(CLI::IsMember({"marking", "progress"}));
   app.add_option("--reps", o.reps, "interleaved rounds");
   CLI11_PARSE(app, argc, argv);
   return tidal_bench::run_on_ranks(o.backend, o.ranks, argc, argv,

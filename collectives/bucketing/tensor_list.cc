@@ -215,16 +215,44 @@ Status TensorList::check_ops(const BucketScales& scales) const {
   return Status();
 }
 
+void TensorList::note_queued(const RequestPtr& last) {
+  std::lock_guard<std::mutex> lock(last_mu_);
+  last_queued_ = last;
+}
+
+bool TensorList::idle() {
+  RequestPtr last;
+  {
+    std::lock_guard<std::mutex> lock(last_mu_);
+    last = last_queued_;
+  }
+  Status ignored;
+  return !last || last->test(&ignored);
+}
+
+Status TensorList::pack_now(size_t b, float scale, BucketCounters* c) {
+  if (!can_pack_now()) {
+    return Status(TIDAL_ERR_INTERNAL, "pack_now on a device or zero-copy list");
+  }
+  const Bucket& bk = plan_.buckets[b];
+  auto start = Clock::now();
+  Status s = pack_[b].run(CopyOp{plan_.storage_dtype(bk), plan_.comm_dtype(bk), scale}, nullptr);
+  c->pack_ns += elapsed_ns(start);
+  c->pack_calls += 1;
+  c->overlapped_packs += 1;
+  return s;
+}
+
 Status TensorList::queue_reduce_scatter(size_t b, void* shard, tidal_op_t op,
                                         const BucketScales& scales, int schedule,
-                                        RequestPtr* last, BucketCounters* c) {
+                                        RequestPtr* last, BucketCounters* c, bool packed) {
   const Bucket& bk = plan_.buckets[b];
   const tidal_dtype_t comm = plan_.comm_dtype(bk), storage = plan_.storage_dtype(bk);
   char* shard_out = static_cast<char*>(shard) + bk.shard_offset;
   // The result needs a pass of its own only to cast or scale it; then the
   // reduce-scatter runs in place (into this rank's block of the bucket).
   const bool unpack = comm != storage || scales.post != 1.0f;
-  queue_pack(b, scales.pre, c);
+  if (!packed) queue_pack(b, scales.pre, c);
   CollectiveCall call{CollKind::kReduceScatter, bucket_ptr(b),
                       unpack ? static_cast<void*>(own_block_ptr(b)) : shard_out,
                       bk.shard_count, comm, op, 0};
@@ -233,6 +261,7 @@ Status TensorList::queue_reduce_scatter(size_t b, void* shard, tidal_op_t op,
     *last = queue_copy("bucket_unpack", CopyDesc{own_block_ptr(b), shard_out, bk.shard_count},
                        CopyOp{comm, storage, scales.post}, false, c);
   }
+  note_queued(*last);
   return Status();
 }
 
@@ -253,15 +282,16 @@ Status TensorList::queue_all_gather(size_t b, const void* shard, const BucketSca
   TIDAL_RETURN_IF_ERROR(queue_coll(call, schedule, bk.count * dtype_size(comm), last, c));
   RequestPtr unpacked = queue_unpack(b, scales.post, c);
   if (unpacked) *last = unpacked;
+  note_queued(*last);
   return Status();
 }
 
 Status TensorList::queue_all_reduce(size_t b, void* shard, tidal_op_t op,
                                     const BucketScales& scales, int schedule,
-                                    RequestPtr* last, BucketCounters* c) {
+                                    RequestPtr* last, BucketCounters* c, bool packed) {
   const Bucket& bk = plan_.buckets[b];
   const tidal_dtype_t comm = plan_.comm_dtype(bk), storage = plan_.storage_dtype(bk);
-  queue_pack(b, scales.pre, c);
+  if (!packed) queue_pack(b, scales.pre, c);
   CollectiveCall call{CollKind::kAllReduce, bucket_ptr(b), bucket_ptr(b), bk.count, comm, op, 0};
   TIDAL_RETURN_IF_ERROR(queue_coll(call, schedule, bk.count * dtype_size(comm), last, c));
   // The shard copy reads the reduced bucket before a zero-copy post-scale
@@ -272,6 +302,7 @@ Status TensorList::queue_all_reduce(size_t b, void* shard, tidal_op_t op,
                      CopyOp{comm, storage, scales.post}, false, c);
   RequestPtr unpacked = queue_unpack(b, scales.post, c);
   if (unpacked) *last = unpacked;
+  note_queued(*last);
   return Status();
 }
 

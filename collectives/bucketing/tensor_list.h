@@ -10,6 +10,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "collectives/bucketing/bucket_counters.h"
@@ -58,14 +59,27 @@ class TensorList {
   // Queue bucket b's steps; *last is the request of its final step.
   // shard: the flat per-rank shard buffer (plan().shard_bytes). The work
   // is counted in `counters` (the list's own, a reducer's, a gatherer's).
+  // `packed`: the caller already ran pack_now(b) (no pack is queued).
   Status queue_reduce_scatter(size_t b, void* shard, tidal_op_t op, const BucketScales& scales,
-                              int schedule, RequestPtr* last, BucketCounters* counters);
+                              int schedule, RequestPtr* last, BucketCounters* counters,
+                              bool packed = false);
   Status queue_all_gather(size_t b, const void* shard, const BucketScales& scales,
                           int schedule, RequestPtr* last, BucketCounters* counters);
   // ZeRO-1: all-reduce the bucket, write the result back into the tensors
   // and this rank's block into the shard buffer.
   Status queue_all_reduce(size_t b, void* shard, tidal_op_t op, const BucketScales& scales,
-                          int schedule, RequestPtr* last, BucketCounters* counters);
+                          int schedule, RequestPtr* last, BucketCounters* counters,
+                          bool packed = false);
+
+  // Packing on the calling thread instead of the progress thread: possible
+  // for host-memory lists that are not zero-copy (device packs are kernels
+  // ordered on the communication stream; zero-copy has nothing to pack).
+  bool can_pack_now() const { return !device_ && !zero_copy_; }
+  // True when every step queued on this list so far has completed, so its
+  // bucket storage may be written outside the progress thread.
+  bool idle();
+  // Packs bucket b now, on this thread (can_pack_now() lists only).
+  Status pack_now(size_t b, float scale, BucketCounters* counters);
 
   // Whole list, bucket by bucket in plan order; one request for all.
   Status queue_reduce_scatter_all(void* shard, tidal_op_t op, const BucketScales& scales,
@@ -100,6 +114,9 @@ class TensorList {
   std::vector<CopyTable> pack_, unpack_;  // per bucket
   BucketCounters counters_;
   bool comm_alive_ = true;
+  std::mutex last_mu_;
+  RequestPtr last_queued_;  // the final step of the latest queue_* call
+  void note_queued(const RequestPtr& last);
 };
 
 }  // namespace tidal

@@ -51,7 +51,7 @@ void GradReducer::reset_step_locked() {
 }
 
 Status GradReducer::mark_ready(size_t tensor) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   const BucketPlan& plan = list_.plan();
   if (tensor >= plan.tensors.size()) {
     return Status(TIDAL_ERR_INVALID_ARGUMENT,
@@ -64,12 +64,43 @@ Status GradReducer::mark_ready(size_t tensor) {
                               "with tidal_grad_reducer_wait)",
                               tensor));
   }
+  if (!step_started_) start_step_locked();
   ready_[tensor] = 1;
   ++marked_;
-  step_started_ = true;
   if (!sync_) return Status();  // no-sync step: gradients accumulate locally
-  for (size_t b : buckets_of_[tensor]) --pending_[b];
+  if (!pack_now_) {
+    for (size_t b : buckets_of_[tensor]) --pending_[b];
+    return launch_ready_buckets_locked();
+  }
+  // Pack the buckets this gradient completes here, outside the lock; a
+  // bucket counts as ready (pending 0) only once packed.
+  std::vector<size_t> complete;
+  for (size_t b : buckets_of_[tensor]) {
+    if (pending_[b] == 1) complete.push_back(b);
+    else --pending_[b];
+  }
+  if (complete.empty()) return Status();
+  packing_ += complete.size();
+  lock.unlock();
+  Status packed;
+  for (size_t b : complete) {
+    Status s = list_.pack_now(b, options_.scales.pre, &counters_);
+    if (!s.ok() && packed.ok()) packed = s.with_context(fmt::format("packing bucket {}", b));
+  }
+  lock.lock();
+  for (size_t b : complete) --pending_[b];
+  packing_ -= complete.size();
+  if (packing_ == 0) packs_done_.notify_all();
+  if (!packed.ok() && launch_error_.ok()) launch_error_ = packed;
   return launch_ready_buckets_locked();
+}
+
+// The first mark of a step decides where this step packs: on the marking
+// threads only if nothing queued on the list before the step is still
+// running (it could be reading or writing the bucket storage).
+void GradReducer::start_step_locked() {
+  step_started_ = true;
+  pack_now_ = sync_ && options_.pack_on_marking_thread && list_.can_pack_now() && list_.idle();
 }
 
 // Launches complete buckets in plan order, stopping at the first bucket
@@ -80,9 +111,10 @@ Status GradReducer::launch_ready_buckets_locked() {
     const size_t b = next_launch_++;
     Status s = options_.all_reduce
                    ? list_.queue_all_reduce(b, shard_, options_.op, options_.scales,
-                                            options_.schedule, &last_, &counters_)
+                                            options_.schedule, &last_, &counters_, pack_now_)
                    : list_.queue_reduce_scatter(b, shard_, options_.op, options_.scales,
-                                                options_.schedule, &last_, &counters_);
+                                                options_.schedule, &last_, &counters_,
+                                                pack_now_);
     if (!s.ok()) launch_error_ = s.with_context(fmt::format("launching bucket {}", b));
     log_trace(list_.comm().rank(), "grad reducer: launched bucket {} of {}", b, n);
   }
@@ -99,7 +131,10 @@ Status GradReducer::set_sync(bool sync) {
 Status GradReducer::wait(void* stream) {
   RequestPtr last;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
+    // A mark that completed a bucket may still be packing it (a caller
+    // racing its own last mark): let it launch before ending the step.
+    packs_done_.wait(lock, [&] { return packing_ == 0; });
     if (marked_ < ready_.size()) {
       size_t missing = 0;
       while (ready_[missing]) ++missing;

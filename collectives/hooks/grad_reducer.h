@@ -9,8 +9,17 @@
 // planned order on this rank) is held until every earlier bucket has been
 // launched. Ranks whose arrival orders differ therefore still issue the same
 // collectives in the same sequence — only the moment of launch differs.
+//
+// Where packing runs: on host memory (not zero-copy) the thread whose
+// mark_ready completes a bucket packs it at once, outside the lock, before
+// the bucket joins the launch queue — so packing bucket k+1 overlaps the
+// collective of bucket k on the progress thread. A step falls back to packs
+// on the progress thread (ordered after earlier work) when the list still
+// has queued work from before the step, and when the options ask for it.
+// Device lists always pack with a kernel on the communication stream.
 #pragma once
 
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -24,6 +33,7 @@ struct ReducerOptions {
   tidal_op_t op = TIDAL_SUM;
   BucketScales scales;
   int schedule = TIDAL_SCHEDULE_UNSET;
+  bool pack_on_marking_thread = true;  // host lists only; see above
 };
 
 class GradReducer {
@@ -52,6 +62,7 @@ class GradReducer {
  private:
   GradReducer(TensorList& list, const ReducerOptions& options);
   void reset_step_locked();
+  void start_step_locked();
   Status launch_ready_buckets_locked();
 
   TensorList& list_;
@@ -59,13 +70,16 @@ class GradReducer {
   void* shard_ = nullptr;
   std::mutex mu_;
   std::vector<uint8_t> ready_;         // per tensor, this step
-  std::vector<size_t> pending_;        // per bucket: tensors not yet ready
+  std::condition_variable packs_done_;
+  std::vector<size_t> pending_;        // per bucket: tensors not yet ready (or packing)
   std::vector<size_t> tensors_in_;     // per bucket: distinct tensors
   // Per tensor, the buckets holding it. Not a range: with several dtypes,
   // other groups' buckets sit between a split tensor's buckets.
   std::vector<std::vector<size_t>> buckets_of_;
   size_t marked_ = 0;
   size_t next_launch_ = 0;
+  size_t packing_ = 0;          // packs running on marking threads
+  bool pack_now_ = false;       // this step packs on the marking threads
   bool sync_ = true, next_sync_ = true, step_started_ = false;
   Status launch_error_;
   RequestPtr last_;

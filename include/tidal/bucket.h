@@ -177,6 +177,9 @@ typedef struct tidal_bucket_counters {
   uint64_t wait_ns;            /* time callers were blocked waiting (exposed
                                   communication)                             */
   uint64_t steps;              /* completed reducer waits / gatherer rounds  */
+  uint64_t overlapped_packs;   /* of pack_calls, those run off the progress
+                                  thread (on a grad reducer's marking
+                                  thread), so they overlap the collectives  */
 } tidal_bucket_counters_t;
 
 /* Counters of the list's own bucketed collectives. Non-blocking. */

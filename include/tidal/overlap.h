@@ -49,10 +49,18 @@ typedef struct tidal_grad_reducer_options {
   float pre_scale;  /* fused into the pack (e.g. 1/world, before casting)    */
   float post_scale; /* fused into the unpack                                 */
   int schedule;     /* tidal_schedule_t; TIDAL_SCHEDULE_UNSET = the comm's   */
+  int pack_on_progress_thread;
+                    /* 0 (default): on host memory, the thread whose
+                       tidal_grad_ready completes a bucket packs it, so the
+                       pack of bucket k+1 overlaps the collective of bucket
+                       k (DDP copies into its buckets in the hook the same
+                       way); 1: every pack runs on the communicator's
+                       progress thread, between the collectives. Device
+                       memory always packs on the communication stream.   */
 } tidal_grad_reducer_options_t;
 
 #define TIDAL_GRAD_REDUCER_OPTIONS_INITIALIZER \
-  { sizeof(tidal_grad_reducer_options_t), 0, TIDAL_SUM, 1.0f, 1.0f, TIDAL_SCHEDULE_UNSET }
+  { sizeof(tidal_grad_reducer_options_t), 0, TIDAL_SUM, 1.0f, 1.0f, TIDAL_SCHEDULE_UNSET, 0 }
 
 /* Creates a reducer over `grads` (create that list with
  * TIDAL_BUCKET_ORDER_REVERSE so the first bucket holds the gradients

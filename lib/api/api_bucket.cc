@@ -78,6 +78,15 @@ Status tune_bucket_bytes(tidal_comm* comm, const tidal_tensor_desc_t* tensors, s
   return Status();
 }
 
+// Counters in their C form (also used by api_overlap.cc).
+void export_counters(const BucketCounters& c, tidal_bucket_counters_t* out) {
+  CounterValues v = c.snapshot();
+  *out = tidal_bucket_counters_t{v.buckets_launched, v.collective_calls, v.pack_calls,
+                                 v.unpack_calls,     v.bytes_communicated, v.pack_ns,
+                                 v.unpack_ns,        v.wait_ns,            v.steps,
+                                 v.overlapped_packs};
+}
+
 // The live list behind a handle (also used by api_overlap.cc).
 Status lookup_list(tidal_tensor_list* list, TensorList** impl, tidal_comm** comm) {
   if (!list) return Status(TIDAL_ERR_INVALID_ARGUMENT, "tensor list is NULL");
@@ -316,10 +325,7 @@ tidal_status_t tidal_tensor_list_get_counters(tidal_tensor_list_t list,
   tidal_comm* comm;
   tidal_status_t rc = lookup(list, counters, &impl, &comm);
   if (rc != TIDAL_SUCCESS) return rc;
-  tidal::CounterValues v = impl->counters().snapshot();
-  *counters = tidal_bucket_counters_t{v.buckets_launched, v.collective_calls, v.pack_calls,
-                                      v.unpack_calls, v.bytes_communicated, v.pack_ns,
-                                      v.unpack_ns, v.wait_ns, v.steps};
+  tidal::api::export_counters(impl->counters(), counters);
   return TIDAL_SUCCESS;
 }
 

@@ -27,8 +27,10 @@ struct tidal_param_gatherer {
 
 namespace tidal {
 namespace api {
-// Defined in api_bucket.cc: the live list behind a handle.
+// Defined in api_bucket.cc: the live list behind a handle, and counters
+// in their C form.
 Status lookup_list(tidal_tensor_list* list, TensorList** impl, tidal_comm** comm);
+void export_counters(const BucketCounters& c, tidal_bucket_counters_t* out);
 }  // namespace api
 }  // namespace tidal
 
@@ -90,13 +92,6 @@ tidal_status_t destroy(Handle* h, const char* what) {
   return TIDAL_SUCCESS;
 }
 
-void copy_counters(const tidal::BucketCounters& c, tidal_bucket_counters_t* out) {
-  tidal::CounterValues v = c.snapshot();
-  *out = tidal_bucket_counters_t{v.buckets_launched, v.collective_calls, v.pack_calls,
-                                 v.unpack_calls, v.bytes_communicated, v.pack_ns,
-                                 v.unpack_ns, v.wait_ns, v.steps};
-}
-
 Status null_output(const char* name) {
   return Status(TIDAL_ERR_INVALID_ARGUMENT, fmt::format("{} is NULL", name));
 }
@@ -128,6 +123,7 @@ tidal_status_t tidal_grad_reducer_create(tidal_tensor_list_t grads,
   ro.op = o.op;
   ro.scales = tidal::BucketScales{o.pre_scale, o.post_scale};
   ro.schedule = o.schedule;
+  ro.pack_on_marking_thread = o.pack_on_progress_thread == 0;
   std::unique_ptr<GradReducer> impl;
   s = GradReducer::create(*list, ro, &impl);
   if (!s.ok()) return report(s.with_context("tidal_grad_reducer_create"), comm);
@@ -188,7 +184,7 @@ tidal_status_t tidal_grad_reducer_get_counters(tidal_grad_reducer_t reducer,
   tidal_status_t rc = lookup(reducer, "grad reducer", &impl, &comm);
   if (rc != TIDAL_SUCCESS) return rc;
   if (!counters) return report(null_output("counters"), comm);
-  copy_counters(impl->counters(), counters);
+  tidal::api::export_counters(impl->counters(), counters);
   return TIDAL_SUCCESS;
 }
 
@@ -280,7 +276,7 @@ tidal_status_t tidal_param_gatherer_get_counters(tidal_param_gatherer_t gatherer
   tidal_status_t rc = lookup(gatherer, "param gatherer", &impl, &comm);
   if (rc != TIDAL_SUCCESS) return rc;
   if (!counters) return report(null_output("counters"), comm);
-  copy_counters(impl->counters(), counters);
+  tidal::api::export_counters(impl->counters(), counters);
   return TIDAL_SUCCESS;
 }
 

@@ -24,6 +24,13 @@ TEST_P(LocalBucketing, GradReducerWithRandomOrdersAndThreadsEqualsTheReference) 
     tidal_testing::ListCase reverse_f32{"reverse-f32", TIDAL_F32, -1, 1.0f, 1.0f, 0, TIDAL_SUM,
                                         TIDAL_BUCKET_ORDER_REVERSE};
     tidal_testing::check_grad_reducer(comm, reverse_f32);
+    tidal_testing::check_grad_reducer(comm, reverse_f32, /*pack_on_progress_thread=*/1);
+  });
+}
+
+TEST_P(LocalBucketing, ReducerStepDoesNotPackOverAPendingBucketedCall) {
+  run_local_ranks(GetParam(), [](tidal_comm_t comm, int) {
+    tidal_testing::check_reducer_after_unfinished_call(comm);
   });
 }
 

@@ -26,6 +26,12 @@ TEST_F(MpiBucketing, GradReducerWithRandomOrdersAndThreadsEqualsTheReference) {
                                             TIDAL_SUM, TIDAL_BUCKET_ORDER_REVERSE});
   tidal_testing::check_grad_reducer(comm_, tidal_testing::bucketed_cases()[6]);
   tidal_testing::check_grad_reducer(comm_, tidal_testing::bucketed_cases()[8]);
+  tidal_testing::check_grad_reducer(comm_, tidal_testing::bucketed_cases()[6],
+                                    /*pack_on_progress_thread=*/1);
+}
+
+TEST_F(MpiBucketing, ReducerStepDoesNotPackOverAPendingBucketedCall) {
+  tidal_testing::check_reducer_after_unfinished_call(comm_);
 }
 
 TEST_F(MpiBucketing, NoSyncStepAccumulatesAndTheNextStepReducesTheSum) {

@@ -37,9 +37,10 @@ inline void mark_all_shuffled(tidal_grad_reducer_t r, size_t n, int rank, int st
 }
 
 inline tidal_grad_reducer_t make_reducer(tidal_tensor_list_t list, const ListCase& c,
-                                         int all_reduce) {
+                                         int all_reduce, int pack_on_progress_thread = 0) {
   tidal_grad_reducer_options_t o = TIDAL_GRAD_REDUCER_OPTIONS_INITIALIZER;
   o.all_reduce = all_reduce;
+  o.pack_on_progress_thread = pack_on_progress_thread;
   o.op = c.op;
   o.pre_scale = c.pre;
   o.post_scale = c.post;
@@ -49,14 +50,17 @@ inline tidal_grad_reducer_t make_reducer(tidal_tensor_list_t list, const ListCas
 }
 
 // Two steps of random-order, multi-threaded marking; shard == reference.
-inline void check_grad_reducer(tidal_comm_t comm, const ListCase& c) {
+// Packs run on the marking threads (host lists that are not zero-copy)
+// unless `pack_on_progress_thread`.
+inline void check_grad_reducer(tidal_comm_t comm, const ListCase& c,
+                               int pack_on_progress_thread = 0) {
   int rank = 0;
   tidal_comm_rank(comm, &rank);
   const auto counts = test_counts();
   TensorSet set(c, counts);
   tidal_tensor_list_t list = make_list(comm, c, &set);
   ASSERT_NE(list, nullptr);
-  tidal_grad_reducer_t r = make_reducer(list, c, 0);
+  tidal_grad_reducer_t r = make_reducer(list, c, 0, pack_on_progress_thread);
   ASSERT_NE(r, nullptr);
   void* shard = nullptr;
   size_t bytes = 0;
@@ -77,9 +81,68 @@ inline void check_grad_reducer(tidal_comm_t comm, const ListCase& c) {
   EXPECT_EQ(k.steps, 2u);
   EXPECT_EQ(k.collective_calls, 2 * nb) << "one collective per bucket per step";
   EXPECT_EQ(k.pack_calls, c.zero_copy && c.pre == 1.0f ? 0u : 2 * nb) << "one pack per bucket";
+  EXPECT_EQ(k.overlapped_packs, c.zero_copy || pack_on_progress_thread ? 0u : 2 * nb)
+      << "where the packs ran";
   EXPECT_LT(nb, counts.size()) << "no per-tensor collectives";
   EXPECT_EQ(tidal_grad_reducer_destroy(r), TIDAL_SUCCESS);
   EXPECT_EQ(tidal_tensor_list_destroy(list), TIDAL_SUCCESS);
+}
+
+// A reducer step that starts while a bucketed reduce-scatter of the same
+// list is still queued must not write the bucket storage under it: that
+// step packs on the progress thread, after the earlier call. Rank 0 joins
+// the earlier call 200 ms late, so on every other rank it is still pending
+// when the step starts. The next step, on an idle list, packs on the
+// marking threads again. Both results equal the reference.
+inline void check_reducer_after_unfinished_call(tidal_comm_t comm) {
+  ListCase c{"after-unfinished", TIDAL_F32, -1, 0.5f, 1.0f, 0, TIDAL_SUM,
+             TIDAL_BUCKET_ORDER_REVERSE};
+  int rank = 0;
+  tidal_comm_rank(comm, &rank);
+  const auto counts = test_counts();
+  TensorSet set(c, counts);
+  tidal_tensor_list_t list = make_list(comm, c, &set);
+  ASSERT_NE(list, nullptr);
+  tidal_grad_reducer_t r = make_reducer(list, c, 0);
+  ASSERT_NE(r, nullptr);
+  const size_t nb = num_buckets(list);
+  std::vector<unsigned char> earlier(shard_bytes_of(list));
+  fill_grads(c, rank, counts, &set, 0);
+  if (rank == 0) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  tidal_bucketed_options_t bo = TIDAL_BUCKETED_OPTIONS_INITIALIZER;
+  bo.pre_scale = c.pre;
+  tidal_request_t req = nullptr;
+  ASSERT_EQ(tidal_bucketed_reduce_scatter(list, earlier.data(), TIDAL_SUM, &bo, &req),
+            TIDAL_SUCCESS)
+      << tidal_last_error();
+  mark_all_shuffled(r, counts.size(), rank, 0, 2);
+  ASSERT_EQ(tidal_grad_reducer_wait(r), TIDAL_SUCCESS) << tidal_last_error();
+  ASSERT_EQ(tidal_wait(req), TIDAL_SUCCESS) << tidal_last_error();
+  tidal_bucket_counters_t k;
+  ASSERT_EQ(tidal_grad_reducer_get_counters(r, &k), TIDAL_SUCCESS);
+  if (rank != 0) EXPECT_EQ(k.overlapped_packs, 0u) << "packed over a pending call's buckets";
+  EXPECT_EQ(k.pack_calls, nb);
+  void* shard = nullptr;
+  size_t bytes = 0;
+  tidal_grad_reducer_shard(r, &shard, &bytes);
+  auto want = per_tensor_reference(comm, c, counts, [&](size_t t, size_t e) {
+    return grad_value(c, rank, t, e, 0);
+  });
+  expect_shard_matches(list, c, earlier.data(), want, "the earlier bucketed call");
+  expect_shard_matches(list, c, shard, want, "the reducer step after it");
+  // The list is idle now: the next step packs on the marking threads.
+  fill_grads(c, rank, counts, &set, 1);
+  mark_all_shuffled(r, counts.size(), rank, 1, 2);
+  ASSERT_EQ(tidal_grad_reducer_wait(r), TIDAL_SUCCESS) << tidal_last_error();
+  const uint64_t first_step_callers = k.overlapped_packs;
+  tidal_grad_reducer_get_counters(r, &k);
+  EXPECT_EQ(k.overlapped_packs - first_step_callers, nb);
+  want = per_tensor_reference(comm, c, counts, [&](size_t t, size_t e) {
+    return grad_value(c, rank, t, e, 1);
+  });
+  expect_shard_matches(list, c, shard, want, "the step on an idle list");
+  tidal_grad_reducer_destroy(r);
+  tidal_tensor_list_destroy(list);
 }
 
 // A no-sync step communicates nothing; the next step reduces the sum of
