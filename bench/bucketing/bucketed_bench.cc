@@ -2,6 +2,8 @@
 // parameter list against one flat collective of all bytes and one
 // collective per tensor, with the bucket size swept, and the memory bound
 // (every rank memcpy's its bytes at once) measured in the same rounds.
+// "Bucketed" runs its packs/unpacks on the list's pack worker (overlapping
+// the collectives); "serial passes" runs them between the collectives.
 // Per bucket size, the variants run interleaved; medians and their ratios
 // are printed by rank 0. Local threads or mpiexec (--backend mpi).
 #include <cstdio>
@@ -105,6 +107,10 @@ void sweep_one_size(tidal_comm_t comm, int rank, int size, const Options& o, Ran
   tidal_tensor_list_num_buckets(list, &nb);
   std::vector<unsigned char> shard(shard_bytes);
   const size_t n = d.flat.size() / size;
+  // The copying path with its packs/unpacks on the progress thread,
+  // between the collectives (no overlap): what the pack worker is worth.
+  tidal_bucketed_options_t serial = TIDAL_BUCKETED_OPTIONS_INITIALIZER;
+  serial.passes_on_progress_thread = 1;
   Samples s;
   for (int r = 0; r <= o.reps; ++r) {  // round 0 warms up
     auto add = [&](const char* v, double t) { if (r > 0) s.add(v, t); };
@@ -118,6 +124,9 @@ void sweep_one_size(tidal_comm_t comm, int rank, int size, const Options& o, Ran
     add("RS bucketed", timed_max(comm, [&] {
       tidal_bucketed_reduce_scatter(list, shard.data(), TIDAL_SUM, nullptr, nullptr);
     }));
+    add("RS bucketed, serial passes", timed_max(comm, [&] {
+      tidal_bucketed_reduce_scatter(list, shard.data(), TIDAL_SUM, &serial, nullptr);
+    }));
     add("RS bucketed zero-copy", timed_max(comm, [&] {
       tidal_bucketed_reduce_scatter(zc, shard.data(), TIDAL_SUM, nullptr, nullptr);
     }));
@@ -127,6 +136,9 @@ void sweep_one_size(tidal_comm_t comm, int rank, int size, const Options& o, Ran
     add("AG per-tensor", timed_max(comm, [&] { per_tensor(comm, d, false, size); }));
     add("AG bucketed", timed_max(comm, [&] {
       tidal_bucketed_all_gather(list, shard.data(), nullptr, nullptr);
+    }));
+    add("AG bucketed, serial passes", timed_max(comm, [&] {
+      tidal_bucketed_all_gather(list, shard.data(), &serial, nullptr);
     }));
     add("AG bucketed zero-copy", timed_max(comm, [&] {
       tidal_bucketed_all_gather(zc, shard.data(), nullptr, nullptr);
@@ -143,10 +155,10 @@ void sweep_one_size(tidal_comm_t comm, int rank, int size, const Options& o, Ran
     const std::string f = std::string(coll) + " flat", p = std::string(coll) + " per-tensor";
     const double tf = s.median_of(f), tp = s.median_of(p);
     std::printf("  %s flat %7.1f ms  per-tensor %7.1f ms\n", coll, tf * 1e3, tp * 1e3);
-    for (const char* kind : {" bucketed", " bucketed zero-copy"}) {
+    for (const char* kind : {" bucketed", " bucketed, serial passes", " bucketed zero-copy"}) {
       const std::string b = std::string(coll) + kind;
       const double tb = s.median_of(b);
-      std::printf("  %-22s %7.1f ms (%5.2f GB/s, %3.0f%% of bound, spread %3.0f%%)  vs flat "
+      std::printf("  %-29s %7.1f ms (%5.2f GB/s, %3.0f%% of bound, spread %3.0f%%)  vs flat "
                   "%5.2fx  vs per-tensor %5.2fx\n",
                   b.c_str(), tb * 1e3, bytes / tb / 1e9, 100 * bound / tb, 100 * s.spread_of(b),
                   tf / tb, tp / tb);

@@ -19,13 +19,13 @@ struct CounterValues {
   uint64_t unpack_ns = 0;
   uint64_t wait_ns = 0;            // time callers spent blocked in waits
   uint64_t steps = 0;              // completed reducer / gatherer rounds
-  uint64_t overlapped_packs = 0;   // pack passes run off the progress thread
+  uint64_t overlapped_passes = 0;  // pack/unpack passes run off the progress thread
 };
 
 struct BucketCounters {
   std::atomic<uint64_t> buckets_launched{0}, collective_calls{0}, pack_calls{0},
       unpack_calls{0}, bytes_communicated{0}, pack_ns{0}, unpack_ns{0}, wait_ns{0}, steps{0},
-      overlapped_packs{0};
+      overlapped_passes{0};
 
   CounterValues snapshot() const {
     CounterValues v;
@@ -38,7 +38,7 @@ struct BucketCounters {
     v.unpack_ns = unpack_ns.load();
     v.wait_ns = wait_ns.load();
     v.steps = steps.load();
-    v.overlapped_packs = overlapped_packs.load();
+    v.overlapped_passes = overlapped_passes.load();
     return v;
   }
 };

@@ -21,10 +21,13 @@ using Clock = std::chrono::steady_clock;
 }  // namespace
 
 TensorList::TensorList(Communicator& comm, BucketPlan plan, bool zero_copy, bool device)
-    : comm_(comm), plan_(std::move(plan)), zero_copy_(zero_copy), device_(device) {}
+    : comm_(comm), plan_(std::move(plan)), zero_copy_(zero_copy), device_(device) {
+  if (can_pack_now()) worker_ = std::make_unique<PackWorker>();  // its thread starts on use
+}
 
 TensorList::~TensorList() {
   if (comm_alive_) comm_.drain();  // queued steps point into the arenas
+  worker_.reset();                 // and so may the passes posted to it
   for (void* a : arenas_) free_bucket_storage(device_, a);
 }
 
@@ -239,7 +242,21 @@ Status TensorList::pack_now(size_t b, float scale, BucketCounters* c) {
   Status s = pack_[b].run(CopyOp{plan_.storage_dtype(bk), plan_.comm_dtype(bk), scale}, nullptr);
   c->pack_ns += elapsed_ns(start);
   c->pack_calls += 1;
-  c->overlapped_packs += 1;
+  c->overlapped_passes += 1;
+  return s;
+}
+
+Status TensorList::unpack_now(size_t b, float scale, BucketCounters* c) {
+  if (!can_pack_now()) {
+    return Status(TIDAL_ERR_INTERNAL, "unpack_now on a device or zero-copy list");
+  }
+  const Bucket& bk = plan_.buckets[b];
+  auto start = Clock::now();
+  Status s =
+      unpack_[b].run(CopyOp{plan_.comm_dtype(bk), plan_.storage_dtype(bk), scale}, nullptr);
+  c->unpack_ns += elapsed_ns(start);
+  c->unpack_calls += 1;
+  c->overlapped_passes += 1;
   return s;
 }
 
@@ -306,22 +323,73 @@ Status TensorList::queue_all_reduce(size_t b, void* shard, tidal_op_t op,
   return Status();
 }
 
+// With the pack worker, every bucket's pack is posted at once (each has
+// its own storage) and the progress thread waits for bucket b's before its
+// collective: packing runs ahead while earlier buckets communicate.
 Status TensorList::queue_reduce_scatter_all(void* shard, tidal_op_t op,
                                             const BucketScales& scales, int schedule,
-                                            RequestPtr* last) {
+                                            bool overlap_passes, RequestPtr* last) {
   TIDAL_RETURN_IF_ERROR(check_ops(scales));
+  const bool overlap = overlap_passes && can_pack_now() && idle();
   for (size_t b = 0; b < plan_.buckets.size(); ++b) {
-    TIDAL_RETURN_IF_ERROR(queue_reduce_scatter(b, shard, op, scales, schedule, last, &counters_));
+    if (overlap) {
+      const float pre = scales.pre;
+      PassTicketPtr packed =
+          worker().post([this, b, pre] { return pack_now(b, pre, &counters_); });
+      comm_.submit("bucket_pack_wait", [packed](const ExecContext&) { return packed->wait(); });
+    }
+    TIDAL_RETURN_IF_ERROR(
+        queue_reduce_scatter(b, shard, op, scales, schedule, last, &counters_, overlap));
   }
   return Status();
 }
 
+// With the pack worker, the progress thread hands each gathered bucket's
+// unpack to it and goes on to the next collective; a final step waits for
+// every unpack, so the call's request completes with the tensors written.
 Status TensorList::queue_all_gather_all(const void* shard, const BucketScales& scales,
-                                        int schedule, RequestPtr* last) {
+                                        int schedule, bool overlap_passes, RequestPtr* last) {
   TIDAL_RETURN_IF_ERROR(check_ops(scales));
-  for (size_t b = 0; b < plan_.buckets.size(); ++b) {
-    TIDAL_RETURN_IF_ERROR(queue_all_gather(b, shard, scales, schedule, last, &counters_));
+  if (!(overlap_passes && can_pack_now() && idle())) {
+    for (size_t b = 0; b < plan_.buckets.size(); ++b) {
+      TIDAL_RETURN_IF_ERROR(queue_all_gather(b, shard, scales, schedule, last, &counters_));
+    }
+    return Status();
   }
+  // Touched only by this call's steps, which run one at a time.
+  auto unpacks = std::make_shared<std::vector<PassTicketPtr>>();
+  const BucketScales no_unpack{scales.pre, 1.0f};
+  for (size_t b = 0; b < plan_.buckets.size(); ++b) {
+    // The collective (and a cast of the shard into the bucket) only; the
+    // unpack, whatever its scale, is this worker's.
+    const Bucket& bk = plan_.buckets[b];
+    const tidal_dtype_t comm = plan_.comm_dtype(bk), storage = plan_.storage_dtype(bk);
+    const char* shard_in = static_cast<const char*>(shard) + bk.shard_offset;
+    const bool pack = comm != storage || no_unpack.pre != 1.0f;
+    if (pack) {
+      queue_copy("bucket_pack", CopyDesc{shard_in, own_block_ptr(b), bk.shard_count},
+                 CopyOp{storage, comm, no_unpack.pre}, true, &counters_);
+    }
+    CollectiveCall call{CollKind::kAllGather,
+                        pack ? static_cast<const void*>(own_block_ptr(b)) : shard_in,
+                        bucket_ptr(b), bk.shard_count, comm, TIDAL_SUM, 0};
+    TIDAL_RETURN_IF_ERROR(queue_coll(call, schedule, bk.count * dtype_size(comm), last,
+                                     &counters_));
+    const float post = scales.post;
+    comm_.submit("bucket_unpack_post", [this, b, post, unpacks](const ExecContext&) {
+      unpacks->push_back(worker().post([this, b, post] { return unpack_now(b, post, &counters_); }));
+      return Status();
+    });
+  }
+  *last = comm_.submit("bucket_unpacks_wait", [unpacks](const ExecContext&) {
+    Status first;
+    for (const PassTicketPtr& t : *unpacks) {
+      Status s = t->wait();
+      if (!s.ok() && first.ok()) first = s;
+    }
+    return first;
+  });
+  note_queued(*last);
   return Status();
 }
 

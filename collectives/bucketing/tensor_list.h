@@ -7,6 +7,14 @@
 //
 // Zero-copy mode: the tensors live inside the arena (tensor_data() points
 // there), so reduce-scatter needs no pack and all-gather no unpack.
+//
+// Whole-list calls on host memory run their packs (reduce-scatter) or
+// unpacks (all-gather) on the list's pack worker thread instead of the
+// progress thread, so they overlap the other buckets' collectives — when
+// nothing queued on the list before is still pending (see idle()); a call
+// that finds earlier work pending runs its passes on the progress thread,
+// ordered after that work. (A grad reducer step and a bucketed call must
+// not run at the same time on one list: they share its bucket storage.)
 #pragma once
 
 #include <memory>
@@ -15,6 +23,7 @@
 
 #include "collectives/bucketing/bucket_counters.h"
 #include "collectives/bucketing/bucket_plan.h"
+#include "collectives/bucketing/pack_worker.h"
 #include "collectives/kernels/copy_table.h"
 #include "lib/comm/communicator.h"
 
@@ -78,14 +87,17 @@ class TensorList {
   // True when every step queued on this list so far has completed, so its
   // bucket storage may be written outside the progress thread.
   bool idle();
-  // Packs bucket b now, on this thread (can_pack_now() lists only).
+  // Packs (unpacks) bucket b now, on this thread (can_pack_now() lists
+  // only); counted as an overlapped pass.
   Status pack_now(size_t b, float scale, BucketCounters* counters);
+  Status unpack_now(size_t b, float scale, BucketCounters* counters);
 
   // Whole list, bucket by bucket in plan order; one request for all.
+  // `overlap_passes`: use the pack worker where possible (see above).
   Status queue_reduce_scatter_all(void* shard, tidal_op_t op, const BucketScales& scales,
-                                  int schedule, RequestPtr* last);
+                                  int schedule, bool overlap_passes, RequestPtr* last);
   Status queue_all_gather_all(const void* shard, const BucketScales& scales, int schedule,
-                              RequestPtr* last);
+                              bool overlap_passes, RequestPtr* last);
 
  private:
   TensorList(Communicator& comm, BucketPlan plan, bool zero_copy, bool device);
@@ -117,6 +129,10 @@ class TensorList {
   std::mutex last_mu_;
   RequestPtr last_queued_;  // the final step of the latest queue_* call
   void note_queued(const RequestPtr& last);
+  // Declared last: destroyed first, running what is posted while the
+  // arenas and tables it uses still exist.
+  std::unique_ptr<PackWorker> worker_;  // can_pack_now() lists only
+  PackWorker& worker() { return *worker_; }
 };
 
 }  // namespace tidal

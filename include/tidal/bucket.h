@@ -135,10 +135,16 @@ typedef struct tidal_bucketed_options {
   float pre_scale;  /* multiply while packing into the communication dtype      */
   float post_scale; /* multiply while unpacking out of it (e.g. 1/world)        */
   int schedule;     /* tidal_schedule_t; TIDAL_SCHEDULE_UNSET = the comm's      */
+  int passes_on_progress_thread;
+                    /* 0 (default): on host memory the packs (reduce-scatter)
+                       or unpacks (all-gather) run on the list's pack worker
+                       thread, overlapping the other buckets' collectives;
+                       1: on the progress thread, between the collectives.
+                       Device memory: kernels on the stream, either way.      */
 } tidal_bucketed_options_t;
 
 #define TIDAL_BUCKETED_OPTIONS_INITIALIZER \
-  { sizeof(tidal_bucketed_options_t), 1.0f, 1.0f, TIDAL_SCHEDULE_UNSET }
+  { sizeof(tidal_bucketed_options_t), 1.0f, 1.0f, TIDAL_SCHEDULE_UNSET, 0 }
 
 /* Reduce-scatters every tensor of the list with `op`: this rank's reduced
  * blocks land in `shard` (tidal_tensor_list_shard_bytes bytes, the
@@ -177,9 +183,10 @@ typedef struct tidal_bucket_counters {
   uint64_t wait_ns;            /* time callers were blocked waiting (exposed
                                   communication)                             */
   uint64_t steps;              /* completed reducer waits / gatherer rounds  */
-  uint64_t overlapped_packs;   /* of pack_calls, those run off the progress
-                                  thread (on a grad reducer's marking
-                                  thread), so they overlap the collectives  */
+  uint64_t overlapped_passes;  /* pack and unpack passes run off the progress
+                                  thread (a grad reducer's marking thread,
+                                  a host list's pack worker), overlapping
+                                  the collectives                           */
 } tidal_bucket_counters_t;
 
 /* Counters of the list's own bucketed collectives. Non-blocking. */

@@ -84,7 +84,7 @@ void export_counters(const BucketCounters& c, tidal_bucket_counters_t* out) {
   *out = tidal_bucket_counters_t{v.buckets_launched, v.collective_calls, v.pack_calls,
                                  v.unpack_calls,     v.bytes_communicated, v.pack_ns,
                                  v.unpack_ns,        v.wait_ns,            v.steps,
-                                 v.overlapped_packs};
+                                 v.overlapped_passes};
 }
 
 // The live list behind a handle (also used by api_overlap.cc).
@@ -108,9 +108,11 @@ Status lookup_list(tidal_tensor_list* list, TensorList** impl, tidal_comm** comm
 
 namespace {
 
-Status scales_of(const tidal_bucketed_options_t* o, tidal::BucketScales* scales, int* schedule) {
+Status scales_of(const tidal_bucketed_options_t* o, tidal::BucketScales* scales, int* schedule,
+                 bool* overlap_passes) {
   *scales = tidal::BucketScales{};
   *schedule = TIDAL_SCHEDULE_UNSET;
+  *overlap_passes = true;
   if (!o) return Status();
   if (o->size != sizeof(tidal_bucketed_options_t)) {
     return Status(TIDAL_ERR_INVALID_ARGUMENT,
@@ -119,6 +121,7 @@ Status scales_of(const tidal_bucketed_options_t* o, tidal::BucketScales* scales,
   scales->pre = o->pre_scale;
   scales->post = o->post_scale;
   *schedule = o->schedule;
+  *overlap_passes = o->passes_on_progress_thread == 0;
   return Status();
 }
 
@@ -292,12 +295,13 @@ tidal_status_t tidal_bucketed_reduce_scatter(tidal_tensor_list_t list, void* sha
   if (request) *request = nullptr;
   tidal::BucketScales scales;
   int schedule;
-  Status s = scales_of(options, &scales, &schedule);
+  bool overlap;
+  Status s = scales_of(options, &scales, &schedule, &overlap);
   if (s.ok() && (static_cast<int>(op) < 0 || op >= TIDAL_OP_COUNT)) {
     s = Status(TIDAL_ERR_INVALID_ARGUMENT, fmt::format("unknown op {}", static_cast<int>(op)));
   }
   tidal::RequestPtr last;
-  if (s.ok()) s = impl->queue_reduce_scatter_all(shard, op, scales, schedule, &last);
+  if (s.ok()) s = impl->queue_reduce_scatter_all(shard, op, scales, schedule, overlap, &last);
   if (!s.ok()) return report(s.with_context("tidal_bucketed_reduce_scatter"), comm);
   return tidal::api::finish(comm, std::move(last), request);
 }
@@ -312,9 +316,10 @@ tidal_status_t tidal_bucketed_all_gather(tidal_tensor_list_t list, const void* s
   if (request) *request = nullptr;
   tidal::BucketScales scales;
   int schedule;
-  Status s = scales_of(options, &scales, &schedule);
+  bool overlap;
+  Status s = scales_of(options, &scales, &schedule, &overlap);
   tidal::RequestPtr last;
-  if (s.ok()) s = impl->queue_all_gather_all(shard, scales, schedule, &last);
+  if (s.ok()) s = impl->queue_all_gather_all(shard, scales, schedule, overlap, &last);
   if (!s.ok()) return report(s.with_context("tidal_bucketed_all_gather"), comm);
   return tidal::api::finish(comm, std::move(last), request);
 }

@@ -1,7 +1,10 @@
 // bucketed_suite.h — bucketed reduce-scatter and all-gather against the
 // per-tensor reference, bitwise, for every case below; plus the counts that
-// prove one pack and one collective per bucket. Runs on any communicator.
+// prove one pack and one collective per bucket, and calls queued back to
+// back on one list. Runs on any communicator.
 #pragma once
+
+#include <algorithm>
 
 #include <gtest/gtest.h>
 
@@ -36,7 +39,8 @@ inline void fill_grads(const ListCase& c, int rank, const std::vector<size_t>& c
   }
 }
 
-inline void check_bucketed_reduce_scatter(tidal_comm_t comm, const ListCase& c) {
+// `serial`: packs/unpacks on the progress thread (passes_on_progress_thread).
+inline void check_bucketed_reduce_scatter(tidal_comm_t comm, const ListCase& c, int serial = 0) {
   int rank = 0;
   tidal_comm_rank(comm, &rank);
   const auto counts = test_counts();
@@ -48,6 +52,7 @@ inline void check_bucketed_reduce_scatter(tidal_comm_t comm, const ListCase& c) 
   tidal_bucketed_options_t o = TIDAL_BUCKETED_OPTIONS_INITIALIZER;
   o.pre_scale = c.pre;
   o.post_scale = c.post;
+  o.passes_on_progress_thread = serial;
   tidal_request_t req = nullptr;
   ASSERT_EQ(tidal_bucketed_reduce_scatter(list, shard.data(), c.op, &o, &req), TIDAL_SUCCESS)
       << c.name << ": " << tidal_last_error();
@@ -75,10 +80,12 @@ inline void check_bucketed_reduce_scatter(tidal_comm_t comm, const ListCase& c) 
     if (info.dtype != info.comm_dtype || c.post != 1.0f) ++unpacking;
   }
   EXPECT_EQ(k.unpack_calls, unpacking) << c.name;
+  // Host lists pack on the list's pack worker, overlapping the collectives.
+  EXPECT_EQ(k.overlapped_passes, c.zero_copy || serial ? 0u : nb) << c.name;
   EXPECT_EQ(tidal_tensor_list_destroy(list), TIDAL_SUCCESS);
 }
 
-inline void check_bucketed_all_gather(tidal_comm_t comm, const ListCase& c) {
+inline void check_bucketed_all_gather(tidal_comm_t comm, const ListCase& c, int serial = 0) {
   int rank = 0;
   tidal_comm_rank(comm, &rank);
   const auto counts = test_counts();
@@ -102,6 +109,7 @@ inline void check_bucketed_all_gather(tidal_comm_t comm, const ListCase& c) {
   tidal_bucketed_options_t o = TIDAL_BUCKETED_OPTIONS_INITIALIZER;
   o.pre_scale = c.pre;
   o.post_scale = c.post;
+  o.passes_on_progress_thread = serial;
   ASSERT_EQ(tidal_bucketed_all_gather(list, shard.data(), &o, nullptr), TIDAL_SUCCESS)
       << c.name << ": " << tidal_last_error();
   for (size_t t = 0; t < counts.size(); ++t) {
@@ -121,7 +129,70 @@ inline void check_bucketed_all_gather(tidal_comm_t comm, const ListCase& c) {
   }
   tidal_bucket_counters_t k;
   ASSERT_EQ(tidal_tensor_list_get_counters(list, &k), TIDAL_SUCCESS);
-  EXPECT_EQ(k.collective_calls, num_buckets(list)) << c.name;
+  const size_t nb = num_buckets(list);
+  EXPECT_EQ(k.collective_calls, nb) << c.name;
+  // Host lists unpack on the list's pack worker, overlapping the collectives.
+  EXPECT_EQ(k.unpack_calls, c.zero_copy && c.post == 1.0f ? 0u : nb) << c.name;
+  EXPECT_EQ(k.overlapped_passes, c.zero_copy || serial ? 0u : nb) << c.name;
+  EXPECT_EQ(tidal_tensor_list_destroy(list), TIDAL_SUCCESS);
+}
+
+// An all-gather and then, without waiting, a reduce-scatter of the same
+// list: the second finds the first pending, so it packs on the progress
+// thread after the first's unpacks — it reduces the gathered parameters.
+// Then the other way round: the all-gather's unpacks wait for the packs.
+inline void check_back_to_back_calls(tidal_comm_t comm) {
+  ListCase c{"back-to-back", TIDAL_F32, -1, 1.0f, 1.0f, 0, TIDAL_SUM};
+  int world = 1;
+  tidal_comm_size(comm, &world);
+  const auto counts = test_counts();
+  TensorSet set(c, counts);
+  tidal_tensor_list_t list = make_list(comm, c, &set);
+  ASSERT_NE(list, nullptr);
+  std::vector<unsigned char> params(shard_bytes_of(list), 0), reduced(params.size(), 0xEE);
+  for (size_t t = 0; t < counts.size(); ++t) {
+    size_t n = 0;
+    tidal_tensor_list_shard_segments(list, t, nullptr, 0, &n);
+    std::vector<tidal_shard_segment_t> segs(n);
+    tidal_tensor_list_shard_segments(list, t, segs.data(), n, &n);
+    for (const auto& sg : segs) {
+      for (size_t i = 0; i < sg.count; ++i) {
+        store(TIDAL_F32, params.data() + sg.shard_offset, i, param_value(c, t, sg.tensor_offset + i));
+      }
+    }
+  }
+  tidal_request_t gathered = nullptr, scattered = nullptr;
+  ASSERT_EQ(tidal_bucketed_all_gather(list, params.data(), nullptr, &gathered), TIDAL_SUCCESS);
+  ASSERT_EQ(tidal_bucketed_reduce_scatter(list, reduced.data(), TIDAL_SUM, nullptr, &scattered),
+            TIDAL_SUCCESS);
+  ASSERT_EQ(tidal_wait(gathered), TIDAL_SUCCESS) << tidal_last_error();
+  ASSERT_EQ(tidal_wait(scattered), TIDAL_SUCCESS) << tidal_last_error();
+  tidal_request_free(gathered);
+  tidal_request_free(scattered);
+  auto want = per_tensor_reference(comm, c, counts, [&](size_t t, size_t e) {
+    return param_value(c, t, e);
+  });
+  expect_shard_matches(list, c, reduced.data(), want, "reduce-scatter queued behind an all-gather");
+  // Reduce-scatter then all-gather of the shard it writes (garbage until
+  // then): the tensors end up holding the reduction only if the gather ran
+  // after the reduce-scatter's packs and collectives.
+  std::fill(reduced.begin(), reduced.end(), 0xEE);
+  ASSERT_EQ(tidal_bucketed_reduce_scatter(list, reduced.data(), TIDAL_SUM, nullptr, &scattered),
+            TIDAL_SUCCESS);
+  ASSERT_EQ(tidal_bucketed_all_gather(list, reduced.data(), nullptr, &gathered), TIDAL_SUCCESS);
+  ASSERT_EQ(tidal_wait(scattered), TIDAL_SUCCESS) << tidal_last_error();
+  ASSERT_EQ(tidal_wait(gathered), TIDAL_SUCCESS) << tidal_last_error();
+  tidal_request_free(gathered);
+  tidal_request_free(scattered);
+  for (size_t t = 0; t < counts.size(); ++t) {
+    const float* g = static_cast<const float*>(set.data(t));
+    for (size_t e = 0; e < counts[t]; ++e) {
+      if (g[e] != static_cast<float>(world) * param_value(c, t, e)) {  // exact: small integers
+        ADD_FAILURE() << "tensor " << t << " element " << e << ": " << g[e];
+        break;
+      }
+    }
+  }
   EXPECT_EQ(tidal_tensor_list_destroy(list), TIDAL_SUCCESS);
 }
 
@@ -130,6 +201,9 @@ inline void run_bucketed_suite(tidal_comm_t comm) {
     check_bucketed_reduce_scatter(comm, c);
     check_bucketed_all_gather(comm, c);
   }
+  check_bucketed_reduce_scatter(comm, bucketed_cases()[6], /*serial=*/1);
+  check_bucketed_all_gather(comm, bucketed_cases()[6], /*serial=*/1);
+  check_back_to_back_calls(comm);
 }
 
 }  // namespace tidal_testing

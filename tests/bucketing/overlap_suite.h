@@ -81,7 +81,7 @@ inline void check_grad_reducer(tidal_comm_t comm, const ListCase& c,
   EXPECT_EQ(k.steps, 2u);
   EXPECT_EQ(k.collective_calls, 2 * nb) << "one collective per bucket per step";
   EXPECT_EQ(k.pack_calls, c.zero_copy && c.pre == 1.0f ? 0u : 2 * nb) << "one pack per bucket";
-  EXPECT_EQ(k.overlapped_packs, c.zero_copy || pack_on_progress_thread ? 0u : 2 * nb)
+  EXPECT_EQ(k.overlapped_passes, c.zero_copy || pack_on_progress_thread ? 0u : 2 * nb)
       << "where the packs ran";
   EXPECT_LT(nb, counts.size()) << "no per-tensor collectives";
   EXPECT_EQ(tidal_grad_reducer_destroy(r), TIDAL_SUCCESS);
@@ -120,7 +120,7 @@ inline void check_reducer_after_unfinished_call(tidal_comm_t comm) {
   ASSERT_EQ(tidal_wait(req), TIDAL_SUCCESS) << tidal_last_error();
   tidal_bucket_counters_t k;
   ASSERT_EQ(tidal_grad_reducer_get_counters(r, &k), TIDAL_SUCCESS);
-  if (rank != 0) EXPECT_EQ(k.overlapped_packs, 0u) << "packed over a pending call's buckets";
+  if (rank != 0) EXPECT_EQ(k.overlapped_passes, 0u) << "packed over a pending call's buckets";
   EXPECT_EQ(k.pack_calls, nb);
   void* shard = nullptr;
   size_t bytes = 0;
@@ -134,9 +134,9 @@ inline void check_reducer_after_unfinished_call(tidal_comm_t comm) {
   fill_grads(c, rank, counts, &set, 1);
   mark_all_shuffled(r, counts.size(), rank, 1, 2);
   ASSERT_EQ(tidal_grad_reducer_wait(r), TIDAL_SUCCESS) << tidal_last_error();
-  const uint64_t first_step_callers = k.overlapped_packs;
+  const uint64_t first_step_callers = k.overlapped_passes;
   tidal_grad_reducer_get_counters(r, &k);
-  EXPECT_EQ(k.overlapped_packs - first_step_callers, nb);
+  EXPECT_EQ(k.overlapped_passes - first_step_callers, nb);
   want = per_tensor_reference(comm, c, counts, [&](size_t t, size_t e) {
     return grad_value(c, rank, t, e, 1);
   });
