@@ -3,9 +3,10 @@
  * a tensor list (tidal/bucket.h):
  *
  *  - the grad reducer (backward): the framework calls tidal_grad_ready as
- *    each gradient is produced; a bucket's fused pack and reduce-scatter
- *    (ZeRO-2/3) or all-reduce (ZeRO-1) are queued as soon as the bucket is
- *    complete, so communication overlaps the rest of backward;
+ *    each gradient is produced; as soon as a bucket is complete it is
+ *    packed (fused; on host memory by the marking thread) and its
+ *    reduce-scatter (ZeRO-2/3) or all-reduce (ZeRO-1) queued, so
+ *    communication overlaps the rest of backward;
  *  - the param gatherer (forward): tidal_param_prefetch queues a bucket's
  *    all-gather and fused unpack into the full parameters early;
  *    tidal_param_wait waits for it just before the layer runs.
