@@ -81,18 +81,22 @@ Status GradReducer::mark_ready(size_t tensor) {
   }
   if (complete.empty()) return Status();
   packing_ += complete.size();
-  lock.unlock();
-  Status packed;
+  // One bucket at a time, launched as soon as it is packed: a gradient
+  // spanning several buckets starts the first one's collective while the
+  // next is still being packed.
   for (size_t b : complete) {
+    lock.unlock();
     Status s = list_.pack_now(b, options_.scales.pre, &counters_);
-    if (!s.ok() && packed.ok()) packed = s.with_context(fmt::format("packing bucket {}", b));
+    lock.lock();
+    --pending_[b];
+    --packing_;
+    if (!s.ok() && launch_error_.ok()) {
+      launch_error_ = s.with_context(fmt::format("packing bucket {}", b));
+    }
+    launch_ready_buckets_locked();
   }
-  lock.lock();
-  for (size_t b : complete) --pending_[b];
-  packing_ -= complete.size();
   if (packing_ == 0) packs_done_.notify_all();
-  if (!packed.ok() && launch_error_.ok()) launch_error_ = packed;
-  return launch_ready_buckets_locked();
+  return launch_error_;
 }
 
 // The first mark of a step decides where this step packs: on the marking
