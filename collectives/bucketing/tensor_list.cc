@@ -283,7 +283,8 @@ Status TensorList::queue_reduce_scatter(size_t b, void* shard, tidal_op_t op,
 }
 
 Status TensorList::queue_all_gather(size_t b, const void* shard, const BucketScales& scales,
-                                    int schedule, RequestPtr* last, BucketCounters* c) {
+                                    int schedule, RequestPtr* last, BucketCounters* c,
+                                    bool unpack) {
   const Bucket& bk = plan_.buckets[b];
   const tidal_dtype_t comm = plan_.comm_dtype(bk), storage = plan_.storage_dtype(bk);
   const char* shard_in = static_cast<const char*>(shard) + bk.shard_offset;
@@ -297,7 +298,7 @@ Status TensorList::queue_all_gather(size_t b, const void* shard, const BucketSca
                       pack ? static_cast<const void*>(own_block_ptr(b)) : shard_in,
                       bucket_ptr(b), bk.shard_count, comm, TIDAL_SUM, 0};
   TIDAL_RETURN_IF_ERROR(queue_coll(call, schedule, bk.count * dtype_size(comm), last, c));
-  RequestPtr unpacked = queue_unpack(b, scales.post, c);
+  RequestPtr unpacked = unpack ? queue_unpack(b, scales.post, c) : nullptr;
   if (unpacked) *last = unpacked;
   note_queued(*last);
   return Status();
@@ -358,23 +359,9 @@ Status TensorList::queue_all_gather_all(const void* shard, const BucketScales& s
   }
   // Touched only by this call's steps, which run one at a time.
   auto unpacks = std::make_shared<std::vector<PassTicketPtr>>();
-  const BucketScales no_unpack{scales.pre, 1.0f};
   for (size_t b = 0; b < plan_.buckets.size(); ++b) {
-    // The collective (and a cast of the shard into the bucket) only; the
-    // unpack, whatever its scale, is this worker's.
-    const Bucket& bk = plan_.buckets[b];
-    const tidal_dtype_t comm = plan_.comm_dtype(bk), storage = plan_.storage_dtype(bk);
-    const char* shard_in = static_cast<const char*>(shard) + bk.shard_offset;
-    const bool pack = comm != storage || no_unpack.pre != 1.0f;
-    if (pack) {
-      queue_copy("bucket_pack", CopyDesc{shard_in, own_block_ptr(b), bk.shard_count},
-                 CopyOp{storage, comm, no_unpack.pre}, true, &counters_);
-    }
-    CollectiveCall call{CollKind::kAllGather,
-                        pack ? static_cast<const void*>(own_block_ptr(b)) : shard_in,
-                        bucket_ptr(b), bk.shard_count, comm, TIDAL_SUM, 0};
-    TIDAL_RETURN_IF_ERROR(queue_coll(call, schedule, bk.count * dtype_size(comm), last,
-                                     &counters_));
+    TIDAL_RETURN_IF_ERROR(
+        queue_all_gather(b, shard, scales, schedule, last, &counters_, /*unpack=*/false));
     const float post = scales.post;
     comm_.submit("bucket_unpack_post", [this, b, post, unpacks](const ExecContext&) {
       unpacks->push_back(worker().post([this, b, post] { return unpack_now(b, post, &counters_); }));

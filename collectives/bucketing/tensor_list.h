@@ -72,8 +72,10 @@ class TensorList {
   Status queue_reduce_scatter(size_t b, void* shard, tidal_op_t op, const BucketScales& scales,
                               int schedule, RequestPtr* last, BucketCounters* counters,
                               bool packed = false);
+  // `unpack`: false leaves the gathered bucket for the caller to unpack.
   Status queue_all_gather(size_t b, const void* shard, const BucketScales& scales,
-                          int schedule, RequestPtr* last, BucketCounters* counters);
+                          int schedule, RequestPtr* last, BucketCounters* counters,
+                          bool unpack = true);
   // ZeRO-1: all-reduce the bucket, write the result back into the tensors
   // and this rank's block into the shard buffer.
   Status queue_all_reduce(size_t b, void* shard, tidal_op_t op, const BucketScales& scales,
