@@ -4,19 +4,6 @@
 
 namespace tidal {
 
-void PassTicket::finish(const Status& status) {
-  std::lock_guard<std::mutex> lock(mu_);
-  status_ = status;
-  done_ = true;
-  cv_.notify_all();
-}
-
-Status PassTicket::wait() {
-  std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait(lock, [&] { return done_; });
-  return status_;
-}
-
 PackWorker::PackWorker() : owner_(getpid()) {}
 
 PackWorker::~PackWorker() {
@@ -33,24 +20,21 @@ PackWorker::~PackWorker() {
   }
 }
 
-PassTicketPtr PackWorker::post(std::function<Status()> pass) {
-  auto ticket = std::make_shared<PassTicket>();
-  if (getpid() != owner_) {
-    ticket->finish(pass());
-    return ticket;
-  }
+RequestPtr PackWorker::post(std::function<Status()> pass) {
+  if (getpid() != owner_) return completed_request(pass());
+  auto request = std::make_shared<Request>();
   {
     std::lock_guard<std::mutex> lock(mu_);
-    queue_.emplace_back(std::move(pass), ticket);
+    queue_.emplace_back(std::move(pass), request);
     if (!thread_) thread_ = std::make_unique<std::thread>([this] { loop(); });
   }
   cv_.notify_one();
-  return ticket;
+  return request;
 }
 
 void PackWorker::loop() {
   for (;;) {
-    std::pair<std::function<Status()>, PassTicketPtr> item;
+    std::pair<std::function<Status()>, RequestPtr> item;
     {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
@@ -58,7 +42,7 @@ void PackWorker::loop() {
       item = std::move(queue_.front());
       queue_.pop_front();
     }
-    item.second->finish(item.first());
+    item.second->complete(item.first());
   }
 }
 

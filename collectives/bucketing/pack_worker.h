@@ -2,8 +2,9 @@
 // and unpack passes off the communicator's progress thread, in the order
 // they were posted. The progress thread runs the collectives; with the
 // passes here, the pack of bucket k+1 (or the unpack of bucket k-1) runs
-// while bucket k is being communicated. A ticket says when a pass is done;
-// a progress-thread step waits on it before the collective that needs it.
+// while bucket k is being communicated. Each pass has a request (the
+// engine's completion type) that a progress-thread step waits on before
+// the collective that needs it.
 #pragma once
 
 #include <sys/types.h>
@@ -17,22 +18,9 @@
 #include <utility>
 
 #include "lib/core/status.h"
+#include "lib/engine/request.h"
 
 namespace tidal {
-
-class PassTicket {
- public:
-  void finish(const Status& status);
-  // Blocks until the pass has run; returns its status.
-  Status wait();
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool done_ = false;
-  Status status_;
-};
-using PassTicketPtr = std::shared_ptr<PassTicket>;
 
 class PackWorker {
  public:
@@ -44,7 +32,7 @@ class PackWorker {
 
   // Queues `pass`; the thread starts on the first post. In a process forked
   // after the thread started (which has no such thread), runs it at once.
-  PassTicketPtr post(std::function<Status()> pass);
+  RequestPtr post(std::function<Status()> pass);
 
  private:
   void loop();
@@ -52,7 +40,7 @@ class PackWorker {
   const pid_t owner_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::pair<std::function<Status()>, PassTicketPtr>> queue_;
+  std::deque<std::pair<std::function<Status()>, RequestPtr>> queue_;
   bool stop_ = false;
   std::unique_ptr<std::thread> thread_;  // leaked, never joined, in a forked child
 };

@@ -18,6 +18,18 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Runs one pack (or unpack) table and counts it: every pass goes through
+// here, on the progress thread, a marking thread or the pack worker.
+Status counted_pass(const CopyTable& table, const CopyOp& op, void* stream, bool is_pack,
+                    bool overlapped, BucketCounters* c) {
+  auto start = Clock::now();
+  Status s = table.run(op, stream);
+  (is_pack ? c->pack_ns : c->unpack_ns) += elapsed_ns(start);
+  (is_pack ? c->pack_calls : c->unpack_calls) += 1;
+  if (overlapped) c->overlapped_passes += 1;
+  return s;
+}
+
 }  // namespace
 
 TensorList::TensorList(Communicator& comm, BucketPlan plan, bool zero_copy, bool device)
@@ -164,11 +176,7 @@ RequestPtr TensorList::queue_pack(size_t b, float scale, BucketCounters* c) {
   }
   const CopyTable* table = &pack_[b];
   return comm_.submit("bucket_pack", [table, op, c](const ExecContext& ctx) {
-    auto start = Clock::now();
-    Status s = table->run(op, ctx.stream);
-    c->pack_ns += elapsed_ns(start);
-    c->pack_calls += 1;
-    return s;
+    return counted_pass(*table, op, ctx.stream, /*is_pack=*/true, /*overlapped=*/false, c);
   });
 }
 
@@ -181,11 +189,7 @@ RequestPtr TensorList::queue_unpack(size_t b, float scale, BucketCounters* c) {
   }
   const CopyTable* table = &unpack_[b];
   return comm_.submit("bucket_unpack", [table, op, c](const ExecContext& ctx) {
-    auto start = Clock::now();
-    Status s = table->run(op, ctx.stream);
-    c->unpack_ns += elapsed_ns(start);
-    c->unpack_calls += 1;
-    return s;
+    return counted_pass(*table, op, ctx.stream, /*is_pack=*/false, /*overlapped=*/false, c);
   });
 }
 
@@ -238,12 +242,8 @@ Status TensorList::pack_now(size_t b, float scale, BucketCounters* c) {
     return Status(TIDAL_ERR_INTERNAL, "pack_now on a device or zero-copy list");
   }
   const Bucket& bk = plan_.buckets[b];
-  auto start = Clock::now();
-  Status s = pack_[b].run(CopyOp{plan_.storage_dtype(bk), plan_.comm_dtype(bk), scale}, nullptr);
-  c->pack_ns += elapsed_ns(start);
-  c->pack_calls += 1;
-  c->overlapped_passes += 1;
-  return s;
+  return counted_pass(pack_[b], CopyOp{plan_.storage_dtype(bk), plan_.comm_dtype(bk), scale},
+                      nullptr, /*is_pack=*/true, /*overlapped=*/true, c);
 }
 
 Status TensorList::unpack_now(size_t b, float scale, BucketCounters* c) {
@@ -251,13 +251,8 @@ Status TensorList::unpack_now(size_t b, float scale, BucketCounters* c) {
     return Status(TIDAL_ERR_INTERNAL, "unpack_now on a device or zero-copy list");
   }
   const Bucket& bk = plan_.buckets[b];
-  auto start = Clock::now();
-  Status s =
-      unpack_[b].run(CopyOp{plan_.comm_dtype(bk), plan_.storage_dtype(bk), scale}, nullptr);
-  c->unpack_ns += elapsed_ns(start);
-  c->unpack_calls += 1;
-  c->overlapped_passes += 1;
-  return s;
+  return counted_pass(unpack_[b], CopyOp{plan_.comm_dtype(bk), plan_.storage_dtype(bk), scale},
+                      nullptr, /*is_pack=*/false, /*overlapped=*/true, c);
 }
 
 Status TensorList::queue_reduce_scatter(size_t b, void* shard, tidal_op_t op,
@@ -335,9 +330,9 @@ Status TensorList::queue_reduce_scatter_all(void* shard, tidal_op_t op,
   for (size_t b = 0; b < plan_.buckets.size(); ++b) {
     if (overlap) {
       const float pre = scales.pre;
-      PassTicketPtr packed =
-          worker().post([this, b, pre] { return pack_now(b, pre, &counters_); });
-      comm_.submit("bucket_pack_wait", [packed](const ExecContext&) { return packed->wait(); });
+      RequestPtr packed = worker().post([this, b, pre] { return pack_now(b, pre, &counters_); });
+      comm_.submit("bucket_pack_wait",
+                   [packed](const ExecContext&) { return packed->wait(Deadline::never()); });
     }
     TIDAL_RETURN_IF_ERROR(
         queue_reduce_scatter(b, shard, op, scales, schedule, last, &counters_, overlap));
@@ -358,7 +353,7 @@ Status TensorList::queue_all_gather_all(const void* shard, const BucketScales& s
     return Status();
   }
   // Touched only by this call's steps, which run one at a time.
-  auto unpacks = std::make_shared<std::vector<PassTicketPtr>>();
+  auto unpacks = std::make_shared<std::vector<RequestPtr>>();
   for (size_t b = 0; b < plan_.buckets.size(); ++b) {
     TIDAL_RETURN_IF_ERROR(
         queue_all_gather(b, shard, scales, schedule, last, &counters_, /*unpack=*/false));
@@ -370,8 +365,8 @@ Status TensorList::queue_all_gather_all(const void* shard, const BucketScales& s
   }
   *last = comm_.submit("bucket_unpacks_wait", [unpacks](const ExecContext&) {
     Status first;
-    for (const PassTicketPtr& t : *unpacks) {
-      Status s = t->wait();
+    for (const RequestPtr& r : *unpacks) {
+      Status s = r->wait(Deadline::never());
       if (!s.ok() && first.ok()) first = s;
     }
     return first;

@@ -85,6 +85,22 @@ inline void check_bucketed_reduce_scatter(tidal_comm_t comm, const ListCase& c, 
   EXPECT_EQ(tidal_tensor_list_destroy(list), TIDAL_SUCCESS);
 }
 
+// This rank's shard of the parameters: the values of the runs it owns.
+inline void write_param_shard(tidal_tensor_list_t list, const ListCase& c,
+                              const std::vector<size_t>& counts, unsigned char* shard) {
+  for (size_t t = 0; t < counts.size(); ++t) {
+    size_t n = 0;
+    tidal_tensor_list_shard_segments(list, t, nullptr, 0, &n);
+    std::vector<tidal_shard_segment_t> segs(n);
+    tidal_tensor_list_shard_segments(list, t, segs.data(), n, &n);
+    for (const auto& sg : segs) {
+      for (size_t i = 0; i < sg.count; ++i) {
+        store(dtype_of(c, t), shard + sg.shard_offset, i, param_value(c, t, sg.tensor_offset + i));
+      }
+    }
+  }
+}
+
 inline void check_bucketed_all_gather(tidal_comm_t comm, const ListCase& c, int serial = 0) {
   int rank = 0;
   tidal_comm_rank(comm, &rank);
@@ -92,20 +108,8 @@ inline void check_bucketed_all_gather(tidal_comm_t comm, const ListCase& c, int 
   TensorSet set(c, counts);
   tidal_tensor_list_t list = make_list(comm, c, &set);
   ASSERT_NE(list, nullptr);
-  // Each rank writes the parameter values of the runs it owns.
   std::vector<unsigned char> shard(shard_bytes_of(list), 0);
-  for (size_t t = 0; t < counts.size(); ++t) {
-    size_t n = 0;
-    tidal_tensor_list_shard_segments(list, t, nullptr, 0, &n);
-    std::vector<tidal_shard_segment_t> segs(n);
-    tidal_tensor_list_shard_segments(list, t, segs.data(), n, &n);
-    for (const auto& s : segs) {
-      for (size_t i = 0; i < s.count; ++i) {
-        store(dtype_of(c, t), shard.data() + s.shard_offset, i,
-              param_value(c, t, s.tensor_offset + i));
-      }
-    }
-  }
+  write_param_shard(list, c, counts, shard.data());
   tidal_bucketed_options_t o = TIDAL_BUCKETED_OPTIONS_INITIALIZER;
   o.pre_scale = c.pre;
   o.post_scale = c.post;
@@ -150,17 +154,7 @@ inline void check_back_to_back_calls(tidal_comm_t comm) {
   tidal_tensor_list_t list = make_list(comm, c, &set);
   ASSERT_NE(list, nullptr);
   std::vector<unsigned char> params(shard_bytes_of(list), 0), reduced(params.size(), 0xEE);
-  for (size_t t = 0; t < counts.size(); ++t) {
-    size_t n = 0;
-    tidal_tensor_list_shard_segments(list, t, nullptr, 0, &n);
-    std::vector<tidal_shard_segment_t> segs(n);
-    tidal_tensor_list_shard_segments(list, t, segs.data(), n, &n);
-    for (const auto& sg : segs) {
-      for (size_t i = 0; i < sg.count; ++i) {
-        store(TIDAL_F32, params.data() + sg.shard_offset, i, param_value(c, t, sg.tensor_offset + i));
-      }
-    }
-  }
+  write_param_shard(list, c, counts, params.data());
   tidal_request_t gathered = nullptr, scattered = nullptr;
   ASSERT_EQ(tidal_bucketed_all_gather(list, params.data(), nullptr, &gathered), TIDAL_SUCCESS);
   ASSERT_EQ(tidal_bucketed_reduce_scatter(list, reduced.data(), TIDAL_SUM, nullptr, &scattered),
