@@ -75,7 +75,7 @@ void add_options(CLI::App& app, Options& o) {
                  "forward all-gather prefetch)")->capture_default_str();
   app.add_option("--schedule", o.schedule, "native | ring | torus2d | ndring | auto")
       ->capture_default_str();
-  app.add_option("--profile", o.profile, "profile CSV (collective,bytes,seconds) instead of "
+  app.add_option("--profile", o.profile, "profile CSV (collective,bytes,seconds[,alone_seconds]) instead of "
                  "measuring");
   app.add_option("--save-profile", o.save_profile, "append the measured profile to this CSV");
   app.add_option("--alpha-us", o.alpha_us, "alpha-beta profile: latency per bucket (us)");
@@ -250,10 +250,10 @@ namespace {
 
 Status save_measured(const Options& o, const tune::LiveMeasurement& m) {
   if (o.save_profile.empty()) return Status();
-  TIDAL_RETURN_IF_ERROR(tune::save_profile(o.save_profile, o.session.grad_collective, m.sizes,
-                                           m.grad_seconds));
-  if (m.gather_seconds.empty()) return Status();
-  return tune::save_profile(o.save_profile, TIDAL_TUNE_ALL_GATHER, m.sizes, m.gather_seconds);
+  TIDAL_RETURN_IF_ERROR(
+      tune::save_profile(o.save_profile, o.session.grad_collective, m.sizes, m.grad));
+  if (m.gather.empty()) return Status();
+  return tune::save_profile(o.save_profile, TIDAL_TUNE_ALL_GATHER, m.sizes, m.gather);
 }
 
 void print_header(const Options& o, const Plan& plan, const tune::LiveMeasurement& m) {

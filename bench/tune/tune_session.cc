@@ -50,6 +50,24 @@ void print_progress(void* user, size_t done, size_t total, size_t bytes) {
 
 Status refine(tidal_comm_t comm, const SessionOptions& o, tidal_tune_result_t result);
 
+// Measures both curves of one collective into `profile` and `out`.
+Status measure_curve(tidal_comm_t comm, tidal_tune_collective_t collective,
+                     tidal_schedule_t schedule, const std::vector<size_t>& sizes,
+                     tidal_measure_options_t mo, tidal_comm_profile_t profile,
+                     MeasuredCurve* out) {
+  out->seconds.assign(sizes.size(), 0);
+  out->alone.assign(sizes.size(), 0);
+  mo.alone_seconds_out = out->alone.data();
+  TIDAL_RETURN_IF_ERROR(from_c(tidal_measure_comm_profile(comm, collective, schedule,
+                                                          sizes.data(), sizes.size(), &mo,
+                                                          out->seconds.data()), "profile"));
+  TIDAL_RETURN_IF_ERROR(from_c(tidal_comm_profile_add(profile, collective, sizes.data(),
+                                                      out->seconds.data(), sizes.size()),
+                               "profile"));
+  return from_c(tidal_comm_profile_add_alone(profile, collective, sizes.data(),
+                                             out->alone.data(), sizes.size()), "profile");
+}
+
 // One rank's whole job: measure, tune, refine. Every rank gets the same
 // numbers (measurements are maxima over ranks).
 Status run_rank(tidal_comm_t comm, const SessionOptions& o, const tidal_tune_inputs_t& inputs,
@@ -70,23 +88,12 @@ Status run_rank(tidal_comm_t comm, const SessionOptions& o, const tidal_tune_inp
     TIDAL_RETURN_IF_ERROR(from_c(tidal_tune_bucket_size(&inputs, profile, result), "tune"));
     return refine(comm, o, result);
   }
-  const auto& sizes = o.profile_sizes;
-  m->sizes = sizes;
-  m->grad_seconds.assign(sizes.size(), 0);
-  TIDAL_RETURN_IF_ERROR(from_c(tidal_measure_comm_profile(comm, o.grad_collective, schedule,
-                                                          sizes.data(), sizes.size(), &mo,
-                                                          m->grad_seconds.data()), "profile"));
-  TIDAL_RETURN_IF_ERROR(from_c(tidal_comm_profile_add(profile, o.grad_collective, sizes.data(),
-                                                      m->grad_seconds.data(), sizes.size()),
-                               "profile"));
+  m->sizes = o.profile_sizes;
+  TIDAL_RETURN_IF_ERROR(
+      measure_curve(comm, o.grad_collective, schedule, m->sizes, mo, profile, &m->grad));
   if (o.gather) {
-    m->gather_seconds.assign(sizes.size(), 0);
-    TIDAL_RETURN_IF_ERROR(from_c(
-        tidal_measure_comm_profile(comm, TIDAL_TUNE_ALL_GATHER, schedule, sizes.data(),
-                                   sizes.size(), &mo, m->gather_seconds.data()), "profile"));
-    TIDAL_RETURN_IF_ERROR(from_c(tidal_comm_profile_add(profile, TIDAL_TUNE_ALL_GATHER,
-                                                        sizes.data(), m->gather_seconds.data(),
-                                                        sizes.size()), "profile"));
+    TIDAL_RETURN_IF_ERROR(
+        measure_curve(comm, TIDAL_TUNE_ALL_GATHER, schedule, m->sizes, mo, profile, &m->gather));
   }
   TIDAL_RETURN_IF_ERROR(from_c(tidal_tune_bucket_size(&inputs, profile, result), "tune"));
   return refine(comm, o, result);
@@ -173,13 +180,21 @@ Status load_profile(const std::string& path, tidal_comm_profile_t profile) {
     std::string name;
     if (!(fields >> name) || name == "collective") continue;  // blank or header
     tidal_tune_collective_t kind;
-    double bytes = 0, seconds = 0;
+    double bytes = 0, seconds = 0, alone = 0;
     Status s = parse_collective(name, &kind);
     if (s.ok() && !(fields >> bytes >> seconds)) {
-      s = Status(TIDAL_ERR_INVALID_ARGUMENT, "expected \"collective,bytes,seconds\"");
+      s = Status(TIDAL_ERR_INVALID_ARGUMENT,
+                 "expected \"collective,bytes,seconds[,alone_seconds]\"");
+    }
+    const bool has_alone = s.ok() && !(fields >> std::ws).eof();
+    if (has_alone && !(fields >> alone)) {
+      s = Status(TIDAL_ERR_INVALID_ARGUMENT, "alone_seconds (4th field) is not a number");
     }
     size_t b = bytes > 0 ? static_cast<size_t>(bytes) : 0;
     if (s.ok()) s = from_c(tidal_comm_profile_add(profile, kind, &b, &seconds, 1), "point");
+    if (s.ok() && has_alone) {
+      s = from_c(tidal_comm_profile_add_alone(profile, kind, &b, &alone, 1), "alone point");
+    }
     if (!s.ok()) return s.with_context(fmt::format("{}:{}", path, lineno));
     ++points;
   }
@@ -196,11 +211,13 @@ Status load_given_profile(const SessionOptions& o, tidal_comm_profile_t profile)
 }
 
 Status save_profile(const std::string& path, tidal_tune_collective_t collective,
-                    const std::vector<size_t>& sizes, const std::vector<double>& seconds) {
+                    const std::vector<size_t>& sizes, const MeasuredCurve& curve) {
   std::FILE* f = std::fopen(path.c_str(), "a");
   if (!f) return Status(TIDAL_ERR_IO, fmt::format("cannot write {}", path));
   for (size_t i = 0; i < sizes.size(); ++i) {
-    std::fprintf(f, "%s,%zu,%.9g\n", collective_name(collective), sizes[i], seconds[i]);
+    std::fprintf(f, "%s,%zu,%.9g", collective_name(collective), sizes[i], curve.seconds[i]);
+    if (i < curve.alone.size()) std::fprintf(f, ",%.9g", curve.alone[i]);
+    std::fputc('\n', f);
   }
   return std::fclose(f) == 0 ? Status() : Status(TIDAL_ERR_IO, fmt::format("writing {}", path));
 }

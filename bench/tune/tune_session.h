@@ -34,16 +34,25 @@ struct SessionOptions {
 // The profile a run without measurement uses: the file, else the fit.
 Status load_given_profile(const SessionOptions& options, tidal_comm_profile_t profile);
 
-// Reads "collective,bytes,seconds" lines (collective: reduce_scatter,
-// all_gather, all_reduce; '#' comments) into `profile`.
+// One collective's measured curves: per size, a bucket queued behind
+// others and a bucket alone (tidal_comm_profile_add / _add_alone).
+struct MeasuredCurve {
+  std::vector<double> seconds, alone;
+  bool empty() const { return seconds.empty(); }
+};
+
+// Reads "collective,bytes,seconds[,alone_seconds]" lines (collective:
+// reduce_scatter, all_gather, all_reduce; '#' comments) into `profile`:
+// the queued curve, and the alone curve where a 4th field is given.
 Status load_profile(const std::string& path, tidal_comm_profile_t profile);
+// Appends a measured curve in that format.
 Status save_profile(const std::string& path, tidal_tune_collective_t collective,
-                    const std::vector<size_t>& sizes, const std::vector<double>& seconds);
+                    const std::vector<size_t>& sizes, const MeasuredCurve& curve);
 
 struct LiveMeasurement {
   std::vector<size_t> sizes;
-  std::vector<double> grad_seconds;    // the gradient collective's profile
-  std::vector<double> gather_seconds;  // all-gather (ZeRO-3), else empty
+  MeasuredCurve grad;    // the gradient collective's profile
+  MeasuredCurve gather;  // all-gather (ZeRO-3), else empty
   int world = 0;
 };
 

@@ -65,6 +65,18 @@ tidal_status_t tidal_comm_profile_add(tidal_comm_profile_t profile,
                                       const size_t *bytes, const double *seconds,
                                       size_t n);
 
+/* Adds n points to `collective`'s ALONE curve: the time of one bucket with
+ * nothing queued before it, from ready to done (pack, the collective's
+ * start-up and the collective). The model charges it to a bucket launched
+ * on an idle link, such as the last bucket after the backward; the curve of
+ * tidal_comm_profile_add (a bucket queued behind others) stays the
+ * throughput. Optional: without it the queued curve stands for both. Same
+ * rules and errors as tidal_comm_profile_add. */
+tidal_status_t tidal_comm_profile_add_alone(tidal_comm_profile_t profile,
+                                            tidal_tune_collective_t collective,
+                                            const size_t *bytes, const double *seconds,
+                                            size_t n);
+
 /* Makes `collective`'s curve alpha_s + bytes / beta_Bps (alpha >= 0,
  * beta > 0), replacing measured points. */
 tidal_status_t tidal_comm_profile_set_alpha_beta(tidal_comm_profile_t profile,
@@ -88,10 +100,14 @@ typedef struct tidal_measure_options {
   size_t size;          /* sizeof(tidal_measure_options_t)                     */
   int repetitions;      /* timed runs per size; the median is kept (>= 1)      */
   int warmup;           /* untimed runs per size first (>= 0)                  */
-  int include_pack;     /* 1: time what the grad reducer runs per bucket (the
-                           fused pack + collective of a one-bucket tensor list;
-                           reduce-scatter and all-gather); 0: the bare
-                           collective. All-reduce is always the bare one.     */
+  int include_pack;     /* 1: time the path buckets take in a step: for
+                           reduce-scatter the grad reducer's own (a reducer
+                           over one-bucket tensors, every gradient marked at
+                           once: the marking thread packs, the progress
+                           thread reduces); for all-gather the bucketed
+                           all-gather of a one-bucket tensor list (collective
+                           + fused unpack). 0: the bare collective.
+                           All-reduce is always the bare one.                */
   tidal_tune_progress_fn progress; /* called on rank 0 after each size; may
                                       be NULL                               */
   void *progress_user;
@@ -100,17 +116,22 @@ typedef struct tidal_measure_options {
                            MiB. Set it to the step's gradient bytes (capped
                            by memory: it allocates twice this per rank) so
                            the profile meets memory as a real step does.  */
+  double *alone_seconds_out; /* NULL, or n entries: each size's time for ONE
+                                bucket run alone on the same path (for
+                                tidal_comm_profile_add_alone), median over
+                                repetitions, max over ranks                */
 } tidal_measure_options_t;
 
 #define TIDAL_MEASURE_OPTIONS_INITIALIZER \
-  { sizeof(tidal_measure_options_t), 5, 1, 1, NULL, NULL, 0 }
+  { sizeof(tidal_measure_options_t), 5, 1, 1, NULL, NULL, 0, NULL }
 
 /* Collective: every rank of `comm` calls it with the same arguments. For
  * each of the n sizes (bytes, rounded up to a multiple of 4 * world), times
  * one bucket's `collective` of f32 data under `schedule`
  * (TIDAL_SCHEDULE_UNSET = the communicator's) the way the grad reducer's
- * queue runs buckets: a stream of back-to-back buckets (up to 256, 64 MiB
- * in all), divided by its length. seconds_out[i] is the median over
+ * queue runs buckets: a stream of back-to-back buckets (stream_bytes in
+ * all, at most 4096), divided by its length; with alone_seconds_out set,
+ * also one bucket alone per size. seconds_out[i] is the median over
  * repetitions on each rank, then the maximum over ranks, so every rank
  * gets the same value. Blocks for the whole sweep; allocates (and frees)
  * buffers of max(64 MiB, the largest size). `options` may be NULL. Errors:

@@ -100,13 +100,45 @@ Status run_bare_stream(tidal_comm_t comm, tuning::CommKind kind, tidal_schedule_
   return s.ok() ? w : s;
 }
 
-// One size of the sweep: the time per bucket of a stream of `count`-float
-// bucket collectives.
+// What the grad reducer runs per bucket when gradients arrive faster than
+// buckets drain: a reducer over k one-bucket tensors, every gradient marked
+// at once in backward order from this thread, so buckets take the reducer's
+// own path (the marking thread packs bucket j+1 while the progress thread
+// reduces bucket j) with its per-bucket launch costs. Time of the k buckets.
+Status time_reducer_stream(tidal_comm_t comm, tidal_schedule_t schedule, size_t count,
+                           size_t k, const tidal_measure_options_t& o, SweepBuffers& buf,
+                           double* seconds) {
+  std::vector<tidal_tensor_desc_t> tensors;
+  for (size_t i = 0; i < k; ++i) tensors.push_back({buf.send.data() + i * count, count, TIDAL_F32});
+  tidal_bucket_options_t bo = TIDAL_BUCKET_OPTIONS_INITIALIZER;
+  bo.bucket_bytes = count * sizeof(float);
+  bo.first_bucket_bytes = 0;
+  bo.order = TIDAL_BUCKET_ORDER_REVERSE;
+  tidal_tensor_list_t list = nullptr;
+  TIDAL_RETURN_IF_ERROR(from_c(tidal_tensor_list_create(comm, tensors.data(), k, &bo, &list),
+                               "gradient list for the profile"));
+  tidal_grad_reducer_options_t ro = TIDAL_GRAD_REDUCER_OPTIONS_INITIALIZER;
+  ro.schedule = schedule;
+  tidal_grad_reducer_t reducer = nullptr;
+  Status s = from_c(tidal_grad_reducer_create(list, &ro, &reducer), "grad reducer for the profile");
+  auto body = [&]() -> Status {
+    for (size_t i = k; i-- > 0;) {
+      TIDAL_RETURN_IF_ERROR(from_c(tidal_grad_ready(reducer, i), "grad ready"));
+    }
+    return from_c(tidal_grad_reducer_wait(reducer), "grad reducer wait");
+  };
+  if (s.ok()) s = time_median(comm, o.warmup, o.repetitions, body, seconds);
+  tidal_grad_reducer_destroy(reducer);
+  Status d = from_c(tidal_tensor_list_destroy(list), "tensor list destroy");
+  return s.ok() ? d : s;
+}
+
+// One size of the sweep: the time per bucket of a stream of k `count`-float
+// buckets (k = 1: one bucket alone).
 Status time_one_bucket(tidal_comm_t comm, tuning::CommKind kind, tidal_schedule_t schedule,
-                       size_t count, int world, const tidal_measure_options_t& o,
+                       size_t count, size_t k, int world, const tidal_measure_options_t& o,
                        SweepBuffers& buf, double* seconds) {
   const size_t shard = count / static_cast<size_t>(world);
-  const size_t k = tuning::stream_length(count * 4, o.stream_bytes);
   Status s;
   if (!o.include_pack || kind == tuning::CommKind::kAllReduce) {
     auto body = [&] { return run_bare_stream(comm, kind, schedule, count, shard, k, buf); };
@@ -114,8 +146,13 @@ Status time_one_bucket(tidal_comm_t comm, tuning::CommKind kind, tidal_schedule_
     *seconds /= double(k);
     return s;
   }
-  // What the grad reducer runs per bucket: fused pack + collective, for a
-  // list of k one-bucket tensors.
+  if (kind == tuning::CommKind::kReduceScatter) {
+    s = time_reducer_stream(comm, schedule, count, k, o, buf, seconds);
+    *seconds /= double(k);
+    return s;
+  }
+  // What the param gatherer runs per bucket: collective + fused unpack, for
+  // a list of k one-bucket tensors.
   std::vector<tidal_tensor_desc_t> tensors;
   for (size_t i = 0; i < k; ++i) tensors.push_back({buf.send.data() + i * count, count, TIDAL_F32});
   tidal_bucket_options_t bo = TIDAL_BUCKET_OPTIONS_INITIALIZER;
@@ -175,10 +212,16 @@ Status measure_profile(tidal_comm_t comm, tidal_tune_collective_t collective,
     return Status(TIDAL_ERR_NO_MEMORY, "profile buffers");
   }
   for (size_t i = 0; i < n; ++i) {
+    const size_t k = tuning::stream_length(counts[i] * 4, o.stream_bytes);
     TIDAL_RETURN_IF_ERROR(
-        time_one_bucket(comm, kind, schedule, counts[i], world, o, buf, &seconds_out[i]));
+        time_one_bucket(comm, kind, schedule, counts[i], k, world, o, buf, &seconds_out[i]));
+    if (o.alone_seconds_out) {
+      TIDAL_RETURN_IF_ERROR(time_one_bucket(comm, kind, schedule, counts[i], 1, world, o, buf,
+                                            &o.alone_seconds_out[i]));
+    }
     report_progress(comm, o.progress, o.progress_user, i + 1, n, sizes[i]);
   }
+  if (o.alone_seconds_out) TIDAL_RETURN_IF_ERROR(max_over_ranks(comm, o.alone_seconds_out, n));
   return max_over_ranks(comm, seconds_out, n);
 }
 
@@ -383,9 +426,10 @@ Status auto_bucket_bytes(tidal_comm_t comm, size_t model_bytes, double bwd_s, si
     if (env && *env) bwd_s = std::atof(env) / 1e3;
   }
   std::vector<size_t> sizes = tuning::auto_profile_sizes(model_bytes);
-  std::vector<double> seconds(sizes.size());
+  std::vector<double> seconds(sizes.size()), alone(sizes.size());
   tidal_measure_options_t mo = TIDAL_MEASURE_OPTIONS_INITIALIZER;
   mo.repetitions = 3;
+  mo.alone_seconds_out = alone.data();
   mo.stream_bytes = std::min(model_bytes, kMaxProfileStreamBytes);  // a step's working set
   TIDAL_RETURN_IF_ERROR(measure_profile(comm, TIDAL_TUNE_REDUCE_SCATTER, TIDAL_SCHEDULE_UNSET,
                                         sizes.data(), sizes.size(), &mo, seconds.data()));
@@ -395,6 +439,8 @@ Status auto_bucket_bytes(tidal_comm_t comm, size_t model_bytes, double bwd_s, si
     for (size_t i = 0; i < sizes.size(); ++i) {
       TIDAL_RETURN_IF_ERROR(profile.curve(tuning::CommKind::kReduceScatter)
                                 .add_point(double(sizes[i]), seconds[i]));
+      TIDAL_RETURN_IF_ERROR(profile.alone(tuning::CommKind::kReduceScatter)
+                                .add_point(double(sizes[i]), alone[i]));
     }
     tuning::StepInputs in;
     in.grad_bytes = double(model_bytes);

@@ -108,6 +108,39 @@ TEST(BucketModel, PrefetchCannotBeatALinkSlowerThanTheCompute) {
   EXPECT_DOUBLE_EQ(depth2.fwd_exposed_s, 5);
 }
 
+TEST(BucketModel, ABucketOnAnIdleLinkTakesItsAloneTime) {
+  // 8 bytes in 8 s, 2-byte buckets; queued 1 s each, alone 3 s (a 2 s pack
+  // and start-up ahead of a 1 s collective). Compute-bound: every bucket
+  // finds the link idle, so the last one ends 3 s after the backward.
+  CommProfile p = profile(0.5, 4);
+  ASSERT_TRUE(p.alone(CommKind::kReduceScatter).set_alpha_beta(2.5, 4).ok());
+  StepInputs in = inputs(8, 8);
+  EXPECT_DOUBLE_EQ(bwd_exposed(in, p, 2), 3);
+  // Comm-bound (everything ready at 1 s): the alone time once, then the
+  // queued time per bucket: 1 + 3 + 3 * 1 = 7 s.
+  in.grad_layers = {{0, 1}, {8, 0}};
+  in.bwd_s = 1;
+  EXPECT_DOUBLE_EQ(bwd_exposed(in, p, 2), 6);
+  // Without an alone curve the queued one stands for both: 1 + 4 * 1.
+  EXPECT_DOUBLE_EQ(bwd_exposed(in, profile(0.5, 4), 2), 4);
+}
+
+TEST(BucketModel, AnAloneTimeBelowTheQueuedOneIsNotFaster) {
+  CommProfile p = profile(1, 1);
+  ASSERT_TRUE(p.alone(CommKind::kReduceScatter).set_alpha_beta(0, 100).ok());
+  EXPECT_DOUBLE_EQ(bwd_exposed(inputs(8, 8), p, 8), bwd_exposed(inputs(8, 8), profile(1, 1), 8));
+}
+
+TEST(BucketModel, AllGatherBorrowsTheReduceScatterAloneCurveWithItsQueuedOne) {
+  CommProfile p = profile(0, 1);
+  ASSERT_TRUE(p.alone(CommKind::kReduceScatter).set_alpha_beta(2, 1).ok());
+  const CommCurve *queued = nullptr, *alone = nullptr;
+  ASSERT_TRUE(p.curves_for(CommKind::kAllGather, &queued, &alone).ok());
+  EXPECT_EQ(queued, &p.curve(CommKind::kReduceScatter));
+  EXPECT_EQ(alone, &p.alone(CommKind::kReduceScatter));
+  EXPECT_FALSE(p.curves_for(CommKind::kAllReduce, &queued, &alone).ok());
+}
+
 TEST(BucketModel, MeasuredProfileWithACacheCliffMovesThePick) {
   // 4 MiB buckets run at 4 GB/s, 16 MiB ones at 1 GB/s (out of cache).
   CommProfile p;

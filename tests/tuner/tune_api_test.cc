@@ -113,6 +113,45 @@ TEST_F(TuneApi, ProfileSecondsInterpolatesWhatWasAdded) {
   EXPECT_NEAR(t, 3.1623e-5, 1e-9);
 }
 
+TEST_F(TuneApi, AloneCurveSetsTheLatencyFromReadyToDone) {
+  // Compute-bound: 1 GB in 2 s, 16 MiB buckets of ~18 ms queued. One alone
+  // point of 0.2 s (a floor below its size): every bucket ends 0.2 s after
+  // it is ready, so the last one 0.2 s after the backward.
+  use_alpha_beta();
+  inputs_.num_candidates = 1;
+  size_t candidate = 16 << 20;
+  inputs_.candidates = &candidate;
+  ASSERT_EQ(tidal_tune_bucket_size(&inputs_, profile_, result_), TIDAL_SUCCESS);
+  double queued_only = 0;
+  ASSERT_EQ(tidal_tune_result_recommended(result_, nullptr, &queued_only, nullptr), TIDAL_SUCCESS);
+  EXPECT_LT(queued_only, 0.02);
+  size_t bytes = 64 << 20;
+  double alone = 0.2;
+  ASSERT_EQ(tidal_comm_profile_add_alone(profile_, TIDAL_TUNE_REDUCE_SCATTER, &bytes, &alone, 1),
+            TIDAL_SUCCESS);
+  ASSERT_EQ(tidal_tune_bucket_size(&inputs_, profile_, result_), TIDAL_SUCCESS);
+  double with_alone = 0;
+  ASSERT_EQ(tidal_tune_result_recommended(result_, nullptr, &with_alone, nullptr), TIDAL_SUCCESS);
+  EXPECT_NEAR(with_alone, 0.2, 1e-9);
+}
+
+TEST_F(TuneApi, BadAlonePointsAddNothing) {
+  size_t bytes[2] = {1 << 20, 4 << 20};
+  double seconds[2] = {1e-3, -1};
+  EXPECT_EQ(tidal_comm_profile_add_alone(profile_, TIDAL_TUNE_REDUCE_SCATTER, bytes, seconds, 2),
+            TIDAL_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(tidal_last_error()).find("tidal_comm_profile_add_alone"),
+            std::string::npos) << tidal_last_error();
+  EXPECT_EQ(tidal_comm_profile_add_alone(profile_, TIDAL_TUNE_REDUCE_SCATTER, nullptr, seconds,
+                                         1), TIDAL_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(tidal_comm_profile_add_alone(nullptr, TIDAL_TUNE_REDUCE_SCATTER, bytes, seconds, 1),
+            TIDAL_ERR_INVALID_ARGUMENT);
+  // An alone curve alone is not a profile: tuning still asks for the queued one.
+  ASSERT_EQ(tidal_comm_profile_add_alone(profile_, TIDAL_TUNE_REDUCE_SCATTER, bytes, seconds, 1),
+            TIDAL_SUCCESS);
+  expect_rejected(TIDAL_ERR_INVALID_ARGUMENT, "profile");
+}
+
 TEST_F(TuneApi, ResultBeforeTuningIsAUsageError) {
   size_t bytes = 0;
   EXPECT_EQ(tidal_tune_result_recommended(result_, &bytes, nullptr, nullptr),

@@ -3,6 +3,7 @@
 // local ranks measures.
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -99,10 +100,44 @@ TEST(TuneCli, ProfileFileIsUsed) {
   EXPECT_NE(r.output.find("profile from"), std::string::npos) << r.output;
 }
 
+TEST(TuneCli, ProfileFileAloneColumnIsUsedAndChecked) {
+  // The same queued curve with and without 0.5 s alone times: a compute-
+  // bound step then ends 0.5 s after the backward instead of milliseconds.
+  std::string queued = "reduce_scatter,1048576,0.001\nreduce_scatter,16777216,0.01\n";
+  std::string with_alone = "reduce_scatter,1048576,0.001,0.5\nreduce_scatter,16777216,0.01,0.5\n";
+  std::ofstream(temp_path("q.csv")) << queued;
+  std::ofstream(temp_path("a.csv")) << with_alone;
+  const std::string args = "--model-bytes 256M --bwd-ms 3000 --no-plot --csv /dev/null "
+                           "--profile ";
+  CliRun q = run_tune(args + temp_path("q.csv"));
+  CliRun a = run_tune(args + temp_path("a.csv"));
+  ASSERT_EQ(q.exit_code, 0) << q.output;
+  ASSERT_EQ(a.exit_code, 0) << a.output;
+  EXPECT_NE(a.output.find("predicted: 500.00 ms exposed"), std::string::npos) << a.output;
+  EXPECT_EQ(q.output.find("predicted: 500.00 ms exposed"), std::string::npos) << q.output;
+  std::ofstream(temp_path("bad.csv")) << "reduce_scatter,1048576,0.001,fast\n";
+  expect_input_error(args + temp_path("bad.csv"), "alone_seconds");
+}
+
 TEST(TuneCli, LiveRunOnTwoLocalRanksMeasures) {
+  std::string saved = temp_path("saved.csv");
+  std::remove(saved.c_str());
   CliRun r = run_tune("--model-bytes 2M --bwd-ms 10 --backend local -t 2 --reps 1 --steps 1 "
-                   "--profile-sizes 256K,1M --no-plot --csv " + temp_path("live.csv"));
+                   "--profile-sizes 256K,1M --no-plot --csv " + temp_path("live.csv") +
+                   " --save-profile " + saved);
   ASSERT_EQ(r.exit_code, 0) << r.output;
+  // Saved: collective, bytes, queued seconds, alone seconds; read back.
+  std::ifstream in(saved);
+  std::string line;
+  int rows = 0;
+  while (std::getline(in, line)) {
+    EXPECT_EQ(std::count(line.begin(), line.end(), ','), 3) << line;
+    ++rows;
+  }
+  EXPECT_GE(rows, 2);  // the sizes asked for (and phi)
+  CliRun again = run_tune("--model-bytes 2M --bwd-ms 10 --no-plot --csv /dev/null --profile " +
+                          saved);
+  EXPECT_EQ(again.exit_code, 0) << again.output;
   EXPECT_NE(r.output.find("profile and steps measured on local, 2 ranks"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("measured 5 sizes"), std::string::npos) << r.output;
 }

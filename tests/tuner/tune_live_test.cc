@@ -56,6 +56,26 @@ TEST(TuneLive, ProfileSweepIsPositiveAndIdenticalOnEveryRank) {
   EXPECT_EQ(progress_calls.load(), 3);  // rank 0 only, once per size
 }
 
+TEST(TuneLive, AloneTimesAreMeasuredOnRequestAndAgreeAcrossRanks) {
+  const std::vector<size_t> sizes = {64 << 10, 1 << 20};
+  std::vector<std::vector<double>> queued(2, std::vector<double>(sizes.size(), 0));
+  std::vector<std::vector<double>> alone(2, std::vector<double>(sizes.size(), 0));
+  run_local_ranks(2, [&](tidal_comm_t comm, int rank) {
+    tidal_measure_options_t o = TIDAL_MEASURE_OPTIONS_INITIALIZER;
+    o.repetitions = 2;
+    o.stream_bytes = 4 << 20;
+    o.alone_seconds_out = alone[rank].data();
+    ASSERT_EQ(tidal_measure_comm_profile(comm, TIDAL_TUNE_REDUCE_SCATTER, TIDAL_SCHEDULE_UNSET,
+                                         sizes.data(), sizes.size(), &o, queued[rank].data()),
+              TIDAL_SUCCESS) << tidal_last_error();
+  });
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    EXPECT_GT(alone[0][i], 0);
+    EXPECT_EQ(alone[0][i], alone[1][i]);  // the maximum over ranks
+    EXPECT_EQ(queued[0][i], queued[1][i]);
+  }
+}
+
 TEST(TuneLive, BareAllReduceAndAllGatherProfilesMeasure) {
   const size_t sizes[2] = {128 << 10, 512 << 10};
   run_local_ranks(2, [&](tidal_comm_t comm, int) {

@@ -34,19 +34,24 @@ Status validate_layers(const std::vector<GradLayer>& layers) {
 
 // The link: admits a collective when fewer than `max_inflight` run, and
 // never moves bytes faster than its peak bandwidth (overlapped collectives
-// hide each other's latency, not each other's transfer).
+// hide each other's latency, not each other's transfer). A bucket launched
+// on an idle link takes the alone time from its launch; one queued behind
+// another takes the queued time from the admitting end, whichever is later
+// (a two-stage pipeline, pack then collective: exact when both stages keep
+// their times).
 class LinkModel {
  public:
-  LinkModel(const CommCurve& curve, int max_inflight)
-      : curve_(curve), peak_Bps_(curve.peak_bandwidth_Bps()),
+  LinkModel(const CommCurve& queued, const CommCurve& alone, int max_inflight)
+      : queued_(queued), alone_(alone), peak_Bps_(queued.peak_bandwidth_Bps()),
         max_inflight_(static_cast<size_t>(max_inflight)) {}
 
   // Queues a collective of `bytes` launched at `launch`; returns its end.
   double run(double launch, double bytes) {
-    double start = launch;
-    if (ends_.size() >= max_inflight_) start = std::max(start, ends_[ends_.size() - max_inflight_]);
-    double own = curve_.seconds(bytes);
-    double end = start + own;
+    const double own = queued_.seconds(bytes);
+    double end = launch + std::max(own, alone_.seconds(bytes));
+    if (ends_.size() >= max_inflight_) {
+      end = std::max(end, ends_[ends_.size() - max_inflight_] + own);
+    }
     if (!ends_.empty()) end = std::max(end, ends_.back() + bytes / peak_Bps_);
     ends_.push_back(end);
     busy_s_ += own;
@@ -55,7 +60,8 @@ class LinkModel {
   double busy_s() const { return busy_s_; }
 
  private:
-  const CommCurve& curve_;
+  const CommCurve& queued_;
+  const CommCurve& alone_;
   double peak_Bps_;
   size_t max_inflight_;
   std::vector<double> ends_;
@@ -93,9 +99,9 @@ class GradProduction {
   double produced_bytes_ = 0, elapsed_s_ = 0;
 };
 
-double simulate_backward(const StepInputs& in, const CommCurve& curve, double b,
-                         StepPrediction* out) {
-  LinkModel link(curve, in.max_inflight);
+double simulate_backward(const StepInputs& in, const CommCurve& curve, const CommCurve& alone,
+                         double b, StepPrediction* out) {
+  LinkModel link(curve, alone, in.max_inflight);
   GradProduction production(in);
   std::vector<double> sizes = bucket_sizes(in.grad_bytes, b, in.first_bucket_bytes);
   double offset = 0, last_end = 0;
@@ -109,9 +115,9 @@ double simulate_backward(const StepInputs& in, const CommCurve& curve, double b,
 }
 
 // Forward with prefetch: returns the compute's total stall time.
-double simulate_forward(const StepInputs& in, const CommCurve& curve, double b,
-                        StepPrediction* out) {
-  LinkModel link(curve, in.max_inflight);
+double simulate_forward(const StepInputs& in, const CommCurve& curve, const CommCurve& alone,
+                        double b, StepPrediction* out) {
+  LinkModel link(curve, alone, in.max_inflight);
   std::vector<double> sizes = bucket_sizes(in.gather_bytes, b, in.first_bucket_bytes);
   const size_t n = sizes.size(), depth = static_cast<size_t>(in.prefetch_depth);
   std::vector<double> acquired(n, 0.0), ends(n, 0.0);
@@ -198,13 +204,13 @@ Status predict_step(const StepInputs& in, const CommProfile& profile, double buc
   }
   StepPrediction p;
   p.bucket_bytes = bucket_bytes;
-  const CommCurve* grad_curve = nullptr;
-  TIDAL_RETURN_IF_ERROR(profile.curve_for(in.grad_kind, &grad_curve));
-  p.bwd_exposed_s = simulate_backward(in, *grad_curve, bucket_bytes, &p);
+  const CommCurve *grad_curve = nullptr, *grad_alone = nullptr;
+  TIDAL_RETURN_IF_ERROR(profile.curves_for(in.grad_kind, &grad_curve, &grad_alone));
+  p.bwd_exposed_s = simulate_backward(in, *grad_curve, *grad_alone, bucket_bytes, &p);
   if (in.gather_bytes > 0) {
-    const CommCurve* gather_curve = nullptr;
-    TIDAL_RETURN_IF_ERROR(profile.curve_for(CommKind::kAllGather, &gather_curve));
-    p.fwd_exposed_s = simulate_forward(in, *gather_curve, bucket_bytes, &p);
+    const CommCurve *gather_curve = nullptr, *gather_alone = nullptr;
+    TIDAL_RETURN_IF_ERROR(profile.curves_for(CommKind::kAllGather, &gather_curve, &gather_alone));
+    p.fwd_exposed_s = simulate_forward(in, *gather_curve, *gather_alone, bucket_bytes, &p);
   }
   p.exposed_s = p.bwd_exposed_s + p.fwd_exposed_s;
   p.iteration_s = in.fwd_s + in.bwd_s + p.exposed_s;

@@ -57,20 +57,33 @@ class CommCurve {
   std::vector<ProfilePoint> points_;  // sorted by bytes
 };
 
-// A curve per collective kind. A kind without a curve borrows another's
-// (reduce-scatter and all-gather move the same bytes on a ring; all-reduce
-// is their sum): see curve_for.
+// Two curves per collective kind:
+//  - queued (`curve`): the time per bucket of a stream of buckets queued
+//    back to back, what a bucket costs when the one before it is still
+//    running (its pack overlaps that one's collective);
+//  - alone (`alone`, optional): the time of one bucket with nothing queued
+//    before it, ready to done (its pack, the collective's start-up, the
+//    collective): what the last bucket of a step pays after its gradients
+//    are ready. Without it the queued curve stands for both.
+// A kind without a curve borrows another's (reduce-scatter and all-gather
+// move the same bytes on a ring; all-reduce is their sum): see curve_for.
 class CommProfile {
  public:
   CommCurve& curve(CommKind kind) { return curves_[static_cast<int>(kind)]; }
   const CommCurve& curve(CommKind kind) const { return curves_[static_cast<int>(kind)]; }
+  CommCurve& alone(CommKind kind) { return alone_[static_cast<int>(kind)]; }
+  const CommCurve& alone(CommKind kind) const { return alone_[static_cast<int>(kind)]; }
   bool empty() const;
   // The curve to use for `kind`: its own; else for RS/AG the other one of
   // the pair; else none (an error naming the kind).
   Status curve_for(CommKind kind, const CommCurve** out) const;
+  // Both curves for `kind`, borrowed as curve_for does; `alone` is the
+  // queued curve where the kind that lends it has no alone curve.
+  Status curves_for(CommKind kind, const CommCurve** queued, const CommCurve** alone) const;
 
  private:
   std::array<CommCurve, kNumCommKinds> curves_;
+  std::array<CommCurve, kNumCommKinds> alone_;
 };
 
 }  // namespace tuning
