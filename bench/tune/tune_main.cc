@@ -101,7 +101,7 @@ void add_options(CLI::App& app, Options& o) {
   app.add_flag("--sweep", o.sweep, "measure every candidate (and 25 MiB), not just the pick's "
                "neighbours");
   app.add_option("--refine-sizes", o.refine_sizes, "measure exactly these bucket sizes");
-  app.add_option("--steps", o.session.refine_steps, "measured steps per size")->capture_default_str();
+  app.add_option("--steps", o.session.refine_steps, "rounds of measured steps (one step of every size each; median per size)")->capture_default_str();
   app.add_option("--csv", o.csv, "CSV output")->capture_default_str();
   app.add_option("--plot", o.plot, "PNG output (gnuplot)")->capture_default_str();
   app.add_flag("--no-plot", o.no_plot, "do not run gnuplot");

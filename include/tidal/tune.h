@@ -253,12 +253,14 @@ typedef struct tidal_tune_refine_options {
   const size_t *sizes;    /* measure these sizes (and the model's pick)
                              instead (num_sizes > 0)                          */
   size_t num_sizes;
-  int steps;              /* timed steps per size; the median is kept (>= 1)   */
-  int warmup_steps;       /* untimed steps per size first (>= 0)               */
+  int steps;              /* rounds; each times one step of every size, and a
+                             size's median over rounds is kept (>= 1)         */
+  int warmup_steps;       /* untimed steps before each timed one (>= 0)       */
   int num_tensors;        /* gradient tensors of the synthetic model when the
                              inputs have no layer profile (>= 1)               */
   int schedule;           /* tidal_schedule_t; UNSET = the communicator's      */
-  tidal_tune_progress_fn progress; /* rank 0, after each size; may be NULL    */
+  tidal_tune_progress_fn progress; /* rank 0, after each timed step (done of
+                                      steps x sizes); may be NULL           */
   void *progress_user;
 } tidal_tune_refine_options_t;
 
@@ -267,16 +269,18 @@ typedef struct tidal_tune_refine_options {
     TIDAL_SCHEDULE_UNSET, NULL, NULL }
 
 /* Collective: every rank calls it with a result tuned from the same inputs
- * and profile, and the same options. For each size measured, builds a
- * gradient tensor list (f32, phi bytes, bucketed at that size, reverse
- * order) and the real grad reducer, then runs synthetic steps: sleep
- * fwd_s (forward), mark the gradients ready at the pace of the backward
- * (sleeping, so the CPU stays free for communication), wait for the
- * reducer. A step's time is the median over steps, then the maximum over
- * ranks. Adds the measured points to `result` and recommends the measured
- * best. Blocks for the whole measurement; allocates about 2*phi bytes per
- * rank. The ZeRO-3 forward gather is modelled but not measured (the
- * synthetic forward only sleeps). Errors: TIDAL_ERR_INVALID_ARGUMENT,
+ * and profile, and the same options. Measures in `steps` rounds; in each,
+ * every size in turn gets a fresh gradient tensor list (f32, phi bytes,
+ * bucketed at that size, reverse order) and the real grad reducer, then
+ * warmup_steps untimed and one timed synthetic step: the forward (ZeRO-3:
+ * the param gatherer gathers every bucket, prefetching, and sleeps each
+ * bucket's share of fwd_s; else a sleep of fwd_s), then the gradients
+ * marked ready at the pace of the backward (sleeping, so the CPU stays free
+ * for communication), then the reducer's wait. A step's time is the
+ * slowest rank's; a size's is its median over rounds. Adds the measured
+ * points to `result` and recommends the measured best. Blocks for the
+ * whole measurement; allocates about 2*phi bytes per rank (ZeRO-3: twice
+ * that). Errors: TIDAL_ERR_INVALID_ARGUMENT,
  * TIDAL_ERR_INVALID_USAGE (the result was never tuned),
  * TIDAL_ERR_NO_MEMORY, and any communication error. */
 tidal_status_t tidal_tune_refine(tidal_comm_t comm, const tidal_tune_refine_options_t *options,

@@ -312,9 +312,12 @@ Status synthetic_step(tidal_comm_t comm, tidal_grad_reducer_t reducer,
   return Status();
 }
 
+// One round's measurement of one size: a fresh gradient list and reducer
+// (and gatherer), o.warmup_steps untimed steps (they also fault in the
+// bucket storage), then one timed step; its time on the slowest rank.
 Status measure_step(tidal_comm_t comm, const tuning::StepInputs& in, size_t bucket_bytes,
                     const tidal_tune_refine_options_t& o, std::vector<float>& storage,
-                    double* median_s) {
+                    double* step_s) {
   tuning::SyntheticBackward m = tuning::synthetic_backward(in, o.num_tensors);
   std::vector<tidal_tensor_desc_t> descs;
   size_t offset = 0;
@@ -340,17 +343,13 @@ Status measure_step(tidal_comm_t comm, const tuning::StepInputs& in, size_t buck
   ro.schedule = o.schedule;
   tidal_grad_reducer_t reducer = nullptr;
   Status s = from_c(tidal_grad_reducer_create(list, &ro, &reducer), "grad reducer");
-  std::vector<double> times;
-  for (int i = 0; s.ok() && i < o.warmup_steps + o.steps; ++i) {
-    double t = 0;
-    s = synthetic_step(comm, reducer, in, m, forward.get(), &t);
-    if (i >= o.warmup_steps) times.push_back(t);
+  for (int i = 0; s.ok() && i <= o.warmup_steps; ++i) {
+    s = synthetic_step(comm, reducer, in, m, forward.get(), step_s);
   }
   tidal_grad_reducer_destroy(reducer);
   tidal_tensor_list_destroy(list);
   TIDAL_RETURN_IF_ERROR(s);
-  *median_s = tuning::median(times);
-  return max_over_ranks(comm, median_s, 1);
+  return max_over_ranks(comm, step_s, 1);
 }
 
 // Records a measured size (predicting it when it is not on the curve).
@@ -395,18 +394,30 @@ Status refine(tidal_comm_t comm, const tidal_tune_refine_options_t* options,
   } catch (const std::bad_alloc&) {
     return Status(TIDAL_ERR_NO_MEMORY, "synthetic gradients");
   }
+  // Rounds, each measuring every size once (A B C A B C ..., as
+  // docs/benchmarks ask of any comparison): a disturbance of a shared
+  // machine then costs one round of several sizes, not all of one size.
+  std::vector<std::vector<double>> times(sizes.size());
+  const size_t total = sizes.size() * static_cast<size_t>(o.steps);
+  for (int round = 0, done = 0; round < o.steps; ++round) {
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      double t = 0;
+      TIDAL_RETURN_IF_ERROR(measure_step(comm, r->inputs, sizes[i], o, storage, &t)
+                                .with_context(fmt::format("bucket {}", sizes[i])));
+      times[i].push_back(t);
+      report_progress(comm, o.progress, o.progress_user, static_cast<size_t>(++done), total,
+                      sizes[i]);
+    }
+  }
   double best_s = 0;
   size_t best_bytes = 0;
   for (size_t i = 0; i < sizes.size(); ++i) {
-    double t = 0;
-    TIDAL_RETURN_IF_ERROR(measure_step(comm, r->inputs, sizes[i], o, storage, &t)
-                              .with_context(fmt::format("bucket {}", sizes[i])));
+    const double t = tuning::median(times[i]);
     TIDAL_RETURN_IF_ERROR(record_measurement(r, sizes[i], t));
     if (best_bytes == 0 || t < best_s) {
       best_s = t;
       best_bytes = sizes[i];
     }
-    report_progress(comm, o.progress, o.progress_user, i + 1, sizes.size(), sizes[i]);
   }
   r->recommended = double(best_bytes);
   int world = 1;
