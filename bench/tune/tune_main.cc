@@ -75,7 +75,7 @@ void add_options(CLI::App& app, Options& o) {
                  "forward all-gather prefetch)")->capture_default_str();
   app.add_option("--schedule", o.schedule, "native | ring | torus2d | ndring | auto")
       ->capture_default_str();
-  app.add_option("--profile", o.profile, "profile CSV (collective,bytes,seconds[,alone_seconds]) instead of "
+  app.add_option("--profile", o.profile, "profile CSV (collective,bytes,seconds[,alone_seconds[,pack_seconds]]) instead of "
                  "measuring");
   app.add_option("--save-profile", o.save_profile, "append the measured profile to this CSV");
   app.add_option("--alpha-us", o.alpha_us, "alpha-beta profile: latency per bucket (us)");

@@ -57,15 +57,24 @@ Status measure_curve(tidal_comm_t comm, tidal_tune_collective_t collective,
                      MeasuredCurve* out) {
   out->seconds.assign(sizes.size(), 0);
   out->alone.assign(sizes.size(), 0);
+  out->pack.assign(sizes.size(), 0);
   mo.alone_seconds_out = out->alone.data();
+  mo.pack_seconds_out = out->pack.data();
   TIDAL_RETURN_IF_ERROR(from_c(tidal_measure_comm_profile(comm, collective, schedule,
                                                           sizes.data(), sizes.size(), &mo,
                                                           out->seconds.data()), "profile"));
   TIDAL_RETURN_IF_ERROR(from_c(tidal_comm_profile_add(profile, collective, sizes.data(),
                                                       out->seconds.data(), sizes.size()),
                                "profile"));
-  return from_c(tidal_comm_profile_add_alone(profile, collective, sizes.data(),
-                                             out->alone.data(), sizes.size()), "profile");
+  TIDAL_RETURN_IF_ERROR(from_c(tidal_comm_profile_add_alone(profile, collective, sizes.data(),
+                                                            out->alone.data(), sizes.size()),
+                               "profile"));
+  for (size_t i = 0; i < sizes.size(); ++i) {  // 0: this path packs nothing on the marker
+    if (out->pack[i] <= 0) continue;
+    TIDAL_RETURN_IF_ERROR(from_c(
+        tidal_comm_profile_add_pack(profile, collective, &sizes[i], &out->pack[i], 1), "profile"));
+  }
+  return Status();
 }
 
 // One rank's whole job: measure, tune, refine. Every rank gets the same
@@ -180,20 +189,27 @@ Status load_profile(const std::string& path, tidal_comm_profile_t profile) {
     std::string name;
     if (!(fields >> name) || name == "collective") continue;  // blank or header
     tidal_tune_collective_t kind;
-    double bytes = 0, seconds = 0, alone = 0;
+    double bytes = 0, seconds = 0, alone = 0, pack = 0;
     Status s = parse_collective(name, &kind);
     if (s.ok() && !(fields >> bytes >> seconds)) {
       s = Status(TIDAL_ERR_INVALID_ARGUMENT,
-                 "expected \"collective,bytes,seconds[,alone_seconds]\"");
+                 "expected \"collective,bytes,seconds[,alone_seconds[,pack_seconds]]\"");
     }
     const bool has_alone = s.ok() && !(fields >> std::ws).eof();
     if (has_alone && !(fields >> alone)) {
       s = Status(TIDAL_ERR_INVALID_ARGUMENT, "alone_seconds (4th field) is not a number");
     }
+    const bool has_pack = s.ok() && has_alone && !(fields >> std::ws).eof();
+    if (has_pack && (!(fields >> pack) || pack < 0)) {
+      s = Status(TIDAL_ERR_INVALID_ARGUMENT, "pack_seconds (5th field) is not a number >= 0");
+    }
     size_t b = bytes > 0 ? static_cast<size_t>(bytes) : 0;
     if (s.ok()) s = from_c(tidal_comm_profile_add(profile, kind, &b, &seconds, 1), "point");
     if (s.ok() && has_alone) {
       s = from_c(tidal_comm_profile_add_alone(profile, kind, &b, &alone, 1), "alone point");
+    }
+    if (s.ok() && pack > 0) {
+      s = from_c(tidal_comm_profile_add_pack(profile, kind, &b, &pack, 1), "pack point");
     }
     if (!s.ok()) return s.with_context(fmt::format("{}:{}", path, lineno));
     ++points;
@@ -217,6 +233,7 @@ Status save_profile(const std::string& path, tidal_tune_collective_t collective,
   for (size_t i = 0; i < sizes.size(); ++i) {
     std::fprintf(f, "%s,%zu,%.9g", collective_name(collective), sizes[i], curve.seconds[i]);
     if (i < curve.alone.size()) std::fprintf(f, ",%.9g", curve.alone[i]);
+    if (i < curve.alone.size() && i < curve.pack.size()) std::fprintf(f, ",%.9g", curve.pack[i]);
     std::fputc('\n', f);
   }
   return std::fclose(f) == 0 ? Status() : Status(TIDAL_ERR_IO, fmt::format("writing {}", path));

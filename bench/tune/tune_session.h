@@ -35,15 +35,17 @@ struct SessionOptions {
 Status load_given_profile(const SessionOptions& options, tidal_comm_profile_t profile);
 
 // One collective's measured curves: per size, a bucket queued behind
-// others and a bucket alone (tidal_comm_profile_add / _add_alone).
+// others, a bucket alone and the marking thread's pack per bucket
+// (tidal_comm_profile_add / _add_alone / _add_pack).
 struct MeasuredCurve {
-  std::vector<double> seconds, alone;
+  std::vector<double> seconds, alone, pack;
   bool empty() const { return seconds.empty(); }
 };
 
-// Reads "collective,bytes,seconds[,alone_seconds]" lines (collective:
-// reduce_scatter, all_gather, all_reduce; '#' comments) into `profile`:
-// the queued curve, and the alone curve where a 4th field is given.
+// Reads "collective,bytes,seconds[,alone_seconds[,pack_seconds]]" lines
+// (collective: reduce_scatter, all_gather, all_reduce; '#' comments) into
+// `profile`: the queued curve, the alone curve where a 4th field is given,
+// the pack curve where a 5th is given and > 0.
 Status load_profile(const std::string& path, tidal_comm_profile_t profile);
 // Appends a measured curve in that format.
 Status save_profile(const std::string& path, tidal_tune_collective_t collective,

@@ -77,6 +77,18 @@ tidal_status_t tidal_comm_profile_add_alone(tidal_comm_profile_t profile,
                                             const size_t *bytes, const double *seconds,
                                             size_t n);
 
+/* Adds n points to `collective`'s PACK curve: the time the thread that
+ * marks gradients ready spends packing a bucket whose last gradient it
+ * marked (a host list's grad reducer packs there; a CUDA list only
+ * launches). The model delays the marks after it until it is done, so a
+ * pack slower than the gap between gradients stretches the backward.
+ * Optional: without it marking costs nothing. Same rules and errors as
+ * tidal_comm_profile_add. */
+tidal_status_t tidal_comm_profile_add_pack(tidal_comm_profile_t profile,
+                                           tidal_tune_collective_t collective,
+                                           const size_t *bytes, const double *seconds,
+                                           size_t n);
+
 /* Makes `collective`'s curve alpha_s + bytes / beta_Bps (alpha >= 0,
  * beta > 0), replacing measured points. */
 tidal_status_t tidal_comm_profile_set_alpha_beta(tidal_comm_profile_t profile,
@@ -120,10 +132,15 @@ typedef struct tidal_measure_options {
                                 bucket run alone on the same path (for
                                 tidal_comm_profile_add_alone), median over
                                 repetitions, max over ranks                */
+  double *pack_seconds_out;  /* NULL, or n entries: each size's pack time per
+                                bucket on the marking thread during the
+                                stream (for tidal_comm_profile_add_pack),
+                                max over ranks; 0 where the path packs
+                                nothing there (bare collectives, all-gather) */
 } tidal_measure_options_t;
 
 #define TIDAL_MEASURE_OPTIONS_INITIALIZER \
-  { sizeof(tidal_measure_options_t), 5, 1, 1, NULL, NULL, 0, NULL }
+  { sizeof(tidal_measure_options_t), 5, 1, 1, NULL, NULL, 0, NULL, NULL }
 
 /* Collective: every rank of `comm` calls it with the same arguments. For
  * each of the n sizes (bytes, rounded up to a multiple of 4 * world), times

@@ -41,16 +41,20 @@ tidal_status_t tidal_comm_profile_destroy(tidal_comm_profile_t profile) {
 
 namespace {
 
-// Adds the points to the queued or the alone curve, all or none.
+enum class Which { kQueued, kAlone, kPack };
+
+// Adds the points to one of the kind's curves, all or none.
 tidal_status_t add_points(tidal_comm_profile_t profile, tidal_tune_collective_t collective,
-                          const size_t* bytes, const double* seconds, size_t n, bool alone,
+                          const size_t* bytes, const double* seconds, size_t n, Which which,
                           const char* fn) {
   Status s = check_live(profile, "profile");
   tuning::CommKind kind;
   if (s.ok()) s = kind_from_c(collective, &kind);
   if (s.ok() && (!bytes || !seconds || n == 0)) s = invalid("bytes/seconds NULL or n == 0");
   if (!s.ok()) return report(s.with_context(fn));
-  tuning::CommCurve& target = alone ? profile->impl.alone(kind) : profile->impl.curve(kind);
+  tuning::CommCurve& target = which == Which::kAlone  ? profile->impl.alone(kind)
+                              : which == Which::kPack ? profile->impl.pack(kind)
+                                                      : profile->impl.curve(kind);
   tuning::CommCurve curve = target;
   for (size_t i = 0; i < n && s.ok(); ++i) s = curve.add_point(double(bytes[i]), seconds[i]);
   if (!s.ok()) return report(s.with_context(fn));
@@ -63,15 +67,24 @@ tidal_status_t add_points(tidal_comm_profile_t profile, tidal_tune_collective_t 
 tidal_status_t tidal_comm_profile_add(tidal_comm_profile_t profile,
                                       tidal_tune_collective_t collective, const size_t* bytes,
                                       const double* seconds, size_t n) {
-  return add_points(profile, collective, bytes, seconds, n, false, "tidal_comm_profile_add");
+  return add_points(profile, collective, bytes, seconds, n, Which::kQueued,
+                    "tidal_comm_profile_add");
 }
 
 tidal_status_t tidal_comm_profile_add_alone(tidal_comm_profile_t profile,
                                             tidal_tune_collective_t collective,
                                             const size_t* bytes, const double* seconds,
                                             size_t n) {
-  return add_points(profile, collective, bytes, seconds, n, true,
+  return add_points(profile, collective, bytes, seconds, n, Which::kAlone,
                     "tidal_comm_profile_add_alone");
+}
+
+tidal_status_t tidal_comm_profile_add_pack(tidal_comm_profile_t profile,
+                                           tidal_tune_collective_t collective,
+                                           const size_t* bytes, const double* seconds,
+                                           size_t n) {
+  return add_points(profile, collective, bytes, seconds, n, Which::kPack,
+                    "tidal_comm_profile_add_pack");
 }
 
 tidal_status_t tidal_comm_profile_set_alpha_beta(tidal_comm_profile_t profile,

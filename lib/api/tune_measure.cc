@@ -104,10 +104,11 @@ Status run_bare_stream(tidal_comm_t comm, tuning::CommKind kind, tidal_schedule_
 // buckets drain: a reducer over k one-bucket tensors, every gradient marked
 // at once in backward order from this thread, so buckets take the reducer's
 // own path (the marking thread packs bucket j+1 while the progress thread
-// reduces bucket j) with its per-bucket launch costs. Time of the k buckets.
+// reduces bucket j) with its per-bucket launch costs. Time of the k buckets;
+// and the marking thread's mean time per pack, from the reducer's counters.
 Status time_reducer_stream(tidal_comm_t comm, tidal_schedule_t schedule, size_t count,
                            size_t k, const tidal_measure_options_t& o, SweepBuffers& buf,
-                           double* seconds) {
+                           double* seconds, double* pack_s) {
   std::vector<tidal_tensor_desc_t> tensors;
   for (size_t i = 0; i < k; ++i) tensors.push_back({buf.send.data() + i * count, count, TIDAL_F32});
   tidal_bucket_options_t bo = TIDAL_BUCKET_OPTIONS_INITIALIZER;
@@ -128,17 +129,22 @@ Status time_reducer_stream(tidal_comm_t comm, tidal_schedule_t schedule, size_t 
     return from_c(tidal_grad_reducer_wait(reducer), "grad reducer wait");
   };
   if (s.ok()) s = time_median(comm, o.warmup, o.repetitions, body, seconds);
+  tidal_bucket_counters_t c{};
+  if (s.ok()) s = from_c(tidal_grad_reducer_get_counters(reducer, &c), "reducer counters");
+  *pack_s = c.pack_calls > 0 ? double(c.pack_ns) * 1e-9 / double(c.pack_calls) : 0.0;
   tidal_grad_reducer_destroy(reducer);
   Status d = from_c(tidal_tensor_list_destroy(list), "tensor list destroy");
   return s.ok() ? d : s;
 }
 
 // One size of the sweep: the time per bucket of a stream of k `count`-float
-// buckets (k = 1: one bucket alone).
+// buckets (k = 1: one bucket alone), and the marking thread's time per pack
+// (0 where the path packs nothing there).
 Status time_one_bucket(tidal_comm_t comm, tuning::CommKind kind, tidal_schedule_t schedule,
                        size_t count, size_t k, int world, const tidal_measure_options_t& o,
-                       SweepBuffers& buf, double* seconds) {
+                       SweepBuffers& buf, double* seconds, double* pack_s) {
   const size_t shard = count / static_cast<size_t>(world);
+  *pack_s = 0;
   Status s;
   if (!o.include_pack || kind == tuning::CommKind::kAllReduce) {
     auto body = [&] { return run_bare_stream(comm, kind, schedule, count, shard, k, buf); };
@@ -147,7 +153,7 @@ Status time_one_bucket(tidal_comm_t comm, tuning::CommKind kind, tidal_schedule_
     return s;
   }
   if (kind == tuning::CommKind::kReduceScatter) {
-    s = time_reducer_stream(comm, schedule, count, k, o, buf, seconds);
+    s = time_reducer_stream(comm, schedule, count, k, o, buf, seconds, pack_s);
     *seconds /= double(k);
     return s;
   }
@@ -213,15 +219,18 @@ Status measure_profile(tidal_comm_t comm, tidal_tune_collective_t collective,
   }
   for (size_t i = 0; i < n; ++i) {
     const size_t k = tuning::stream_length(counts[i] * 4, o.stream_bytes);
-    TIDAL_RETURN_IF_ERROR(
-        time_one_bucket(comm, kind, schedule, counts[i], k, world, o, buf, &seconds_out[i]));
+    double pack_s = 0, unused = 0;
+    TIDAL_RETURN_IF_ERROR(time_one_bucket(comm, kind, schedule, counts[i], k, world, o, buf,
+                                          &seconds_out[i], &pack_s));
+    if (o.pack_seconds_out) o.pack_seconds_out[i] = pack_s;
     if (o.alone_seconds_out) {
       TIDAL_RETURN_IF_ERROR(time_one_bucket(comm, kind, schedule, counts[i], 1, world, o, buf,
-                                            &o.alone_seconds_out[i]));
+                                            &o.alone_seconds_out[i], &unused));
     }
     report_progress(comm, o.progress, o.progress_user, i + 1, n, sizes[i]);
   }
   if (o.alone_seconds_out) TIDAL_RETURN_IF_ERROR(max_over_ranks(comm, o.alone_seconds_out, n));
+  if (o.pack_seconds_out) TIDAL_RETURN_IF_ERROR(max_over_ranks(comm, o.pack_seconds_out, n));
   return max_over_ranks(comm, seconds_out, n);
 }
 
@@ -437,10 +446,11 @@ Status auto_bucket_bytes(tidal_comm_t comm, size_t model_bytes, double bwd_s, si
     if (env && *env) bwd_s = std::atof(env) / 1e3;
   }
   std::vector<size_t> sizes = tuning::auto_profile_sizes(model_bytes);
-  std::vector<double> seconds(sizes.size()), alone(sizes.size());
+  std::vector<double> seconds(sizes.size()), alone(sizes.size()), pack(sizes.size());
   tidal_measure_options_t mo = TIDAL_MEASURE_OPTIONS_INITIALIZER;
   mo.repetitions = 3;
   mo.alone_seconds_out = alone.data();
+  mo.pack_seconds_out = pack.data();
   mo.stream_bytes = std::min(model_bytes, kMaxProfileStreamBytes);  // a step's working set
   TIDAL_RETURN_IF_ERROR(measure_profile(comm, TIDAL_TUNE_REDUCE_SCATTER, TIDAL_SCHEDULE_UNSET,
                                         sizes.data(), sizes.size(), &mo, seconds.data()));
@@ -452,6 +462,10 @@ Status auto_bucket_bytes(tidal_comm_t comm, size_t model_bytes, double bwd_s, si
                                 .add_point(double(sizes[i]), seconds[i]));
       TIDAL_RETURN_IF_ERROR(profile.alone(tuning::CommKind::kReduceScatter)
                                 .add_point(double(sizes[i]), alone[i]));
+      if (pack[i] > 0) {
+        TIDAL_RETURN_IF_ERROR(profile.pack(tuning::CommKind::kReduceScatter)
+                                  .add_point(double(sizes[i]), pack[i]));
+      }
     }
     tuning::StepInputs in;
     in.grad_bytes = double(model_bytes);

@@ -134,11 +134,28 @@ TEST(BucketModel, AnAloneTimeBelowTheQueuedOneIsNotFaster) {
 TEST(BucketModel, AllGatherBorrowsTheReduceScatterAloneCurveWithItsQueuedOne) {
   CommProfile p = profile(0, 1);
   ASSERT_TRUE(p.alone(CommKind::kReduceScatter).set_alpha_beta(2, 1).ok());
-  const CommCurve *queued = nullptr, *alone = nullptr;
-  ASSERT_TRUE(p.curves_for(CommKind::kAllGather, &queued, &alone).ok());
-  EXPECT_EQ(queued, &p.curve(CommKind::kReduceScatter));
-  EXPECT_EQ(alone, &p.alone(CommKind::kReduceScatter));
-  EXPECT_FALSE(p.curves_for(CommKind::kAllReduce, &queued, &alone).ok());
+  CommProfile::Curves c;
+  ASSERT_TRUE(p.curves_for(CommKind::kAllGather, &c).ok());
+  EXPECT_EQ(c.queued, &p.curve(CommKind::kReduceScatter));
+  EXPECT_EQ(c.alone, &p.alone(CommKind::kReduceScatter));
+  EXPECT_EQ(c.pack, nullptr);
+  ASSERT_TRUE(p.pack(CommKind::kReduceScatter).set_alpha_beta(0, 1).ok());
+  ASSERT_TRUE(p.curves_for(CommKind::kAllGather, &c).ok());
+  EXPECT_EQ(c.pack, &p.pack(CommKind::kReduceScatter));
+  EXPECT_FALSE(p.curves_for(CommKind::kAllReduce, &c).ok());
+}
+
+TEST(BucketModel, PackingOnTheMarkingThreadDelaysTheMarksAfterIt) {
+  // 8 bytes in 4 s, 2-byte buckets ready at 1, 2, 3, 4; collectives free
+  // (alpha 0, 1e9 B/s). Packing a bucket takes 1.5 s of the marking
+  // thread: bucket k is ready at max(due, previous pack done) = 1, 2.5,
+  // 4, 5.5, and its collective ends when its pack does: 7 s, 3 exposed.
+  CommProfile p = profile(0, 1e9);
+  ASSERT_TRUE(p.pack(CommKind::kReduceScatter).set_alpha_beta(1.5, 1e12).ok());
+  EXPECT_NEAR(bwd_exposed(inputs(8, 4), p, 2), 3, 1e-6);
+  // A pack that fits between marks delays nothing: 0.5 s each.
+  ASSERT_TRUE(p.pack(CommKind::kReduceScatter).set_alpha_beta(0.5, 1e12).ok());
+  EXPECT_NEAR(bwd_exposed(inputs(8, 4), p, 2), 0.5, 1e-6);
 }
 
 TEST(BucketModel, MeasuredProfileWithACacheCliffMovesThePick) {

@@ -152,6 +152,30 @@ TEST_F(TuneApi, BadAlonePointsAddNothing) {
   expect_rejected(TIDAL_ERR_INVALID_ARGUMENT, "profile");
 }
 
+TEST_F(TuneApi, PackCurveStretchesACommBoundBackward) {
+  // 1 GB in 2 s with 16 MiB buckets: a pack of 0.1 s per bucket on the
+  // marking thread (60 buckets: 6 s) keeps the marks 0.1 s apart, so the
+  // last gradient is marked after ~6 s, not 2.
+  use_alpha_beta();
+  inputs_.num_candidates = 1;
+  size_t candidate = 16 << 20;
+  inputs_.candidates = &candidate;
+  size_t bytes = 64 << 20;
+  double pack = 0.1;
+  ASSERT_EQ(tidal_comm_profile_add_pack(profile_, TIDAL_TUNE_REDUCE_SCATTER, &bytes, &pack, 1),
+            TIDAL_SUCCESS);
+  ASSERT_EQ(tidal_tune_bucket_size(&inputs_, profile_, result_), TIDAL_SUCCESS);
+  double exposed = 0;
+  ASSERT_EQ(tidal_tune_result_recommended(result_, nullptr, &exposed, nullptr), TIDAL_SUCCESS);
+  EXPECT_GT(exposed, 3.5);
+  EXPECT_LT(exposed, 4.5);
+  double bad = 0;
+  EXPECT_EQ(tidal_comm_profile_add_pack(profile_, TIDAL_TUNE_REDUCE_SCATTER, &bytes, &bad, 1),
+            TIDAL_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(tidal_last_error()).find("tidal_comm_profile_add_pack"),
+            std::string::npos) << tidal_last_error();
+}
+
 TEST_F(TuneApi, ResultBeforeTuningIsAUsageError) {
   size_t bytes = 0;
   EXPECT_EQ(tidal_tune_result_recommended(result_, &bytes, nullptr, nullptr),

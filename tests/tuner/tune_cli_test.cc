@@ -119,6 +119,22 @@ TEST(TuneCli, ProfileFileAloneColumnIsUsedAndChecked) {
   expect_input_error(args + temp_path("bad.csv"), "alone_seconds");
 }
 
+TEST(TuneCli, ProfileFilePackColumnStretchesTheBackward) {
+  // 256 MiB in 30 ms; packing a 16 MiB bucket takes 10 ms of the marking
+  // thread, so 16+ buckets need 160+ ms whatever the collectives do.
+  std::ofstream(temp_path("pack.csv")) << "reduce_scatter,1048576,0.0001,0.0001,0.000625\n"
+                                          "reduce_scatter,16777216,0.001,0.001,0.01\n";
+  CliRun r = run_tune("--model-bytes 256M --bwd-ms 30 --no-plot --csv /dev/null --profile " +
+                      temp_path("pack.csv"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const size_t at = r.output.find("predicted: ");
+  ASSERT_NE(at, std::string::npos) << r.output;
+  EXPECT_GT(std::stod(r.output.substr(at + 11)), 120.0) << r.output;
+  std::ofstream(temp_path("badpack.csv")) << "reduce_scatter,1048576,0.001,0.001,-1\n";
+  expect_input_error("--model-bytes 256M --bwd-ms 30 --no-plot --csv /dev/null --profile " +
+                         temp_path("badpack.csv"), "pack_seconds");
+}
+
 TEST(TuneCli, LiveRunOnTwoLocalRanksMeasures) {
   std::string saved = temp_path("saved.csv");
   std::remove(saved.c_str());
@@ -126,12 +142,12 @@ TEST(TuneCli, LiveRunOnTwoLocalRanksMeasures) {
                    "--profile-sizes 256K,1M --no-plot --csv " + temp_path("live.csv") +
                    " --save-profile " + saved);
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  // Saved: collective, bytes, queued seconds, alone seconds; read back.
+  // Saved: collective, bytes, queued, alone and pack seconds; read back.
   std::ifstream in(saved);
   std::string line;
   int rows = 0;
   while (std::getline(in, line)) {
-    EXPECT_EQ(std::count(line.begin(), line.end(), ','), 3) << line;
+    EXPECT_EQ(std::count(line.begin(), line.end(), ','), 4) << line;
     ++rows;
   }
   EXPECT_GE(rows, 2);  // the sizes asked for (and phi)

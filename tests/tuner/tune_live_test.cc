@@ -60,11 +60,13 @@ TEST(TuneLive, AloneTimesAreMeasuredOnRequestAndAgreeAcrossRanks) {
   const std::vector<size_t> sizes = {64 << 10, 1 << 20};
   std::vector<std::vector<double>> queued(2, std::vector<double>(sizes.size(), 0));
   std::vector<std::vector<double>> alone(2, std::vector<double>(sizes.size(), 0));
+  std::vector<std::vector<double>> pack(2, std::vector<double>(sizes.size(), 0));
   run_local_ranks(2, [&](tidal_comm_t comm, int rank) {
     tidal_measure_options_t o = TIDAL_MEASURE_OPTIONS_INITIALIZER;
     o.repetitions = 2;
     o.stream_bytes = 4 << 20;
     o.alone_seconds_out = alone[rank].data();
+    o.pack_seconds_out = pack[rank].data();
     ASSERT_EQ(tidal_measure_comm_profile(comm, TIDAL_TUNE_REDUCE_SCATTER, TIDAL_SCHEDULE_UNSET,
                                          sizes.data(), sizes.size(), &o, queued[rank].data()),
               TIDAL_SUCCESS) << tidal_last_error();
@@ -73,6 +75,8 @@ TEST(TuneLive, AloneTimesAreMeasuredOnRequestAndAgreeAcrossRanks) {
     EXPECT_GT(alone[0][i], 0);
     EXPECT_EQ(alone[0][i], alone[1][i]);  // the maximum over ranks
     EXPECT_EQ(queued[0][i], queued[1][i]);
+    EXPECT_GT(pack[0][i], 0);  // the reducer packs host buckets on the marking thread
+    EXPECT_EQ(pack[0][i], pack[1][i]);
   }
 }
 

@@ -45,10 +45,11 @@ class LinkModel {
       : queued_(queued), alone_(alone), peak_Bps_(queued.peak_bandwidth_Bps()),
         max_inflight_(static_cast<size_t>(max_inflight)) {}
 
-  // Queues a collective of `bytes` launched at `launch`; returns its end.
-  double run(double launch, double bytes) {
+  // Queues a collective of `bytes` launched at `launch`; returns its end,
+  // which is no earlier than `not_before`.
+  double run(double launch, double bytes, double not_before = 0) {
     const double own = queued_.seconds(bytes);
-    double end = launch + std::max(own, alone_.seconds(bytes));
+    double end = std::max(not_before, launch + std::max(own, alone_.seconds(bytes)));
     if (ends_.size() >= max_inflight_) {
       end = std::max(end, ends_[ends_.size() - max_inflight_] + own);
     }
@@ -99,15 +100,19 @@ class GradProduction {
   double produced_bytes_ = 0, elapsed_s_ = 0;
 };
 
-double simulate_backward(const StepInputs& in, const CommCurve& curve, const CommCurve& alone,
-                         double b, StepPrediction* out) {
-  LinkModel link(curve, alone, in.max_inflight);
+// The marking thread packs each bucket whose last gradient it marks (a
+// host list's grad reducer); the marks after it wait until it is done.
+double simulate_backward(const StepInputs& in, const CommProfile::Curves& curves, double b,
+                         StepPrediction* out) {
+  LinkModel link(*curves.queued, *curves.alone, in.max_inflight);
   GradProduction production(in);
   std::vector<double> sizes = bucket_sizes(in.grad_bytes, b, in.first_bucket_bytes);
-  double offset = 0, last_end = 0;
+  double offset = 0, last_end = 0, marker_free = 0;
   for (double size : sizes) {
     offset += size;
-    last_end = link.run(production.ready_at(offset), size);
+    const double ready = std::max(production.ready_at(offset), marker_free);
+    marker_free = ready + (curves.pack ? curves.pack->seconds(size) : 0.0);
+    last_end = link.run(ready, size, marker_free);
   }
   out->grad_buckets = sizes.size();
   out->comm_busy_s += link.busy_s();
@@ -115,9 +120,9 @@ double simulate_backward(const StepInputs& in, const CommCurve& curve, const Com
 }
 
 // Forward with prefetch: returns the compute's total stall time.
-double simulate_forward(const StepInputs& in, const CommCurve& curve, const CommCurve& alone,
-                        double b, StepPrediction* out) {
-  LinkModel link(curve, alone, in.max_inflight);
+double simulate_forward(const StepInputs& in, const CommProfile::Curves& curves, double b,
+                        StepPrediction* out) {
+  LinkModel link(*curves.queued, *curves.alone, in.max_inflight);
   std::vector<double> sizes = bucket_sizes(in.gather_bytes, b, in.first_bucket_bytes);
   const size_t n = sizes.size(), depth = static_cast<size_t>(in.prefetch_depth);
   std::vector<double> acquired(n, 0.0), ends(n, 0.0);
@@ -204,13 +209,13 @@ Status predict_step(const StepInputs& in, const CommProfile& profile, double buc
   }
   StepPrediction p;
   p.bucket_bytes = bucket_bytes;
-  const CommCurve *grad_curve = nullptr, *grad_alone = nullptr;
-  TIDAL_RETURN_IF_ERROR(profile.curves_for(in.grad_kind, &grad_curve, &grad_alone));
-  p.bwd_exposed_s = simulate_backward(in, *grad_curve, *grad_alone, bucket_bytes, &p);
+  CommProfile::Curves grad;
+  TIDAL_RETURN_IF_ERROR(profile.curves_for(in.grad_kind, &grad));
+  p.bwd_exposed_s = simulate_backward(in, grad, bucket_bytes, &p);
   if (in.gather_bytes > 0) {
-    const CommCurve *gather_curve = nullptr, *gather_alone = nullptr;
-    TIDAL_RETURN_IF_ERROR(profile.curves_for(CommKind::kAllGather, &gather_curve, &gather_alone));
-    p.fwd_exposed_s = simulate_forward(in, *gather_curve, *gather_alone, bucket_bytes, &p);
+    CommProfile::Curves gather;
+    TIDAL_RETURN_IF_ERROR(profile.curves_for(CommKind::kAllGather, &gather));
+    p.fwd_exposed_s = simulate_forward(in, gather, bucket_bytes, &p);
   }
   p.exposed_s = p.bwd_exposed_s + p.fwd_exposed_s;
   p.iteration_s = in.fwd_s + in.bwd_s + p.exposed_s;

@@ -100,11 +100,13 @@ Status CommProfile::curve_for(CommKind kind, const CommCurve** out) const {
                             comm_kind_name(kind)));
 }
 
-Status CommProfile::curves_for(CommKind kind, const CommCurve** queued,
-                               const CommCurve** alone) const {
-  TIDAL_RETURN_IF_ERROR(curve_for(kind, queued));
-  const CommKind lender = static_cast<CommKind>(*queued - curves_.data());
-  *alone = this->alone(lender).empty() ? *queued : &this->alone(lender);
+Status CommProfile::curves_for(CommKind kind, Curves* out) const {
+  Curves c;
+  TIDAL_RETURN_IF_ERROR(curve_for(kind, &c.queued));
+  const CommKind lender = static_cast<CommKind>(c.queued - curves_.data());
+  c.alone = alone(lender).empty() ? c.queued : &alone(lender);
+  c.pack = pack(lender).empty() ? nullptr : &pack(lender);
+  *out = c;
   return Status();
 }
 

@@ -65,6 +65,10 @@ class CommCurve {
 //    before it, ready to done (its pack, the collective's start-up, the
 //    collective): what the last bucket of a step pays after its gradients
 //    are ready. Without it the queued curve stands for both.
+// and one more, optional, for the gradient kinds:
+//  - pack (`pack`): the time the thread that marks gradients ready spends
+//    packing a bucket it completes (a host list's grad reducer packs there);
+//    later marks wait for it. Without it marking costs nothing.
 // A kind without a curve borrows another's (reduce-scatter and all-gather
 // move the same bytes on a ring; all-reduce is their sum): see curve_for.
 class CommProfile {
@@ -73,17 +77,26 @@ class CommProfile {
   const CommCurve& curve(CommKind kind) const { return curves_[static_cast<int>(kind)]; }
   CommCurve& alone(CommKind kind) { return alone_[static_cast<int>(kind)]; }
   const CommCurve& alone(CommKind kind) const { return alone_[static_cast<int>(kind)]; }
+  CommCurve& pack(CommKind kind) { return pack_[static_cast<int>(kind)]; }
+  const CommCurve& pack(CommKind kind) const { return pack_[static_cast<int>(kind)]; }
   bool empty() const;
   // The curve to use for `kind`: its own; else for RS/AG the other one of
   // the pair; else none (an error naming the kind).
   Status curve_for(CommKind kind, const CommCurve** out) const;
-  // Both curves for `kind`, borrowed as curve_for does; `alone` is the
-  // queued curve where the kind that lends it has no alone curve.
-  Status curves_for(CommKind kind, const CommCurve** queued, const CommCurve** alone) const;
+  // Every curve for `kind`, borrowed from the kind that lends the queued
+  // one (curve_for): `alone` is the queued curve where that kind has no
+  // alone curve; `pack` is null where it has no pack curve.
+  struct Curves {
+    const CommCurve* queued = nullptr;
+    const CommCurve* alone = nullptr;
+    const CommCurve* pack = nullptr;
+  };
+  Status curves_for(CommKind kind, Curves* out) const;
 
  private:
   std::array<CommCurve, kNumCommKinds> curves_;
   std::array<CommCurve, kNumCommKinds> alone_;
+  std::array<CommCurve, kNumCommKinds> pack_;
 };
 
 }  // namespace tuning
