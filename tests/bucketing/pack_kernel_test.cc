@@ -110,6 +110,9 @@ TEST(PackKernel, LargeTablesSplitAcrossThreadsMatchTheReference) {
   check_table({1 << 21}, kOps[0]);  // one huge tensor alone
   // Above the streaming-store threshold, with runs at unaligned offsets.
   check_table({3000000, 7, 1000001}, kOps[0]);
+  // Streaming copies of runs around the 4-page block and the 64-byte line:
+  // heads, whole blocks, line tails and byte tails all taken.
+  check_table({2100000, 4095, 16385, 1, 4097, 16383, 17, 12289}, kOps[0]);
 }
 
 TEST(PackKernel, InPlaceScaleTouchesOnlyTheRun) {

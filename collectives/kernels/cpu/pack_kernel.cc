@@ -15,27 +15,50 @@
 namespace tidal {
 namespace {
 
-// memcpy with non-temporal (streaming) stores: a copy much larger than the
-// caches would otherwise read every destination line before writing it
-// (what glibc's memcpy avoids for one huge copy, but not for the many
-// bucket-sized pieces of a pack).
+#if TIDAL_HAVE_STREAMING_STORES
+// 64 bytes from src to dst (64-byte aligned) with non-temporal stores.
+inline void stream_line(char* dst, const char* src) {
+  __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src));
+  __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 16));
+  __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 32));
+  __m128i d = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 48));
+  _mm_stream_si128(reinterpret_cast<__m128i*>(dst), a);
+  _mm_stream_si128(reinterpret_cast<__m128i*>(dst + 16), b);
+  _mm_stream_si128(reinterpret_cast<__m128i*>(dst + 32), c);
+  _mm_stream_si128(reinterpret_cast<__m128i*>(dst + 48), d);
+}
+#endif
+
+// memcpy with non-temporal (streaming) stores, for copies much larger than
+// the caches: they would otherwise read every destination line before
+// writing it. Blocks of 4 pages are copied interleaved, a line of each page
+// in turn, so four read streams are in flight at once — what glibc's
+// memcpy does for one huge copy (its "large_memcpy_4x"), but not for the
+// many bucket-sized pieces of a pack, which it copies with ordinary stores:
+// measured here (2-vCPU Xeon VM, 521 MB in 25 MiB pieces, one thread):
+// memcpy per piece 5.4 GB/s, a plain streaming loop 6.7 GB/s, this 9.0 GB/s,
+// one memcpy of the whole 9.0 GB/s.
 void stream_copy(void* dst_v, const void* src_v, size_t bytes) {
 #if TIDAL_HAVE_STREAMING_STORES
   char* dst = static_cast<char*>(dst_v);
   const char* src = static_cast<const char*>(src_v);
-  const size_t head = std::min(bytes, (16 - reinterpret_cast<uintptr_t>(dst) % 16) % 16);
+  const size_t head = std::min(bytes, (64 - reinterpret_cast<uintptr_t>(dst) % 64) % 64);
   std::memcpy(dst, src, head);
-  size_t i = head;
-  for (; i + 64 <= bytes; i += 64) {
-    __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i));
-    __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i + 16));
-    __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i + 32));
-    __m128i d = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i + 48));
-    _mm_stream_si128(reinterpret_cast<__m128i*>(dst + i), a);
-    _mm_stream_si128(reinterpret_cast<__m128i*>(dst + i + 16), b);
-    _mm_stream_si128(reinterpret_cast<__m128i*>(dst + i + 32), c);
-    _mm_stream_si128(reinterpret_cast<__m128i*>(dst + i + 48), d);
+  dst += head;
+  src += head;
+  bytes -= head;
+  constexpr size_t kPage = 4096, kBlock = 4 * kPage;
+  size_t i = 0;
+  for (; i + kBlock <= bytes; i += kBlock) {
+    for (size_t line = 0; line < kPage; line += 64) {
+      for (size_t page = 0; page < kBlock; page += kPage) {
+        const char* from = src + i + page + line;
+        _mm_prefetch(from + 128, _MM_HINT_T0);
+        stream_line(dst + i + page + line, from);
+      }
+    }
   }
+  for (; i + 64 <= bytes; i += 64) stream_line(dst + i, src + i);
   std::memcpy(dst + i, src + i, bytes - i);
   _mm_sfence();  // streamed lines are visible before the copy counts as done
 #else
