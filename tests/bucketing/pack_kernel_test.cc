@@ -115,6 +115,16 @@ TEST(PackKernel, LargeTablesSplitAcrossThreadsMatchTheReference) {
   check_table({2100000, 4095, 16385, 1, 4097, 16383, 17, 12289}, kOps[0]);
 }
 
+TEST(PackKernel, LargeScalesAndCastsStreamThroughTheStagingBufferExactly) {
+  // Above the streaming threshold every scale and cast converts 4-page
+  // blocks into a staging buffer and streams it out: runs at destination
+  // offsets off the 64-byte line, around the block size, and tails.
+  for (const CopyOp& op : kOps) {
+    if (op.plain()) continue;
+    check_table({4500000, 4095, 16385, 1, 12289, 8191, 3}, op);  // >= 8 MiB at 2 bytes too
+  }
+}
+
 TEST(PackKernel, InPlaceScaleTouchesOnlyTheRun) {
   std::vector<float> data(5000, 3.0f);
   CopyTable table;

@@ -66,23 +66,16 @@ void stream_copy(void* dst_v, const void* src_v, size_t bytes) {
 #endif
 }
 
-// dst[i] = convert(src[i] * scale) for one run of `count` elements.
-// Cloned for AVX2 (picked at load time where the CPU has it): the
-// conversions need wide integer ops that baseline x86-64 (SSE2) lacks.
-// Not under sanitizers: their instrumented ifunc resolver would run before
-// the sanitizer runtime is initialised.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
-    !defined(__SANITIZE_THREAD__) && !defined(__SANITIZE_ADDRESS__)
-__attribute__((target_clones("avx2", "default")))
+#if defined(__GNUC__)
+#define TIDAL_INLINE_INTO_CLONES inline __attribute__((always_inline))
+#else
+#define TIDAL_INLINE_INTO_CLONES inline
 #endif
-void copy_run(const void* src_v, void* dst_v, size_t count, const CopyOp& op, bool streaming) {
-  const size_t es = dtype_size(op.src_dtype);
-  if (op.plain()) {
-    if (src_v == dst_v) return;
-    if (streaming) stream_copy(dst_v, src_v, count * es);
-    else std::memcpy(dst_v, src_v, count * es);
-    return;
-  }
+
+// dst[i] = convert(src[i] * scale) for `count` elements. Inlined into each
+// clone of copy_run, so it is compiled for that clone's instruction set.
+TIDAL_INLINE_INTO_CLONES void convert_range(const void* src_v, void* dst_v, size_t count,
+                                            const CopyOp& op) {
   const float s = op.scale;
   auto in = [&](size_t i) -> float {
     switch (op.src_dtype) {
@@ -118,6 +111,71 @@ void copy_run(const void* src_v, void* dst_v, size_t count, const CopyOp& op, bo
       dst[i] = to_bf16 ? float_to_bf16(v) : float_to_f16(v);
     }
   }
+}
+
+#if TIDAL_HAVE_STREAMING_STORES
+// convert_range for runs much larger than the caches, the way stream_copy
+// copies: the source is read in blocks of 4 pages, 256 bytes of each page
+// in turn (four read streams in flight), converted into an L1-sized buffer
+// and streamed out with non-temporal stores. One thread, f32 -> bf16 of
+// 521 MB in 25 MiB pieces: 114 ms against 191-229 ms for the plain loop.
+TIDAL_INLINE_INTO_CLONES void stream_convert(const void* src_v, void* dst_v, size_t count,
+                                             const CopyOp& op) {
+  const size_t ses = dtype_size(op.src_dtype), des = dtype_size(op.dst_dtype);
+  const char* src = static_cast<const char*>(src_v);
+  char* dst = static_cast<char*>(dst_v);
+  constexpr size_t kPage = 4096, kChunk = 256;
+  alignas(64) char staged[4 * kPage * 2];  // one block's output; des <= 2 * ses
+  if (des > 2 * ses || reinterpret_cast<uintptr_t>(dst) % des != 0) {
+    convert_range(src_v, dst_v, count, op);
+    return;
+  }
+  const size_t head =
+      std::min(count, (64 - reinterpret_cast<uintptr_t>(dst) % 64) % 64 / des);
+  convert_range(src, dst, head, op);
+  src += head * ses;
+  dst += head * des;
+  count -= head;
+  const size_t page_elems = kPage / ses, chunk_elems = kChunk / ses, block = 4 * page_elems;
+  size_t i = 0;
+  for (; i + block <= count; i += block) {
+    for (size_t e = 0; e < page_elems; e += chunk_elems) {
+      for (size_t page = 0; page < 4; ++page) {
+        const size_t at = page * page_elems + e;
+        _mm_prefetch(src + (i + at) * ses + kChunk, _MM_HINT_T0);
+        convert_range(src + (i + at) * ses, staged + at * des, chunk_elems, op);
+      }
+    }
+    for (size_t b = 0; b < block * des; b += 64) stream_line(dst + i * des + b, staged + b);
+  }
+  convert_range(src + i * ses, dst + i * des, count - i, op);
+  _mm_sfence();  // streamed lines are visible before the copy counts as done
+}
+#endif
+
+// One run of `count` elements. Cloned for AVX2 (picked at load time where
+// the CPU has it): the conversions need wide integer ops that baseline
+// x86-64 (SSE2) lacks. Not under sanitizers: their instrumented ifunc
+// resolver would run before the sanitizer runtime is initialised.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    !defined(__SANITIZE_THREAD__) && !defined(__SANITIZE_ADDRESS__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+void copy_run(const void* src_v, void* dst_v, size_t count, const CopyOp& op, bool streaming) {
+  const size_t es = dtype_size(op.src_dtype);
+  if (op.plain()) {
+    if (src_v == dst_v) return;
+    if (streaming) stream_copy(dst_v, src_v, count * es);
+    else std::memcpy(dst_v, src_v, count * es);
+    return;
+  }
+#if TIDAL_HAVE_STREAMING_STORES
+  if (streaming && src_v != dst_v) {
+    stream_convert(src_v, dst_v, count, op);
+    return;
+  }
+#endif
+  convert_range(src_v, dst_v, count, op);
 }
 
 // Copies elements [begin, end) of the table's concatenated runs.
