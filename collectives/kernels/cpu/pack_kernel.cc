@@ -142,7 +142,6 @@ TIDAL_INLINE_INTO_CLONES void stream_convert(const void* src_v, void* dst_v, siz
     for (size_t e = 0; e < page_elems; e += chunk_elems) {
       for (size_t page = 0; page < 4; ++page) {
         const size_t at = page * page_elems + e;
-        _mm_prefetch(src + (i + at) * ses + kChunk, _MM_HINT_T0);
         convert_range(src + (i + at) * ses, staged + at * des, chunk_elems, op);
       }
     }
