@@ -100,6 +100,21 @@ Status run_bare_stream(tidal_comm_t comm, tuning::CommKind kind, tidal_schedule_
   return s.ok() ? w : s;
 }
 
+// A tensor list of k one-bucket f32 tensors over buf.send, each `count`
+// elements: the profile's stand-in for a step's gradients or parameters.
+Status make_one_bucket_list(tidal_comm_t comm, size_t count, size_t k,
+                            tidal_bucket_order_t order, SweepBuffers& buf,
+                            tidal_tensor_list_t* list) {
+  std::vector<tidal_tensor_desc_t> tensors;
+  for (size_t i = 0; i < k; ++i) tensors.push_back({buf.send.data() + i * count, count, TIDAL_F32});
+  tidal_bucket_options_t bo = TIDAL_BUCKET_OPTIONS_INITIALIZER;
+  bo.bucket_bytes = count * sizeof(float);
+  bo.first_bucket_bytes = 0;
+  bo.order = order;
+  return from_c(tidal_tensor_list_create(comm, tensors.data(), k, &bo, list),
+                "tensor list for the profile");
+}
+
 // What the grad reducer runs per bucket when gradients arrive faster than
 // buckets drain: a reducer over k one-bucket tensors, every gradient marked
 // at once in backward order from this thread, so buckets take the reducer's
@@ -109,15 +124,9 @@ Status run_bare_stream(tidal_comm_t comm, tuning::CommKind kind, tidal_schedule_
 Status time_reducer_stream(tidal_comm_t comm, tidal_schedule_t schedule, size_t count,
                            size_t k, const tidal_measure_options_t& o, SweepBuffers& buf,
                            double* seconds, double* pack_s) {
-  std::vector<tidal_tensor_desc_t> tensors;
-  for (size_t i = 0; i < k; ++i) tensors.push_back({buf.send.data() + i * count, count, TIDAL_F32});
-  tidal_bucket_options_t bo = TIDAL_BUCKET_OPTIONS_INITIALIZER;
-  bo.bucket_bytes = count * sizeof(float);
-  bo.first_bucket_bytes = 0;
-  bo.order = TIDAL_BUCKET_ORDER_REVERSE;
   tidal_tensor_list_t list = nullptr;
-  TIDAL_RETURN_IF_ERROR(from_c(tidal_tensor_list_create(comm, tensors.data(), k, &bo, &list),
-                               "gradient list for the profile"));
+  TIDAL_RETURN_IF_ERROR(
+      make_one_bucket_list(comm, count, k, TIDAL_BUCKET_ORDER_REVERSE, buf, &list));
   tidal_grad_reducer_options_t ro = TIDAL_GRAD_REDUCER_OPTIONS_INITIALIZER;
   ro.schedule = schedule;
   tidal_grad_reducer_t reducer = nullptr;
@@ -137,50 +146,44 @@ Status time_reducer_stream(tidal_comm_t comm, tidal_schedule_t schedule, size_t 
   return s.ok() ? d : s;
 }
 
+// What the param gatherer runs per bucket: collective + fused unpack, for a
+// list of k one-bucket tensors. Time of the k buckets.
+Status time_gather_stream(tidal_comm_t comm, tidal_schedule_t schedule, size_t count, size_t k,
+                          const tidal_measure_options_t& o, SweepBuffers& buf,
+                          double* seconds) {
+  tidal_tensor_list_t list = nullptr;
+  TIDAL_RETURN_IF_ERROR(
+      make_one_bucket_list(comm, count, k, TIDAL_BUCKET_ORDER_FORWARD, buf, &list));
+  tidal_bucketed_options_t opts = TIDAL_BUCKETED_OPTIONS_INITIALIZER;
+  opts.schedule = schedule;
+  auto body = [&]() -> Status {
+    return from_c(tidal_bucketed_all_gather(list, buf.recv.data(), &opts, nullptr),
+                  "bucketed all_gather");
+  };
+  Status s = time_median(comm, o.warmup, o.repetitions, body, seconds);
+  Status d = from_c(tidal_tensor_list_destroy(list), "tensor list destroy");
+  return s.ok() ? d : s;
+}
+
 // One size of the sweep: the time per bucket of a stream of k `count`-float
 // buckets (k = 1: one bucket alone), and the marking thread's time per pack
 // (0 where the path packs nothing there).
 Status time_one_bucket(tidal_comm_t comm, tuning::CommKind kind, tidal_schedule_t schedule,
                        size_t count, size_t k, int world, const tidal_measure_options_t& o,
                        SweepBuffers& buf, double* seconds, double* pack_s) {
-  const size_t shard = count / static_cast<size_t>(world);
   *pack_s = 0;
   Status s;
   if (!o.include_pack || kind == tuning::CommKind::kAllReduce) {
+    const size_t shard = count / static_cast<size_t>(world);
     auto body = [&] { return run_bare_stream(comm, kind, schedule, count, shard, k, buf); };
     s = time_median(comm, o.warmup, o.repetitions, body, seconds);
-    *seconds /= double(k);
-    return s;
-  }
-  if (kind == tuning::CommKind::kReduceScatter) {
+  } else if (kind == tuning::CommKind::kReduceScatter) {
     s = time_reducer_stream(comm, schedule, count, k, o, buf, seconds, pack_s);
-    *seconds /= double(k);
-    return s;
+  } else {
+    s = time_gather_stream(comm, schedule, count, k, o, buf, seconds);
   }
-  // What the param gatherer runs per bucket: collective + fused unpack, for
-  // a list of k one-bucket tensors.
-  std::vector<tidal_tensor_desc_t> tensors;
-  for (size_t i = 0; i < k; ++i) tensors.push_back({buf.send.data() + i * count, count, TIDAL_F32});
-  tidal_bucket_options_t bo = TIDAL_BUCKET_OPTIONS_INITIALIZER;
-  bo.bucket_bytes = count * sizeof(float);
-  bo.first_bucket_bytes = 0;
-  tidal_tensor_list_t list = nullptr;
-  TIDAL_RETURN_IF_ERROR(from_c(tidal_tensor_list_create(comm, tensors.data(), k, &bo, &list),
-                               "tensor list for the profile"));
-  tidal_bucketed_options_t opts = TIDAL_BUCKETED_OPTIONS_INITIALIZER;
-  opts.schedule = schedule;
-  auto body = [&]() -> Status {
-    if (kind == tuning::CommKind::kReduceScatter) {
-      return from_c(tidal_bucketed_reduce_scatter(list, buf.recv.data(), TIDAL_SUM, &opts,
-                                                  nullptr), "bucketed reduce_scatter");
-    }
-    return from_c(tidal_bucketed_all_gather(list, buf.recv.data(), &opts, nullptr),
-                  "bucketed all_gather");
-  };
-  s = time_median(comm, o.warmup, o.repetitions, body, seconds);
   *seconds /= double(k);
-  Status d = from_c(tidal_tensor_list_destroy(list), "tensor list destroy");
-  return s.ok() ? d : s;
+  return s;
 }
 
 }  // namespace

@@ -25,6 +25,18 @@ class TuneApi : public ::testing::Test {
     ASSERT_EQ(tidal_comm_profile_set_alpha_beta(profile_, TIDAL_TUNE_REDUCE_SCATTER, 1e-3, 1e9),
               TIDAL_SUCCESS);
   }
+  // The exposed time the model predicts for one candidate size.
+  double exposed_at(size_t bucket_bytes) {
+    inputs_.num_candidates = 1;
+    inputs_.candidates = &bucket_bytes;
+    EXPECT_EQ(tidal_tune_bucket_size(&inputs_, profile_, result_), TIDAL_SUCCESS)
+        << tidal_last_error();
+    double exposed = -1;
+    EXPECT_EQ(tidal_tune_result_recommended(result_, nullptr, &exposed, nullptr), TIDAL_SUCCESS);
+    inputs_.candidates = nullptr;
+    inputs_.num_candidates = 0;
+    return exposed;
+  }
   // Tunes and expects `code` with `reason` in the message.
   void expect_rejected(tidal_status_t code, const std::string& reason) {
     EXPECT_EQ(tidal_tune_bucket_size(&inputs_, profile_, result_), code);
@@ -118,21 +130,12 @@ TEST_F(TuneApi, AloneCurveSetsTheLatencyFromReadyToDone) {
   // point of 0.2 s (a floor below its size): every bucket ends 0.2 s after
   // it is ready, so the last one 0.2 s after the backward.
   use_alpha_beta();
-  inputs_.num_candidates = 1;
-  size_t candidate = 16 << 20;
-  inputs_.candidates = &candidate;
-  ASSERT_EQ(tidal_tune_bucket_size(&inputs_, profile_, result_), TIDAL_SUCCESS);
-  double queued_only = 0;
-  ASSERT_EQ(tidal_tune_result_recommended(result_, nullptr, &queued_only, nullptr), TIDAL_SUCCESS);
-  EXPECT_LT(queued_only, 0.02);
+  EXPECT_LT(exposed_at(16 << 20), 0.02);
   size_t bytes = 64 << 20;
   double alone = 0.2;
   ASSERT_EQ(tidal_comm_profile_add_alone(profile_, TIDAL_TUNE_REDUCE_SCATTER, &bytes, &alone, 1),
             TIDAL_SUCCESS);
-  ASSERT_EQ(tidal_tune_bucket_size(&inputs_, profile_, result_), TIDAL_SUCCESS);
-  double with_alone = 0;
-  ASSERT_EQ(tidal_tune_result_recommended(result_, nullptr, &with_alone, nullptr), TIDAL_SUCCESS);
-  EXPECT_NEAR(with_alone, 0.2, 1e-9);
+  EXPECT_NEAR(exposed_at(16 << 20), 0.2, 1e-9);
 }
 
 TEST_F(TuneApi, BadAlonePointsAddNothing) {
@@ -157,16 +160,11 @@ TEST_F(TuneApi, PackCurveStretchesACommBoundBackward) {
   // marking thread (60 buckets: 6 s) keeps the marks 0.1 s apart, so the
   // last gradient is marked after ~6 s, not 2.
   use_alpha_beta();
-  inputs_.num_candidates = 1;
-  size_t candidate = 16 << 20;
-  inputs_.candidates = &candidate;
   size_t bytes = 64 << 20;
   double pack = 0.1;
   ASSERT_EQ(tidal_comm_profile_add_pack(profile_, TIDAL_TUNE_REDUCE_SCATTER, &bytes, &pack, 1),
             TIDAL_SUCCESS);
-  ASSERT_EQ(tidal_tune_bucket_size(&inputs_, profile_, result_), TIDAL_SUCCESS);
-  double exposed = 0;
-  ASSERT_EQ(tidal_tune_result_recommended(result_, nullptr, &exposed, nullptr), TIDAL_SUCCESS);
+  const double exposed = exposed_at(16 << 20);
   EXPECT_GT(exposed, 3.5);
   EXPECT_LT(exposed, 4.5);
   double bad = 0;
