@@ -137,23 +137,42 @@ void build_native_all_reduce(const CollectiveCall& c, int rank, const RankLayout
   native_all_gather(b, L, rank, BufferId::kOutput, block, round);
 }
 
+// The input of a reduce-scatter chunk, by position.
+Region input_by_position(const RankLayout& L, size_t count, const Chunk& k) {
+  Region r;
+  for (int p = 0; p < L.world(); ++p) {
+    r.by_position.push_back(Span{BufferId::kInput,
+                                 static_cast<size_t>(block_at_position(L, p)) * count + k.offset,
+                                 k.length});
+  }
+  return r;
+}
+
 void build_reduce_scatter(const CollectiveCall& c, int rank, const HierarchyPlan& plan,
                           ScheduleBuilder& b, Schedule* s) {
   const RankLayout& L = plan.layout;
   const size_t n = static_cast<size_t>(L.world());
   s->scratch_count = n * c.count;
+  const bool rings = first_ring_dim(L) >= 0;
   for (const Chunk& k : chunks_of(c.count, c.count * n * dtype_size(c.dtype), plan.stagger)) {
     Region reg = region_of(BufferId::kScratch, n * k.offset, k.length, L.world(), k.index);
-    for (int blk = 0; blk < L.world(); ++blk) {  // into position order
-      b.copy(k.round0, Span{BufferId::kInput, static_cast<size_t>(blk) * c.count + k.offset,
-                            k.length},
-             reg.by_position[static_cast<size_t>(position_of(L, blk))]);
+    const Region input = input_by_position(L, c.count, k);
+    ReduceScatterEnds ends;
+    if (rings && sources_align(L, rank, reg, input)) {
+      ends.sources = &input;
+    } else {
+      for (int p = 0; p < L.world(); ++p) {  // into position order
+        b.copy(k.round0, input.by_position[static_cast<size_t>(p)],
+               reg.by_position[static_cast<size_t>(p)]);
+      }
     }
-    const int rounds = hierarchical_reduce_scatter(b, L, rank, reg, k.round0);
-    const Span own = reg.by_position[static_cast<size_t>(position_of(L, rank))];
+    const Span out{BufferId::kOutput, k.offset, k.length};
+    if (rings) ends.own_target = out;
+    const int rounds = hierarchical_reduce_scatter(b, L, rank, reg, k.round0, ends);
     const int last = k.round0 + std::max(rounds, 1) - 1;  // after the last fold
+    const Span own = rings ? out : reg.by_position[static_cast<size_t>(position_of(L, rank))];
     if (c.op == TIDAL_AVG) b.divide(last, own);
-    b.copy(last + 1, own, Span{BufferId::kOutput, k.offset, k.length});
+    if (!rings) b.copy(last + 1, own, out);
   }
 }
 
@@ -188,9 +207,16 @@ void build_all_reduce(const CollectiveCall& c, int rank, const HierarchyPlan& pl
       reg.by_position.push_back(Span{BufferId::kOutput, k.offset + part_offset(k.length, n, p),
                                      part_length(k.length, n, p)});
     }
-    b.copy(k.round0, Span{BufferId::kInput, k.offset, k.length},
-           Span{BufferId::kOutput, k.offset, k.length});
-    const int rs = hierarchical_reduce_scatter(b, L, rank, reg, k.round0);
+    Region input = reg;  // the same parts of the input
+    for (Span& span : input.by_position) span.buffer = BufferId::kInput;
+    ReduceScatterEnds ends;
+    if (first_ring_dim(L) >= 0 && sources_align(L, rank, reg, input)) {
+      ends.sources = &input;  // folds read the input: no copy into the output
+    } else {
+      b.copy(k.round0, Span{BufferId::kInput, k.offset, k.length},
+             Span{BufferId::kOutput, k.offset, k.length});
+    }
+    const int rs = hierarchical_reduce_scatter(b, L, rank, reg, k.round0, ends);
     if (c.op == TIDAL_AVG) {
       b.divide(k.round0 + std::max(rs, 1) - 1,
                reg.by_position[static_cast<size_t>(position_of(L, rank))]);
@@ -238,12 +264,43 @@ int block_at_position(const RankLayout& layout, int position) {
   return layout.rank_of(coords);
 }
 
+int first_ring_dim(const RankLayout& L) {
+  for (int d = 0; d < L.ndims(); ++d)
+    if (L.dim(d) > 1) return d;
+  return -1;
+}
+
+int last_ring_dim(const RankLayout& L) {
+  for (int d = L.ndims() - 1; d >= 0; --d)
+    if (L.dim(d) > 1) return d;
+  return -1;
+}
+
+bool sources_align(const RankLayout& L, int rank, const Region& region, const Region& sources) {
+  const int d = first_ring_dim(L);
+  if (d < 0) return false;
+  // The dims before d have one member: the phase spans every position.
+  const int part = L.world() / L.dim(d);
+  const RingPhase a = make_phase(L, rank, d, region, 0, part);
+  const RingPhase b = make_phase(L, rank, d, sources, 0, part);
+  for (size_t m = 0; m < a.parts.size(); ++m)
+    if (!parts_aligned(a.parts[m], b.parts[m])) return false;
+  return true;
+}
+
 int hierarchical_reduce_scatter(ScheduleBuilder& b, const RankLayout& L, int rank,
-                                const Region& region, int round0) {
+                                const Region& region, int round0,
+                                const ReduceScatterEnds& ends) {
+  const int first = first_ring_dim(L), last = last_ring_dim(L);
   int start = 0, size = L.world(), used = 0;
   for (int d = 0; d < L.ndims(); ++d) {
     const int part = size / L.dim(d);
-    used += ring_reduce_scatter(b, make_phase(L, rank, d, region, start, part), round0 + used);
+    RingPhase phase = make_phase(L, rank, d, region, start, part);
+    if (d == first && ends.sources) {
+      phase.sources = make_phase(L, rank, d, *ends.sources, start, part).parts;
+    }
+    if (d == last && ends.own_target.count) phase.own_target = Part{ends.own_target};
+    used += ring_reduce_scatter(b, phase, round0 + used);
     start += L.coord(rank, d) * part;
     size = part;
   }

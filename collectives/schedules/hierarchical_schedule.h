@@ -12,9 +12,11 @@
 // their coordinates read with dim 0 as the most significant digit
 // (position_of), so every phase's part is a range of positions, and the
 // rank whose coordinates are c ends with the block at position_of(c).
-// Reduce-scatter copies the input into position order once (it needs a
-// writable copy of the input anyway), so each part is one message, and
-// copies its own block out. All-gather gathers straight into the output:
+// Reduce-scatter works in a scratch buffer in position order, so each part
+// is one message; its first ring phase reads the input where it lies when
+// that costs no extra messages (always on a one-dim ring; see
+// sources_align), else it copies the input into position order first, and
+// its last fold writes the own block straight into the output. All-gather gathers straight into the output:
 // a position's span is its block's rank-order place, and a part whose
 // blocks are not adjacent there goes as one message per block (no
 // copies; the bytes on the wire are the same). All-reduce owns no blocks,
@@ -57,8 +59,29 @@ int block_at_position(const RankLayout& layout, int position);
 
 // Reduce-scatter / all-gather over every dim of `layout` on `region` (one
 // entry per position), from round0; return the rounds used.
+// Where a reduce-scatter may read its data and leave its result (see
+// RingPhase): `sources` (the input, by position) is read by the first ring
+// phase instead of a copy of it in `region`; `own_target` receives this
+// rank's finished block from the last ring phase. Either may be unset.
+struct ReduceScatterEnds {
+  const Region* sources = nullptr;
+  Span own_target;  // count 0: the block stays in region
+};
+
+// The first and last dims of `layout` with more than one member: the ring
+// phases that do any work (-1 when there are none).
+int first_ring_dim(const RankLayout& layout);
+int last_ring_dim(const RankLayout& layout);
+
+// True when the first ring phase can read `sources` in place of `region`:
+// every part of it has the same spans in both (one message per span, so
+// reading the input costs no extra messages).
+bool sources_align(const RankLayout& layout, int rank, const Region& region,
+                   const Region& sources);
+
 int hierarchical_reduce_scatter(ScheduleBuilder& b, const RankLayout& layout, int rank,
-                                const Region& region, int round0);
+                                const Region& region, int round0,
+                                const ReduceScatterEnds& ends = ReduceScatterEnds{});
 int hierarchical_all_gather(ScheduleBuilder& b, const RankLayout& layout, int rank,
                             const Region& region, int round0);
 

@@ -7,17 +7,30 @@ namespace {
 int wrap(int i, int m) { return ((i % m) + m) % m; }
 }  // namespace
 
+bool parts_aligned(const Part& a, const Part& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t k = 0; k < a.size(); ++k) {
+    if (a[k].count != b[k].count) return false;
+  }
+  return true;
+}
+
 int ring_reduce_scatter(ScheduleBuilder& b, const RingPhase& ph, int round0) {
   const int m = static_cast<int>(ph.members.size()), i = ph.me;
   if (m < 2) return 0;
   const int next = ph.members[static_cast<size_t>(wrap(i + 1, m))];
   const int prev = ph.members[static_cast<size_t>(wrap(i - 1, m))];
+  const bool from_sources = !ph.sources.empty();
   for (int s = 0; s < m - 1; ++s) {
-    for (const Span& span : ph.parts[static_cast<size_t>(wrap(i - s - 1, m))]) {
-      b.send(round0 + s, next, ph.tag, span);
-    }
-    for (const Span& span : ph.parts[static_cast<size_t>(wrap(i - s - 2, m))]) {
-      b.recv_reduce(round0 + s, prev, ph.tag, span);
+    const size_t out = static_cast<size_t>(wrap(i - s - 1, m));
+    const size_t in = static_cast<size_t>(wrap(i - s - 2, m));  // i itself when s = m-2
+    const Part& sent = s == 0 && from_sources ? ph.sources[out] : ph.parts[out];
+    for (const Span& span : sent) b.send(round0 + s, next, ph.tag, span);
+    const bool redirect = s == m - 2 && !ph.own_target.empty();
+    const Part& target = redirect ? ph.own_target : ph.parts[in];
+    const Part* addend = from_sources ? &ph.sources[in] : redirect ? &ph.parts[in] : nullptr;
+    for (size_t k = 0; k < target.size(); ++k) {
+      b.recv_reduce(round0 + s, prev, ph.tag, target[k], addend ? (*addend)[k] : Span{});
     }
   }
   return m - 1;

@@ -10,6 +10,14 @@
 //     member i holds part i reduced over the ring.
 //   all-gather, round s: member i sends part (i-s) to i+1 and receives part
 //     (i-s-1) from i-1; member i starts with part i, ends with all.
+//
+// A reduce-scatter phase that is the first to touch its parts can read
+// them where they lie (`sources`, the input) instead of from a copy: its
+// first send reads source i-1, and every fold is dst = source (op)
+// message. Every part but i-1 is folded exactly once, so the phase writes
+// every part it later sends or keeps, and the input is never copied.
+// `own_target` puts member i's last fold (its finished part) straight
+// where the caller wants it (the output) instead of in part i.
 #pragma once
 
 #include <vector>
@@ -23,7 +31,14 @@ struct RingPhase {
   int me = 0;                // this rank's index in members
   std::vector<Part> parts;   // one per member
   int tag = kScheduleTagBase;
+  // Reduce-scatter only; each empty or aligned with parts (same number of
+  // spans, the same counts, span by span).
+  std::vector<Part> sources;  // empty, or one per member
+  Part own_target;            // empty, or aligned with parts[me]
 };
+
+// True when b has as many spans as a with the same counts, span by span.
+bool parts_aligned(const Part& a, const Part& b);
 
 // Both return the rounds used (m - 1), starting at round0.
 int ring_reduce_scatter(ScheduleBuilder& b, const RingPhase& phase, int round0);

@@ -71,7 +71,8 @@ Status check_step(const Schedule& s, size_t i) {
   const Step& st = s.steps[i];
   if (st.round < 0 || st.round >= s.rounds) return bad(s, i, "round out of range");
   if (i && st.round < s.steps[i - 1].round) return bad(s, i, "steps not sorted by round");
-  const bool reads = st.kind == StepKind::kCopy || st.kind == StepKind::kSend || is_phase(st.kind);
+  const bool reads = st.kind == StepKind::kCopy || st.kind == StepKind::kSend ||
+                     is_phase(st.kind) || st.kind == StepKind::kRecvReduce;
   if (reads && st.src.offset + st.src.count > capacity(s, st.src.buffer)) {
     return bad(s, i, "source " + span_text(st.src) + " outside its buffer");
   }
@@ -83,6 +84,13 @@ Status check_step(const Schedule& s, size_t i) {
   }
   if (st.kind == StepKind::kCopy && st.src.count != st.dst.count) {
     return bad(s, i, "copy sizes differ");
+  }
+  if (st.kind == StepKind::kRecvReduce && st.src.count && st.src.count != st.dst.count) {
+    return bad(s, i, "a fold's addend and target differ in size");
+  }
+  if (st.kind == StepKind::kRecvReduce && st.src.count && overlaps(st.src, st.dst) &&
+      st.src.offset != st.dst.offset) {
+    return bad(s, i, "a fold's addend overlaps its target partly");
   }
   if (is_message(st.kind) && (st.peer < 0 || st.peer >= s.world || st.peer == s.rank)) {
     return bad(s, i, fmt::format("bad peer {}", st.peer));
@@ -182,6 +190,7 @@ std::string format_schedule(const Schedule& s) {
       out += " " + span_text(st.src);
     }
     if (st.kind != StepKind::kSend) out += " -> " + span_text(st.dst);
+    if (st.kind == StepKind::kRecvReduce && st.src.count) out += " + " + span_text(st.src);
     out += "\n";
   }
   return out;

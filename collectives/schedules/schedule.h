@@ -8,7 +8,10 @@
 //   2. one concurrent p2p batch of its sends and receives (kSend, kRecv,
 //      kRecvReduce), so every message of a round is in flight together,
 //   3. its reductions: each kRecvReduce folds the staged message into dst
-//      with lib/core/reduce.h as dst = dst (op) message, in step order,
+//      with lib/core/reduce.h as dst = dst (op) message, in step order, or,
+//      when it names a src (the addend), as dst = src (op) message: the
+//      first fold of a block reads the pristine input and writes its
+//      target, so nothing copies the input anywhere first,
 //   4. its divisions (kDivide: dst /= world, finishing TIDAL_AVG).
 // Rounds run in increasing order; a send of round r is always matched by a
 // receive of round r on its peer (validated), so a schedule cannot deadlock.
@@ -49,7 +52,8 @@ struct Step {
   int round;
   int peer = -1;  // world rank (sends and receives)
   int tag = 0;
-  Span src;       // copy source, send data, phase input
+  Span src;       // copy source, send data, phase input, recv-reduce addend
+                  // (count 0: none; else as long as dst)
   Span dst;       // copy, receive, reduce, divide and phase target
   int dim = -1;   // phase steps: the layout dim of the sub-communicator
 };

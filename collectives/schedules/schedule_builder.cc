@@ -22,9 +22,9 @@ void ScheduleBuilder::recv(int round, int peer, int tag, Span dst) {
   add(Step{StepKind::kRecv, round, peer, tag, Span{}, dst});
 }
 
-void ScheduleBuilder::recv_reduce(int round, int peer, int tag, Span dst) {
+void ScheduleBuilder::recv_reduce(int round, int peer, int tag, Span dst, Span addend) {
   if (dst.count == 0) return;
-  add(Step{StepKind::kRecvReduce, round, peer, tag, Span{}, dst});
+  add(Step{StepKind::kRecvReduce, round, peer, tag, addend, dst});
 }
 
 void ScheduleBuilder::divide(int round, Span dst) {
@@ -41,6 +41,18 @@ void ScheduleBuilder::finish() {
   std::stable_sort(s_->steps.begin(), s_->steps.end(),
                    [](const Step& a, const Step& b) { return a.round < b.round; });
   s_->rounds = s_->steps.empty() ? 0 : s_->steps.back().round + 1;
+  // Scratch shrinks to what the steps use: a plan that reads its input in
+  // place may need less than it reserved, or none. (A span past the
+  // reservation keeps it, and validation refuses the span.)
+  size_t used = 0;
+  for (const Step& st : s_->steps) {
+    for (const Span* span : {&st.src, &st.dst}) {
+      if (span->buffer == BufferId::kScratch && span->count) {
+        used = std::max(used, span->offset + span->count);
+      }
+    }
+  }
+  s_->scratch_count = std::min(s_->scratch_count, used);
 }
 
 Part Region::range(int first, int count) const {

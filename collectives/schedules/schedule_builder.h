@@ -18,13 +18,16 @@ class ScheduleBuilder {
   void copy(int round, Span src, Span dst);
   void send(int round, int peer, int tag, Span src);
   void recv(int round, int peer, int tag, Span dst);
-  void recv_reduce(int round, int peer, int tag, Span dst);
+  // dst = dst (op) message, or dst = addend (op) message when addend is
+  // given (addend.count == dst.count).
+  void recv_reduce(int round, int peer, int tag, Span dst, Span addend = Span{});
   void divide(int round, Span dst);
   // A native collective along `dim` (kind kPhaseReduceScatter or
   // kPhaseAllGather); see schedule.h.
   void phase(int round, StepKind kind, int dim, Span src, Span dst);
 
-  // Sorts the steps by round (stable) and sets schedule->rounds.
+  // Sorts the steps by round (stable), sets schedule->rounds, and sets
+  // shrinks schedule->scratch_count to the extent of scratch the steps use.
   void finish();
 
   const Schedule& schedule() const { return *s_; }

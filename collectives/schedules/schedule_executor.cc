@@ -58,7 +58,12 @@ class RoundRunner {
     for (size_t i = first; i < last; ++i) {
       const Step& st = s_.steps[i];
       if (st.kind != StepKind::kRecvReduce) continue;
-      reduce_into(address(st.dst), staging_ + staged, st.dst.count, s_.dtype, s_.op);
+      if (st.src.count) {
+        reduce_to(address(st.dst), address(st.src), staging_ + staged, st.dst.count, s_.dtype,
+                  s_.op);
+      } else {
+        reduce_into(address(st.dst), staging_ + staged, st.dst.count, s_.dtype, s_.op);
+      }
       staged += st.dst.count * es_;
     }
     for (size_t i = first; i < last; ++i) {

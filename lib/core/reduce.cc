@@ -97,6 +97,28 @@ void fold(void* acc, const void* in, size_t count, tidal_op_t op) {
   }
 }
 
+template <typename Tr, tidal_op_t Op>
+void fold_to_loop(typename Tr::Storage* out, const typename Tr::Storage* a,
+                  const typename Tr::Storage* b, size_t count) {
+  for (size_t i = 0; i < count; ++i) {
+    out[i] = Tr::store(apply<typename Tr::Math>(Tr::load(a[i]), Tr::load(b[i]), Op));
+  }
+}
+
+template <typename Tr>
+void fold_to(void* out, const void* a, const void* b, size_t count, tidal_op_t op) {
+  using S = typename Tr::Storage;
+  auto* o = static_cast<S*>(out);
+  auto* x = static_cast<const S*>(a);
+  auto* y = static_cast<const S*>(b);
+  switch (op) {
+    case TIDAL_PROD: fold_to_loop<Tr, TIDAL_PROD>(o, x, y, count); break;
+    case TIDAL_MAX: fold_to_loop<Tr, TIDAL_MAX>(o, x, y, count); break;
+    case TIDAL_MIN: fold_to_loop<Tr, TIDAL_MIN>(o, x, y, count); break;
+    default: fold_to_loop<Tr, TIDAL_SUM>(o, x, y, count); break;
+  }
+}
+
 template <typename Tr>
 void divide(void* buf, size_t count, int divisor) {
   auto* p = static_cast<typename Tr::Storage*>(buf);
@@ -120,6 +142,22 @@ void reduce_into(void* acc, const void* in, size_t count, tidal_dtype_t dtype,
     case TIDAL_BF16: fold<BF16>(acc, in, count, op); break;
     case TIDAL_FP8_E4M3: fold<E4M3>(acc, in, count, op); break;
     case TIDAL_FP8_E5M2: fold<E5M2>(acc, in, count, op); break;
+    default: break;
+  }
+}
+
+void reduce_to(void* out, const void* a, const void* b, size_t count, tidal_dtype_t dtype,
+               tidal_op_t op) {
+  switch (dtype) {
+    case TIDAL_F32: fold_to<Plain<float>>(out, a, b, count, op); break;
+    case TIDAL_F64: fold_to<Plain<double>>(out, a, b, count, op); break;
+    case TIDAL_I32: fold_to<Plain<int32_t>>(out, a, b, count, op); break;
+    case TIDAL_I64: fold_to<Plain<int64_t>>(out, a, b, count, op); break;
+    case TIDAL_U8: fold_to<Plain<uint8_t>>(out, a, b, count, op); break;
+    case TIDAL_F16: fold_to<F16>(out, a, b, count, op); break;
+    case TIDAL_BF16: fold_to<BF16>(out, a, b, count, op); break;
+    case TIDAL_FP8_E4M3: fold_to<E4M3>(out, a, b, count, op); break;
+    case TIDAL_FP8_E5M2: fold_to<E5M2>(out, a, b, count, op); break;
     default: break;
   }
 }

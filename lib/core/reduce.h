@@ -17,6 +17,14 @@ namespace tidal {
 void reduce_into(void* acc, const void* in, size_t count, tidal_dtype_t dtype,
                  tidal_op_t op);
 
+// out[i] = a[i] (op) b[i] for i < count, in one pass: a fold that writes
+// somewhere else than its accumulator (the schedules' first fold of a block
+// reads the input and writes scratch or output, with no copy before it).
+// out may alias a or b exactly (then it is reduce_into), not partially.
+// TIDAL_AVG reduces as TIDAL_SUM.
+void reduce_to(void* out, const void* a, const void* b, size_t count, tidal_dtype_t dtype,
+               tidal_op_t op);
+
 // out[i] = in[0][i] (op) in[1][i] (op) ... (op) in[n-1][i], in that order;
 // out may alias in[0] (and only in[0]). For TIDAL_AVG also divides by n.
 void reduce_many(void* out, const void* const* in, int n, size_t count,

@@ -74,10 +74,10 @@ TEST(SchedulePlans, TorusSendsTheRingsBytesInXPlusYRoundsInsteadOfXTimesY) {
     EXPECT_EQ(rs.bytes_sent, 31 * count * 4);  // (n-1)/n of the gathered buffer
     EXPECT_EQ(ts.bytes_sent, rs.bytes_sent);
     EXPECT_EQ(rs.messages_sent, 31u);
-    EXPECT_EQ(ring.rounds, 31 + (kind == CollKind::kReduceScatter ? 1 : 0));  // + copy out
+    EXPECT_EQ(ring.rounds, 31);  // the last fold writes the output: no copy-out round
     if (kind == CollKind::kReduceScatter) {
       EXPECT_EQ(ts.messages_sent, 3u + 7u);  // position-ordered scratch: one per part
-      EXPECT_EQ(torus.rounds, 3 + 7 + 1);
+      EXPECT_EQ(torus.rounds, 3 + 7);
     } else {
       // Gathered in place: the 7 inter-node messages are single blocks, the
       // intra-node parts are 8 blocks strided in rank order: 3 x 8 messages.
@@ -121,12 +121,107 @@ TEST(SchedulePlans, PrintedScheduleListsEveryStep) {
   ASSERT_TRUE(tidal::build_schedule(call, 0, TIDAL_SCHEDULE_RING, layout, &s).ok());
   const std::string text = tidal::format_schedule(s);
   EXPECT_NE(text.find("schedule 'ring 2' reduce_scatter rank 0/2"), std::string::npos) << text;
-  EXPECT_NE(text.find("send        peer 1 tag 32000 scratch[3+3]"), std::string::npos) << text;
-  EXPECT_NE(text.find("recv-reduce peer 1 tag 32000 -> scratch[0+3]"), std::string::npos)
+  EXPECT_NE(text.find("send        peer 1 tag 32000 in[3+3]"), std::string::npos) << text;
+  EXPECT_NE(text.find("recv-reduce peer 1 tag 32000 -> out[0+3] + in[0+3]"), std::string::npos)
       << text;
-  EXPECT_NE(text.find("divide      -> scratch[0+3]"), std::string::npos) << text;
-  EXPECT_NE(text.find("copy        scratch[0+3] -> out[0+3]"), std::string::npos) << text;
-  EXPECT_EQ(s.steps.size(), 6u);  // 2 copies in, send, recv-reduce, divide, copy out
+  EXPECT_NE(text.find("divide      -> out[0+3]"), std::string::npos) << text;
+  EXPECT_EQ(s.steps.size(), 3u);  // send, fold into the output, divide: nothing copied
+  EXPECT_EQ(s.scratch_count, 0u);
+}
+
+// The first fold of every block reads the input where it lies, the last
+// writes the output: a ring reduce-scatter or all-reduce copies nothing,
+// and every fold of the first ring phase names its addend.
+TEST(SchedulePlans, RingFoldsReadTheInputAndWriteTheOutputWithoutCopies) {
+  for (int n : {2, 3, 4, 8}) {
+    RankLayout layout;
+    ASSERT_TRUE(RankLayout::parse(std::to_string(n), n, &layout).ok());
+    for (CollKind kind : {CollKind::kReduceScatter, CollKind::kAllReduce}) {
+      // 3 chunks of a 12 MiB reduce-scatter input; one for all-reduce.
+      const size_t count = kind == CollKind::kReduceScatter ? (size_t(3) << 20) / n : 1000;
+      CollectiveCall call{kind, nullptr, nullptr, count, TIDAL_F32, TIDAL_SUM, 0};
+      const auto all = every_rank(call, TIDAL_SCHEDULE_RING, layout);
+      ASSERT_TRUE(tidal::validate_schedule_set(all).ok()) << n;
+      for (const Schedule& s : all) {
+        const auto stats = tidal::schedule_stats(s);
+        EXPECT_EQ(stats.bytes_copied, 0u) << n << tidal::format_schedule(s);
+        size_t folds = 0, with_addend = 0, from_input = 0;
+        for (const auto& st : s.steps) {
+          if (st.kind != tidal::StepKind::kRecvReduce) continue;
+          ++folds;
+          with_addend += st.src.count > 0;
+          from_input += st.src.buffer == tidal::BufferId::kInput && st.src.count > 0;
+        }
+        EXPECT_GT(folds, 0u);
+        EXPECT_EQ(with_addend, folds) << "a one-dim ring's every fold is a first touch";
+        EXPECT_EQ(from_input, folds);
+      }
+    }
+  }
+}
+
+// A torus's first phase sends parts that are strided in the input: reading
+// them there would cost a message per block, so it copies the input into
+// position order once, as before, and still writes the own block straight
+// into the output from its last fold.
+TEST(SchedulePlans, TorusCopiesTheInputInOnceAndFoldsItsOwnBlockIntoTheOutput) {
+  RankLayout layout;
+  ASSERT_TRUE(RankLayout::parse("2x3", 6, &layout).ok());
+  CollectiveCall call{CollKind::kReduceScatter, nullptr, nullptr, 10, TIDAL_F32, TIDAL_SUM, 0};
+  const auto all = every_rank(call, TIDAL_SCHEDULE_TORUS2D, layout);
+  ASSERT_TRUE(tidal::validate_schedule_set(all).ok());
+  for (const Schedule& s : all) {
+    EXPECT_EQ(tidal::schedule_stats(s).bytes_copied, 6u * 10u * 4u);  // the input, once
+    size_t to_output = 0;
+    for (const auto& st : s.steps) {
+      if (st.kind == tidal::StepKind::kCopy) EXPECT_EQ(st.dst.buffer, tidal::BufferId::kScratch);
+      if (st.kind == tidal::StepKind::kRecvReduce && st.dst.buffer == tidal::BufferId::kOutput) {
+        ++to_output;
+        EXPECT_EQ(st.src.buffer, tidal::BufferId::kScratch);
+        EXPECT_EQ(st.src.count, st.dst.count);
+      }
+    }
+    EXPECT_EQ(to_output, 1u) << tidal::format_schedule(s);
+  }
+}
+
+TEST(SchedulePlans, ValidationRefusesAFoldWhoseAddendDoesNotFitItsTarget) {
+  RankLayout layout;
+  ASSERT_TRUE(RankLayout::parse("3", 3, &layout).ok());
+  CollectiveCall call{CollKind::kReduceScatter, nullptr, nullptr, 4, TIDAL_F32, TIDAL_SUM, 0};
+  auto all = every_rank(call, TIDAL_SCHEDULE_RING, layout);
+  ASSERT_TRUE(tidal::validate_schedule_set(all).ok());
+  auto fold_of = [](Schedule& s) -> tidal::Step& {
+    for (auto& st : s.steps)
+      if (st.kind == tidal::StepKind::kRecvReduce) return st;
+    return s.steps.front();
+  };
+  auto shorter = all[0];
+  fold_of(shorter).src.count -= 1;
+  tidal::Status st = tidal::validate_schedule(shorter);
+  EXPECT_EQ(st.code(), TIDAL_ERR_INTERNAL);
+  EXPECT_NE(st.message().find("addend and target differ in size"), std::string::npos)
+      << st.message();
+  auto outside = all[1];
+  fold_of(outside).src.offset = 100;  // past the 12-element input
+  st = tidal::validate_schedule(outside);
+  EXPECT_EQ(st.code(), TIDAL_ERR_INTERNAL);
+  EXPECT_NE(st.message().find("outside its buffer"), std::string::npos) << st.message();
+  bool checked_overlap = false;
+  for (Schedule partly : all) {
+    for (auto& f : partly.steps) {
+      if (f.kind != tidal::StepKind::kRecvReduce || f.dst.offset == 0) continue;
+      f.src = f.dst;
+      f.src.offset -= 1;  // overlaps its own target one element off
+      st = tidal::validate_schedule(partly);
+      EXPECT_EQ(st.code(), TIDAL_ERR_INTERNAL);
+      EXPECT_NE(st.message().find("overlaps its target partly"), std::string::npos)
+          << st.message();
+      checked_overlap = true;
+      break;
+    }
+  }
+  EXPECT_TRUE(checked_overlap);
 }
 
 TEST(SchedulePlans, ValidationCatchesABrokenSchedule) {

@@ -194,10 +194,23 @@ TEST(CostModel, ReduceAndCopyRatesAddTheExecutorsLocalWork) {
   const double wire = 3 * kAlphaIntra + 0.75 * s / kBetaIntra;
   const double reduce = 0.75 * s / 5e9;
   EXPECT_NEAR(predict(m, Algorithm::kRing, Collective::kAllGather, s), wire + s / 4 / 10e9, 1e-15);
-  EXPECT_NEAR(predict(m, Algorithm::kRing, Collective::kReduceScatter, s),
-              wire + reduce + (s + s / 4) / 10e9, 1e-15);
-  EXPECT_NEAR(predict(m, Algorithm::kRing, Collective::kAllReduce, s),
-              2 * wire + reduce + s / 10e9, 1e-15);
+  // The ring's folds read the input and write the output: nothing copied.
+  EXPECT_NEAR(predict(m, Algorithm::kRing, Collective::kReduceScatter, s), wire + reduce, 1e-15);
+  EXPECT_NEAR(predict(m, Algorithm::kRing, Collective::kAllReduce, s), 2 * wire + reduce, 1e-15);
+  // A 2 x 2 torus's reduce-scatter copies its input into position order
+  // once; its all-reduce still folds in place.
+  Machine torus = m;
+  torus.dims = {{2, m.dims[0].link}, {2, m.dims[0].link}};
+  double torus_ag = 0, torus_rs = 0, torus_ar = 0;
+  ASSERT_TRUE(tidal::cost::predict(torus, Algorithm::kTorus2d, Collective::kAllGather, s,
+                                   &torus_ag).ok());
+  ASSERT_TRUE(tidal::cost::predict(torus, Algorithm::kTorus2d, Collective::kReduceScatter, s,
+                                   &torus_rs).ok());
+  ASSERT_TRUE(tidal::cost::predict(torus, Algorithm::kTorus2d, Collective::kAllReduce, s,
+                                   &torus_ar).ok());
+  const double torus_pass = torus_ag - s / 4 / 10e9;  // AG = pass + its own block's copy
+  EXPECT_NEAR(torus_rs, torus_pass + reduce + s / 10e9, 1e-12);
+  EXPECT_NEAR(torus_ar, 2 * torus_pass + reduce, 1e-12);
   m.reduce_Bps = -1;
   double t = 0;
   EXPECT_EQ(tidal::cost::predict(m, Algorithm::kRing, Collective::kAllGather, s, &t).code(),

@@ -100,6 +100,31 @@ TEST(Reduce, IntoAppliesEachOpElementwise) {
   EXPECT_EQ(a, (std::vector<int32_t>{1, 2, -3}));
 }
 
+// reduce_to(out, a, b) is bit for bit reduce_into on a copy of a, for every
+// type and op, whether out is elsewhere or a itself.
+TEST(Reduce, ToOtherMemoryEqualsCopyThenFoldForEveryTypeAndOp) {
+  const tidal_dtype_t types[] = {TIDAL_F32, TIDAL_F64, TIDAL_I32, TIDAL_I64, TIDAL_U8,
+                                 TIDAL_F16, TIDAL_BF16, TIDAL_FP8_E4M3, TIDAL_FP8_E5M2};
+  const tidal_op_t ops[] = {TIDAL_SUM, TIDAL_PROD, TIDAL_MAX, TIDAL_MIN, TIDAL_AVG};
+  const size_t count = 1031;  // odd: the vector loops' tails too
+  for (tidal_dtype_t t : types) {
+    const size_t bytes = count * dtype_size(t);
+    std::vector<uint8_t> a(bytes), b(bytes);
+    for (size_t i = 0; i < bytes; ++i) {  // small mixed-sign values in every type
+      a[i] = static_cast<uint8_t>((i * 37 + 11) % 61);
+      b[i] = static_cast<uint8_t>((i * 53 + 7) % 59);
+    }
+    for (tidal_op_t op : ops) {
+      std::vector<uint8_t> expected = a, out(bytes, 0xEE), in_place = a;
+      reduce_into(expected.data(), b.data(), count, t, op);
+      reduce_to(out.data(), a.data(), b.data(), count, t, op);
+      EXPECT_EQ(out, expected) << tidal_dtype_name(t) << " op " << op;
+      reduce_to(in_place.data(), in_place.data(), b.data(), count, t, op);
+      EXPECT_EQ(in_place, expected) << tidal_dtype_name(t) << " op " << op << " (out = a)";
+    }
+  }
+}
+
 TEST(Reduce, NarrowFloatsRoundAfterEveryStep) {
   // bf16: 256 + 1 rounds back to 256 at each step, so the fold is 256.
   std::vector<uint16_t> acc = {float_to_bf16(256.0f)};

@@ -214,9 +214,18 @@ Status predict(const Machine& machine, Algorithm algo, Collective coll, double b
   // All-reduce is RS then AG on the same bytes.
   const double reduce = machine.reduce_Bps > 0 ? pass.received / machine.reduce_Bps : 0;
   const double n = machine.world();
-  const double copied = coll == Collective::kAllGather       ? bytes / n
-                        : coll == Collective::kReduceScatter ? bytes + bytes / n
-                                                             : bytes;
+  // The executor's copies: all-gather puts its own block in place (S/n);
+  // reduce-scatter and all-reduce fold the input where it lies (no copy)
+  // unless a torus/ndring's first phase would need a message per strided
+  // block to do so, when reduce-scatter copies its input into position
+  // order once (S).
+  int ring_dims = 0;
+  for (const MachineDim& d : machine.dims) ring_dims += d.size > 1;
+  const bool rs_copies_input =
+      (algo == Algorithm::kTorus2d || algo == Algorithm::kNdRing) && ring_dims > 1;
+  const double copied = coll == Collective::kAllGather ? bytes / n
+                        : coll == Collective::kReduceScatter && rs_copies_input ? bytes
+                                                                                : 0;
   const double copy = machine.copy_Bps > 0 && n > 1 ? copied / machine.copy_Bps : 0;
   switch (coll) {
     case Collective::kAllGather: *seconds = pass.seconds + copy; break;

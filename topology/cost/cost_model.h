@@ -47,10 +47,11 @@ struct Machine {
   // gamma of Rabenseifner's model, as a rate). 0 = free: GPUs fuse the
   // reduction into the copy kernel; on CPUs --fit measures it.
   double reduce_Bps = 0;
-  // Bytes per second of a rank's local copies. tidal's executor copies the
-  // input into place before a ring (all-gather: its own block, S/n;
-  // reduce-scatter: the input into scratch and its block out, S + S/n;
-  // all-reduce: the input into the output, S). 0 = free.
+  // Bytes per second of a rank's local copies. tidal's executor copies
+  // all-gather's own block into place (S/n); reduce-scatter and all-reduce
+  // fold the input where it lies and write the output from the last fold
+  // (no copies), except a torus2d/ndring reduce-scatter over two or more
+  // dims, which copies its input into position order once (S). 0 = free.
   double copy_Bps = 0;
   int world() const;
 };
