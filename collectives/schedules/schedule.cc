@@ -142,6 +142,11 @@ Status validate_schedule(const Schedule& s) {
       if (b.kind == StepKind::kSend && overlaps(a.dst, b.src)) {
         return bad(s, j, "a send reads what a receive of its round writes");
       }
+      // A fold may run as its message lands (folds_on_receive): its addend
+      // must not be what another receive of the round writes.
+      if (j != i && b.kind == StepKind::kRecvReduce && b.src.count && overlaps(a.dst, b.src)) {
+        return bad(s, j, "a fold's addend is what another receive of its round writes");
+      }
     }
   }
   return Status();

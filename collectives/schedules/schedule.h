@@ -7,7 +7,10 @@
 //   1. its copies (kCopy),
 //   2. one concurrent p2p batch of its sends and receives (kSend, kRecv,
 //      kRecvReduce), so every message of a round is in flight together,
-//   3. its reductions: each kRecvReduce folds the staged message into dst
+//   3. its reductions (a transport that folds on receive, local threads,
+//      does them in stage 2 as each message lands, with the same result:
+//      validation keeps the round's sends and addends off what its
+//      receives write): each kRecvReduce folds the staged message into dst
 //      with lib/core/reduce.h as dst = dst (op) message, in step order, or,
 //      when it names a src (the addend), as dst = src (op) message: the
 //      first fold of a block reads the pristine input and writes its

@@ -55,7 +55,7 @@ class RoundRunner {
     }
     TIDAL_RETURN_IF_ERROR(exchange(first, last, deadline, stream));
     size_t staged = 0;
-    for (size_t i = first; i < last; ++i) {
+    for (size_t i = first; i < last && !fold_on_receive_; ++i) {
       const Step& st = s_.steps[i];
       if (st.kind != StepKind::kRecvReduce) continue;
       if (st.src.count) {
@@ -82,15 +82,22 @@ class RoundRunner {
   }
 
   // One concurrent p2p batch of the round's messages; folded receives land
-  // in a staging area, in step order.
+  // in a staging area, in step order, or, where the transport folds as it
+  // receives, straight in their targets (the same result: validation keeps
+  // a round's sends and addends off what its receives write).
   Status exchange(size_t first, size_t last, const Deadline& deadline, void* stream) {
     ops_.clear();
+    folds_.clear();
     size_t staged = 0;
     for (size_t i = first; i < last; ++i) {
       const Step& st = s_.steps[i];
-      if (st.kind == StepKind::kRecvReduce) staged += st.dst.count * es_;
+      if (st.kind == StepKind::kRecvReduce) {
+        staged += st.dst.count * es_;
+        folds_.push_back(P2PFold{s_.dtype, s_.op, address(st.src.count ? st.src : st.dst)});
+      }
     }
-    staging_ = reserve(tls_arena.staging, tls_arena.staging_bytes, staged);
+    if (!fold_on_receive_) staging_ = reserve(tls_arena.staging, tls_arena.staging_bytes, staged);
+    size_t folded = 0;
     staged = 0;
     for (size_t i = first; i < last; ++i) {
       const Step& st = s_.steps[i];
@@ -98,6 +105,10 @@ class RoundRunner {
         ops_.push_back({P2POp::kSend, address(st.src), st.src.count * es_, st.peer, st.tag});
       } else if (st.kind == StepKind::kRecv) {
         ops_.push_back({P2POp::kRecv, address(st.dst), st.dst.count * es_, st.peer, st.tag});
+      } else if (st.kind == StepKind::kRecvReduce && fold_on_receive_) {
+        P2POp op{P2POp::kRecv, address(st.dst), st.dst.count * es_, st.peer, st.tag};
+        op.fold = &folds_[folded++];
+        ops_.push_back(op);
       } else if (st.kind == StepKind::kRecvReduce) {
         ops_.push_back({P2POp::kRecv, staging_ + staged, st.dst.count * es_, st.peer,
                         st.tag});
@@ -133,7 +144,9 @@ class RoundRunner {
   char* output_;
   char* scratch_;
   char* staging_ = nullptr;
+  const bool fold_on_receive_ = t_.folds_on_receive();
   std::vector<P2POp> ops_;
+  std::vector<P2PFold> folds_;  // filled before ops_ points into it
 };
 
 }  // namespace

@@ -37,6 +37,15 @@ struct CollSignature {
   }
 };
 
+// A receive that folds the message in as it lands, instead of writing it:
+// buf = addend (op) message, bytes / dtype size elements (addend == buf
+// folds into buf). Only for a transport whose folds_on_receive() is true.
+struct P2PFold {
+  tidal_dtype_t dtype;
+  tidal_op_t op;  // TIDAL_AVG folds as TIDAL_SUM
+  const void* addend;
+};
+
 struct P2POp {
   enum Kind { kSend, kRecv } kind;
   void* buf;  // const for sends
@@ -47,6 +56,7 @@ struct P2POp {
   // buffers the data). Standalone tidal_send uses it so two ranks that both
   // send first cannot deadlock on their ordered queues.
   bool eager = false;
+  const P2PFold* fold = nullptr;  // receives only; see P2PFold
 };
 
 class Transport {
@@ -64,6 +74,10 @@ class Transport {
   // (TIDAL_SCHEDULE_PHASES=auto). Measured in docs/benchmarks/schedules.md:
   // yes on local threads (direct reads), no on MPI here.
   virtual bool native_phases_faster() const { return false; }
+  // True where a receive reads the sender's buffer itself (local threads),
+  // so it can fold the message straight into its target (P2POp::fold)
+  // with no staging copy. Elsewhere the schedules stage and fold after.
+  virtual bool folds_on_receive() const { return false; }
   // CUDA transports: the stream the user computes on and the stream the
   // transport communicates on (cudaStream_t). Host transports: nullptr.
   virtual void* user_stream() const { return nullptr; }

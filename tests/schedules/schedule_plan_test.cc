@@ -1,6 +1,9 @@
 // Schedules as data: every rank's steps match its peers' round for round
 // for every factorisation up to 64 ranks, the bandwidth and latency terms
 // are what the design says, and the printed form lists every step.
+#include <cstring>
+#include <thread>
+
 #include <gtest/gtest.h>
 
 #include "collectives/schedules/hierarchical_schedule.h"
@@ -8,6 +11,7 @@
 #include "collectives/schedules/schedule_entry.h"
 #include "collectives/schedules/schedule_executor.h"
 #include "lib/core/dtype.h"
+#include "lib/transport/local/local_transport.h"
 #include "tests/schedules/p2p_only_transport.h"
 
 namespace {
@@ -363,6 +367,133 @@ TEST(ScheduleExecutor, RefusesDeviceMemoryTransports) {
                                              tidal::Deadline::after(5), nullptr);
   EXPECT_EQ(st.code(), TIDAL_ERR_UNSUPPORTED);
   EXPECT_NE(st.message().find("device memory"), std::string::npos) << st.message();
+}
+
+// A fold's addend may be read as its message lands: the plan must not have
+// another receive of the round write it.
+TEST(SchedulePlans, ValidationRefusesAnAddendAnotherReceiveOfTheRoundWrites) {
+  Schedule s;
+  s.name = "hand-made";
+  s.kind = CollKind::kAllReduce;
+  s.world = 2;
+  s.input_count = s.output_count = 8;
+  s.rounds = 1;
+  s.steps.push_back(tidal::Step{tidal::StepKind::kRecv, 0, 1, 32000, {},
+                                {tidal::BufferId::kOutput, 0, 4}});
+  s.steps.push_back(tidal::Step{tidal::StepKind::kRecvReduce, 0, 1, 32001,
+                                {tidal::BufferId::kOutput, 0, 4},
+                                {tidal::BufferId::kOutput, 4, 4}});
+  tidal::Status st = tidal::validate_schedule(s);
+  EXPECT_EQ(st.code(), TIDAL_ERR_INTERNAL);
+  EXPECT_NE(st.message().find("addend is what another receive of its round writes"),
+            std::string::npos) << st.message();
+  s.steps[1].src = {tidal::BufferId::kInput, 0, 4};  // the input: fine
+  EXPECT_TRUE(tidal::validate_schedule(s).ok()) << tidal::validate_schedule(s).message();
+}
+
+// The local transport folds as it receives (no staging); a p2p-only
+// wrapper of it stages and folds after. Both give the same bits, for every
+// plan shape: rings that read the input, a torus that copies it in, f32
+// and bf16, sum and average, in place too.
+TEST(ScheduleExecutor, FoldingOnReceiveEqualsStagingThenFoldingBitwise) {
+  struct Case { const char* layout; int world; CollKind kind; tidal_dtype_t dtype; tidal_op_t op; bool in_place; };
+  const Case cases[] = {
+      {"4", 4, CollKind::kReduceScatter, TIDAL_F32, TIDAL_SUM, false},
+      {"3", 3, CollKind::kReduceScatter, TIDAL_BF16, TIDAL_AVG, false},
+      {"2x3", 6, CollKind::kReduceScatter, TIDAL_F32, TIDAL_SUM, false},
+      {"4", 4, CollKind::kAllReduce, TIDAL_F32, TIDAL_AVG, false},
+      {"2x2", 4, CollKind::kAllReduce, TIDAL_BF16, TIDAL_SUM, false},
+      {"3", 3, CollKind::kAllReduce, TIDAL_F32, TIDAL_SUM, true},
+      {"4", 4, CollKind::kReduceScatter, TIDAL_F32, TIDAL_SUM, true},
+  };
+  for (const Case& c : cases) {
+    RankLayout layout;
+    ASSERT_TRUE(RankLayout::parse(c.layout, c.world, &layout).ok());
+    const size_t count = 1001, es = tidal::dtype_size(c.dtype);  // per-rank output count
+    const size_t in_count = c.kind == CollKind::kReduceScatter ? count * c.world : count;
+    auto run = [&](bool staged) {
+      std::vector<std::unique_ptr<tidal::Transport>> group;
+      if (staged) group = tidal_testing::P2POnlyTransport::group(c.world);
+      else group = tidal::LocalTransport::create_group(c.world);
+      EXPECT_EQ(group[0]->folds_on_receive(), !staged);
+      std::vector<std::vector<unsigned char>> in(c.world), out(c.world);
+      std::vector<std::thread> threads;
+      for (int r = 0; r < c.world; ++r) {
+        in[r].resize(in_count * es);
+        for (size_t i = 0; i < in_count; ++i) {
+          const float v = static_cast<float>((i * 7 + r * 13) % 17) - 8.0f + 0.375f * r;
+          if (c.dtype == TIDAL_F32) std::memcpy(&in[r][i * es], &v, 4);
+          else { const uint16_t h = tidal::float_to_bf16(v); std::memcpy(&in[r][i * es], &h, 2); }
+        }
+        out[r].assign(count * es, 0);
+      }
+      for (int r = 0; r < c.world; ++r) {
+        threads.emplace_back([&, r] {
+          void* send = in[r].data();
+          void* recv = c.in_place ? (c.kind == CollKind::kReduceScatter
+                                         ? in[r].data() + r * count * es
+                                         : in[r].data())
+                                  : out[r].data();
+          CollectiveCall call{c.kind, send, recv, count, c.dtype, c.op, 0};
+          Schedule s;
+          const int which = layout.ndims() > 1 ? TIDAL_SCHEDULE_TORUS2D : TIDAL_SCHEDULE_RING;
+          ASSERT_TRUE(tidal::build_schedule(call, r, which, layout, &s).ok());
+          tidal::Status st = tidal::execute_schedule(s, *group[r], send, recv,
+                                                     tidal::Deadline::after(30), nullptr);
+          EXPECT_TRUE(st.ok()) << st.message();
+          if (c.in_place) std::memcpy(out[r].data(), recv, count * es);
+        });
+      }
+      for (auto& t : threads) t.join();
+      return out;
+    };
+    EXPECT_EQ(run(true), run(false)) << c.layout << " " << tidal::coll_kind_name(c.kind);
+  }
+}
+
+// The local transport's fold on receive: into a separate addend, into the
+// target itself, and a message that is not whole elements (an error on
+// both sides, not a crash or a hang).
+TEST(LocalTransportFold, AReceiveFoldsTheMessageIntoItsTarget) {
+  auto group = tidal::LocalTransport::create_group(2);
+  const std::vector<float> msg = {1, 2, 3, 4};
+  std::vector<float> addend = {10, 20, 30, 40}, out(4, -1), acc = {1, 1, 1, 1};
+  std::thread sender([&] {
+    tidal::P2POp ops[] = {{tidal::P2POp::kSend, const_cast<float*>(msg.data()), 16, 1, 7},
+                          {tidal::P2POp::kSend, const_cast<float*>(msg.data()), 16, 1, 8}};
+    EXPECT_TRUE(group[0]->p2p(ops, 2, tidal::Deadline::after(10), nullptr).ok());
+  });
+  const tidal::P2PFold to_out{TIDAL_F32, TIDAL_SUM, addend.data()};
+  const tidal::P2PFold in_place{TIDAL_F32, TIDAL_MAX, acc.data()};
+  tidal::P2POp ops[] = {{tidal::P2POp::kRecv, out.data(), 16, 0, 7},
+                        {tidal::P2POp::kRecv, acc.data(), 16, 0, 8}};
+  ops[0].fold = &to_out;
+  ops[1].fold = &in_place;
+  EXPECT_TRUE(group[1]->p2p(ops, 2, tidal::Deadline::after(10), nullptr).ok());
+  sender.join();
+  EXPECT_EQ(out, (std::vector<float>{11, 22, 33, 44}));
+  EXPECT_EQ(addend, (std::vector<float>{10, 20, 30, 40}));
+  EXPECT_EQ(acc, (std::vector<float>{1, 2, 3, 4}));
+}
+
+TEST(LocalTransportFold, FoldingPartOfAnElementIsAnErrorOnBothSides) {
+  auto group = tidal::LocalTransport::create_group(2);
+  std::vector<float> data = {1, 2};
+  tidal::Status send_status;
+  std::thread sender([&] {
+    tidal::P2POp op{tidal::P2POp::kSend, data.data(), 6, 1, 0};
+    send_status = group[0]->p2p(&op, 1, tidal::Deadline::after(10), nullptr);
+  });
+  std::vector<float> out(2, 0);
+  const tidal::P2PFold fold{TIDAL_F32, TIDAL_SUM, out.data()};
+  tidal::P2POp op{tidal::P2POp::kRecv, out.data(), 6, 0, 0};
+  op.fold = &fold;
+  tidal::Status st = group[1]->p2p(&op, 1, tidal::Deadline::after(10), nullptr);
+  sender.join();
+  EXPECT_EQ(st.code(), TIDAL_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(st.message().find("not a whole number of f32"), std::string::npos) << st.message();
+  EXPECT_EQ(send_status.code(), TIDAL_ERR_INVALID_ARGUMENT) << send_status.message();
+  EXPECT_EQ(out, (std::vector<float>{0, 0}));  // nothing folded
 }
 
 }  // namespace

@@ -4,6 +4,9 @@
 
 #include <fmt/format.h>
 
+#include "lib/core/dtype.h"
+#include "lib/core/reduce.h"
+
 namespace tidal {
 
 LocalGroup::LocalGroup(int size)
@@ -104,9 +107,19 @@ Status LocalGroup::recv_one(int rank, const P2POp& op, const Deadline& deadline)
     result = Status(TIDAL_ERR_MISMATCH,
                     fmt::format("local: rank {} sent {} bytes to rank {} (tag {}) which "
                                 "expected {}", op.peer, msg->bytes, rank, op.tag, op.bytes));
+  } else if (op.fold && op.bytes % dtype_size(op.fold->dtype)) {
+    result = Status(TIDAL_ERR_INVALID_ARGUMENT,
+                    fmt::format("local: rank {} folds {} bytes from rank {}, not a whole "
+                                "number of {}", rank, op.bytes, op.peer,
+                                tidal_dtype_name(op.fold->dtype)));
   } else if (op.bytes) {
     lock.unlock();  // the sender waits for `done`, so its buffer stays valid
-    std::memcpy(op.buf, msg->data, op.bytes);
+    if (op.fold) {
+      reduce_to(op.buf, op.fold->addend, msg->data, op.bytes / dtype_size(op.fold->dtype),
+                op.fold->dtype, op.fold->op);
+    } else {
+      std::memcpy(op.buf, msg->data, op.bytes);
+    }
     lock.lock();
   }
   if (msg->detached) {

@@ -23,6 +23,7 @@ class LocalTransport final : public Transport {
   MemoryKind memory_kind() const override { return MemoryKind::kHost; }
   // Direct-read collectives beat rings of messages between threads.
   bool native_phases_faster() const override { return true; }
+  bool folds_on_receive() const override { return true; }
 
   Status all_gather(const void* send, void* recv, size_t count, tidal_dtype_t dtype,
                     const Deadline& deadline, void* stream) override;
