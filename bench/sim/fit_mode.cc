@@ -88,17 +88,20 @@ Status probe_tier(RankGroup& g, Transport& t, const std::vector<size_t>& sizes,
 }
 
 // A rank's local work at the same time on every rank (they share the
-// memory bus): copying `bytes`, or folding `bytes` of f32 into as many.
+// memory bus): copying `bytes`, or folding `bytes` of f32 from two
+// buffers into a third, as the schedules' folds do (out = input (op)
+// message).
 Status probe_local_work(RankGroup& g, const std::vector<size_t>& sizes, bool fold,
                         cost::AlphaBetaFit* fit, std::vector<cost::TimedTransfer>* out_points) {
   std::vector<cost::TimedTransfer>& points = *out_points;
   for (size_t bytes : sizes) {
     const size_t count = bytes / sizeof(float);
-    ProbeBuffer acc(count * sizeof(float)), in(count * sizeof(float));
+    ProbeBuffer out(count * sizeof(float)), in(count * sizeof(float)),
+        other(count * sizeof(float));
     double s = 0;
     TIDAL_RETURN_IF_ERROR(time_slowest(g, reps_for(bytes), &s, [&] {
-      if (fold) reduce_into(acc.next(), in.next(), count, TIDAL_F32, TIDAL_SUM);
-      else std::memcpy(acc.next(), in.next(), count * sizeof(float));
+      if (fold) reduce_to(out.next(), in.next(), other.next(), count, TIDAL_F32, TIDAL_SUM);
+      else std::memcpy(out.next(), in.next(), count * sizeof(float));
       return Status();
     }));
     points.push_back({static_cast<double>(count * sizeof(float)), s});
