@@ -14,6 +14,7 @@ LocalGroup::LocalGroup(int size)
       arrived_mask_(static_cast<size_t>(size), 0),
       posts_(static_cast<size_t>(size)),
       split_slots_(static_cast<size_t>(size)),
+      rank_cv_(static_cast<size_t>(size)),
       mailboxes_(static_cast<size_t>(size)) {}
 
 LocalGroup::~LocalGroup() {
@@ -24,12 +25,17 @@ LocalGroup::~LocalGroup() {
   }
 }
 
+void LocalGroup::wake_all() {
+  cv_.notify_all();
+  for (auto& cv : rank_cv_) cv.notify_all();
+}
+
 void LocalGroup::fail(const Status& status) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (failure_.ok()) failure_ = status;
   }
-  cv_.notify_all();
+  wake_all();
 }
 
 Status LocalGroup::failure() {
@@ -67,7 +73,7 @@ Status LocalGroup::barrier(int rank, const Deadline& deadline, const char* what)
     if (cv_.wait_until(lock, deadline.when()) == std::cv_status::timeout &&
         generation_ == gen && failure_.ok()) {
       failure_ = timeout_status(what, rank);
-      cv_.notify_all();
+      wake_all();
     }
   }
   return generation_ != gen ? Status() : failure_;
@@ -93,11 +99,11 @@ Status LocalGroup::recv_one(int rank, const P2POp& op, const Deadline& deadline)
       }
     }
     if (msg) break;
-    if (cv_.wait_until(lock, deadline.when()) == std::cv_status::timeout) {
+    if (rank_cv_[rank].wait_until(lock, deadline.when()) == std::cv_status::timeout) {
       failure_ = Status(TIDAL_ERR_TIMEOUT,
                         fmt::format("local: rank {} timed out receiving {} bytes from "
                                     "rank {} (tag {})", rank, op.bytes, op.peer, op.tag));
-      cv_.notify_all();
+      wake_all();
       return failure_;
     }
   }
@@ -128,7 +134,7 @@ Status LocalGroup::recv_one(int rank, const P2POp& op, const Deadline& deadline)
   }
   msg->result = result;
   msg->done = true;
-  cv_.notify_all();
+  rank_cv_[msg->src].notify_all();  // under the lock: the sender cannot free msg first
   return result;
 }
 
@@ -146,10 +152,9 @@ void LocalGroup::withdraw_sends(std::vector<Message>& sent, int rank,
         if (*it == m) { box.erase(it); break; }
       }
     } else {
-      cv_.wait(lock, [&] { return m->done; });
+      rank_cv_[rank].wait(lock, [&] { return m->done; });
     }
   }
-  (void)rank;
 }
 
 Status LocalGroup::p2p(int rank, const P2POp* ops, size_t n, const Deadline& deadline) {
@@ -179,7 +184,9 @@ Status LocalGroup::p2p(int rank, const P2POp* ops, size_t n, const Deadline& dea
       mailboxes_[ops[i].peer].push_back(&m);
     }
   }
-  cv_.notify_all();
+  for (size_t i = 0; i < n; ++i) {  // wake each receiver, not the whole group
+    if (ops[i].kind == P2POp::kSend) rank_cv_[ops[i].peer].notify_all();
+  }
   Status status;
   for (size_t i = 0; i < n && status.ok(); ++i) {
     if (ops[i].kind == P2POp::kRecv) status = recv_one(rank, ops[i], deadline);
@@ -188,12 +195,12 @@ Status LocalGroup::p2p(int rank, const P2POp* ops, size_t n, const Deadline& dea
     std::unique_lock<std::mutex> lock(mu_);
     for (Message& m : sent) {
       while (!m.done && failure_.ok()) {
-        if (cv_.wait_until(lock, deadline.when()) == std::cv_status::timeout && !m.done &&
-            failure_.ok()) {
+        if (rank_cv_[rank].wait_until(lock, deadline.when()) == std::cv_status::timeout &&
+            !m.done && failure_.ok()) {
           failure_ = Status(TIDAL_ERR_TIMEOUT,
                             fmt::format("local: rank {} timed out sending to a peer that "
                                         "never received", rank));
-          cv_.notify_all();
+          wake_all();
         }
       }
       if (!m.done) { status = failure_; break; }

@@ -72,8 +72,14 @@ class LocalGroup {
   Status timeout_status(const char* what, int rank);
 
   const int size_;
+  // Wakes every waiter of the group (barriers and every rank's p2p).
+  void wake_all();
   std::mutex mu_;
-  std::condition_variable cv_;
+  std::condition_variable cv_;  // barriers
+  // rank_cv_[r]: rank r's point-to-point waits (a message for it, or one of
+  // its sends done), so a message wakes the one thread it is for rather
+  // than every rank of the group (many ranks share few cores).
+  std::vector<std::condition_variable> rank_cv_;
   uint64_t generation_ = 0;
   int arrived_ = 0;
   std::vector<char> arrived_mask_;
