@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "lib/core/dtype.h"
 
@@ -66,13 +67,35 @@ struct E5M2 {
   static Storage store(Math v) { return float_to_e5m2(v); }
 };
 
+// Signed integers sum and multiply modulo 2^bits, as MPI and NCCL do on
+// two's-complement machines: computed unsigned, so an overflow in the
+// user's data wraps instead of being undefined behaviour.
+template <typename M>
+inline M wrap_add(M a, M b) {
+  if constexpr (std::is_integral<M>::value && std::is_signed<M>::value) {
+    using U = std::make_unsigned_t<M>;
+    return static_cast<M>(static_cast<U>(static_cast<U>(a) + static_cast<U>(b)));
+  } else {
+    return static_cast<M>(a + b);
+  }
+}
+template <typename M>
+inline M wrap_mul(M a, M b) {
+  if constexpr (std::is_integral<M>::value && std::is_signed<M>::value) {
+    using U = std::make_unsigned_t<M>;
+    return static_cast<M>(static_cast<U>(static_cast<U>(a) * static_cast<U>(b)));
+  } else {
+    return static_cast<M>(a * b);
+  }
+}
+
 template <typename M>
 inline M apply(M a, M b, tidal_op_t op) {
   switch (op) {
-    case TIDAL_PROD: return static_cast<M>(a * b);
+    case TIDAL_PROD: return wrap_mul(a, b);
     case TIDAL_MAX: return a < b ? b : a;
     case TIDAL_MIN: return b < a ? b : a;
-    default: return static_cast<M>(a + b);  // SUM, AVG
+    default: return wrap_add(a, b);  // SUM, AVG
   }
 }
 

@@ -1,6 +1,7 @@
 // Scalar conversions (IEEE f16, bf16, OCP FP8) and the reduction kernels.
 #include <cmath>
 #include <cstdint>
+#include <climits>
 #include <limits>
 #include <vector>
 
@@ -147,6 +148,21 @@ TEST(Reduce, IntegerAverageTruncatesTowardZero) {
   std::vector<int64_t> v = {7, -7, 9};
   divide_by(v.data(), 3, TIDAL_I64, 2);
   EXPECT_EQ(v, (std::vector<int64_t>{3, -3, 4}));
+}
+
+// Signed overflow in the user's data wraps (two's complement), as MPI and
+// NCCL give it, rather than being undefined behaviour in the kernel.
+TEST(Reduce, SignedIntegerOverflowWrapsModulo2ToTheBits) {
+  int32_t a[2] = {INT32_MAX, INT32_MIN}, b[2] = {1, -1};
+  reduce_into(a, b, 2, TIDAL_I32, TIDAL_SUM);
+  EXPECT_EQ(a[0], INT32_MIN);
+  EXPECT_EQ(a[1], INT32_MAX);
+  int64_t p = int64_t(1) << 62, two = 4;
+  reduce_into(&p, &two, 1, TIDAL_I64, TIDAL_PROD);
+  EXPECT_EQ(p, 0);
+  int32_t out = 0, x = 0x10000, y = 0x10001;
+  reduce_to(&out, &x, &y, 1, TIDAL_I32, TIDAL_PROD);
+  EXPECT_EQ(out, 0x10000);  // 2^32 + 2^16 wraps to 2^16
 }
 
 TEST(Reduce, U8SumWrapsModulo256LikeMpi) {
