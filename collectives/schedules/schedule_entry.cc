@@ -1,5 +1,6 @@
 #include "collectives/schedules/schedule_entry.h"
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 
@@ -113,9 +114,12 @@ Status run_scheduled(Communicator& comm, const CollectiveCall& call, int schedul
     if (schedule == TIDAL_SCHEDULE_NATIVE) return Communicator::run_native(t, call, ctx);
   }
   const int phases = comm.config().schedule_phases;
+  size_t in_count = 0, out_count = 0;
+  buffer_counts(call, t.size(), &in_count, &out_count);
+  const size_t bytes = std::max(in_count, out_count) * dtype_size(call.dtype);
   const bool native_phases =
       t.has_native_collectives() &&
-      (phases == kPhasesNative || (phases == kPhasesAuto && t.native_phases_faster()));
+      (phases == kPhasesNative || (phases == kPhasesAuto && t.native_phases_faster(bytes)));
   Schedule s;
   TIDAL_RETURN_IF_ERROR(build_schedule(call, t.rank(), schedule, layout, &s, native_phases));
   TIDAL_RETURN_IF_ERROR(validate_schedule(s));

@@ -20,7 +20,8 @@ struct Config {
   // How the torus2d and ndring schedules run each phase
   // (TIDAL_SCHEDULE_PHASES): kPhasesAuto = the backend's native collective
   // on the dim's sub-communicator where that is faster than rings of its
-  // messages (Transport::native_phases_faster: local threads), else rings;
+  // messages (Transport::native_phases_faster: local threads below 2 MiB),
+  // else rings;
   // kPhasesP2p = always rings; kPhasesNative = native wherever the backend
   // has native collectives.
   int schedule_phases = 0;

@@ -70,10 +70,15 @@ class Transport {
   // False for a p2p-only backend (UCX): collectives then run as schedules.
   virtual bool has_native_collectives() const { return true; }
   // True where a native collective on a sub-communicator beats a ring of
-  // this backend's messages, so torus2d/ndring run their phases natively
+  // this backend's messages for a collective whose largest buffer is
+  // `bytes`, so torus2d/ndring run their phases natively
   // (TIDAL_SCHEDULE_PHASES=auto). Measured in docs/benchmarks/schedules.md:
-  // yes on local threads (direct reads), no on MPI here.
-  virtual bool native_phases_faster() const { return false; }
+  // on local threads below 2 MiB (direct reads, one rendezvous per phase),
+  // not above (rings fold on receive and pipeline chunks); never on MPI here.
+  virtual bool native_phases_faster(size_t bytes) const {
+    (void)bytes;
+    return false;
+  }
   // True where a receive reads the sender's buffer itself (local threads),
   // so it can fold the message straight into its target (P2POp::fold)
   // with no staging copy. Elsewhere the schedules stage and fold after.

@@ -8,6 +8,7 @@
 #include "collectives/schedules/schedule_entry.h"
 #include "tests/common/exact_values.h"
 #include "tests/common/local_ranks.h"
+#include "lib/transport/local/local_transport.h"
 #include "tests/schedules/p2p_only_transport.h"
 #include "tests/schedules/schedule_check.h"
 
@@ -176,6 +177,37 @@ TEST(ScheduleEntry, TraceLevelPrintsTheStepList) {
   tidal_config_t quiet = TIDAL_CONFIG_INITIALIZER;
   quiet.log_level = TIDAL_LOG_WARN;
   tidal_testing::run_local_ranks(1, [](tidal_comm_t, int) {}, &quiet);  // restore the level
+}
+
+// On local threads `auto` phases run natively below 2 MiB and as rings of
+// messages above (where rings that fold on receive are faster): the traced
+// schedule name says which ran, and both give the native result.
+TEST(ScheduleEntry, LocalAutoPhasesAreNativeWhenSmallAndRingsWhenLarge) {
+  tidal_config_t config = TIDAL_CONFIG_INITIALIZER;
+  config.log_level = TIDAL_LOG_TRACE;
+  config.topology = "2x2";
+  const size_t small = 1024, large = (size_t(4) << 20) / sizeof(float);  // 4 KiB, 4 MiB
+  testing::internal::CaptureStderr();
+  tidal_testing::run_local_ranks(4, [&](tidal_comm_t comm, int rank) {
+    for (size_t count : {small, large}) {
+      std::vector<float> in(count), out(count), ref(count);
+      for (size_t i = 0; i < count; ++i) in[i] = static_cast<float>((i + rank) % 7);
+      ASSERT_EQ(tidal_all_reduce_ex(in.data(), out.data(), count, TIDAL_F32, TIDAL_SUM,
+                                    TIDAL_SCHEDULE_TORUS2D, comm, nullptr), TIDAL_SUCCESS);
+      ASSERT_EQ(tidal_all_reduce(in.data(), ref.data(), count, TIDAL_F32, TIDAL_SUM, comm,
+                                 nullptr), TIDAL_SUCCESS);
+      EXPECT_EQ(out, ref) << count;
+    }
+  }, &config);
+  const std::string err = testing::internal::GetCapturedStderr();
+  tidal_config_t quiet = TIDAL_CONFIG_INITIALIZER;
+  quiet.log_level = TIDAL_LOG_WARN;
+  tidal_testing::run_local_ranks(1, [](tidal_comm_t, int) {}, &quiet);  // restore the level
+  EXPECT_NE(err.find("schedule 'torus2d+native 2x2' all_reduce rank 0/4 dtype f32"),
+            std::string::npos);
+  EXPECT_NE(err.find("schedule 'torus2d 2x2' all_reduce rank 0/4 dtype f32"), std::string::npos);
+  EXPECT_TRUE(tidal::LocalTransport::create_group(1)[0]->native_phases_faster(1 << 20));
+  EXPECT_FALSE(tidal::LocalTransport::create_group(1)[0]->native_phases_faster(2 << 20));
 }
 
 }  // namespace
