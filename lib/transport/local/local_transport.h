@@ -23,8 +23,8 @@ class LocalTransport final : public Transport {
   MemoryKind memory_kind() const override { return MemoryKind::kHost; }
   // Direct-read collectives beat rings of messages between threads.
   // Native phases win below this size, rings of messages above (8 ranks
-  // as 2x4, docs/benchmarks/schedules.md: native 1.1-3.5x faster up to
-  // 512 KiB, rings 1.2-1.8x faster from 4 MiB).
+  // as 2x4, docs/benchmarks/schedules.md: native 1.0-2.3x faster up to
+  // 512 KiB, rings 1.0-1.8x faster from 4 MiB).
   static constexpr size_t kNativePhasesMaxBytes = size_t(2) << 20;
   bool native_phases_faster(size_t bytes) const override {
     return bytes < kNativePhasesMaxBytes;
