@@ -150,12 +150,14 @@ Status time_collective(RankGroup& g, tidal_comm_t comm, cost::Collective coll, s
                       [&] { return run_collective(coll, comm, n, &a, &b, count); });
 }
 
-Status check_model(RankGroup& g, const FitComms& comms, const FittedMachine& fitted,
-                   const std::vector<size_t>& sizes, std::vector<CheckRow>* rows) {
+Status check_model(RankGroup& g, Transport& t, const FitComms& comms,
+                   const FittedMachine& fitted, const std::vector<size_t>& sizes,
+                   std::vector<CheckRow>* rows) {
   cost::Machine machine;
   machine.dims.push_back({g.size(), fitted.tier.tier});
   machine.copy_Bps = fitted.copy.tier.beta_Bps;
   machine.reduce_Bps = fitted.fold.tier.beta_Bps;
+  machine.fold_on_receive = t.folds_on_receive();
   for (cost::Collective coll : {cost::Collective::kAllGather, cost::Collective::kReduceScatter,
                                 cost::Collective::kAllReduce}) {
     for (size_t bytes : sizes) {
@@ -237,7 +239,7 @@ Status fit_on_rank(RankGroup& g, Transport& t, const FitComms& comms, const FitO
   TIDAL_RETURN_IF_ERROR(probe_local_work(g, o.check_sizes, true, &fitted.fold, &fitted.fold_points)
                             .with_context("reduction probe"));
   std::vector<CheckRow> rows;
-  TIDAL_RETURN_IF_ERROR(check_model(g, comms, fitted, o.check_sizes, &rows));
+  TIDAL_RETURN_IF_ERROR(check_model(g, t, comms, fitted, o.check_sizes, &rows));
   if (g.rank() != 0) return Status();
   print_report(o, g.size(), fitted, rows);
   if (!o.csv.empty()) TIDAL_RETURN_IF_ERROR(write_csv(o.csv, o, g.size(), fitted, rows));

@@ -211,6 +211,19 @@ TEST(CostModel, ReduceAndCopyRatesAddTheExecutorsLocalWork) {
   const double torus_pass = torus_ag - s / 4 / 10e9;  // AG = pass + its own block's copy
   EXPECT_NEAR(torus_rs, torus_pass + reduce + s / 10e9, 1e-12);
   EXPECT_NEAR(torus_ar, 2 * torus_pass + reduce, 1e-12);
+  // Folding on receive: the received bytes are moved and folded in one
+  // pass, at the slower rate (here the fold: 5 GB/s against 100 GB/s).
+  Machine fused = m;
+  fused.fold_on_receive = true;
+  const double latency = 3 * kAlphaIntra;
+  EXPECT_NEAR(predict(fused, Algorithm::kRing, Collective::kReduceScatter, s), latency + reduce,
+              1e-15);
+  EXPECT_NEAR(predict(fused, Algorithm::kRing, Collective::kAllReduce, s),
+              latency + reduce + wire, 1e-15);
+  EXPECT_NEAR(predict(fused, Algorithm::kRing, Collective::kAllGather, s),
+              predict(m, Algorithm::kRing, Collective::kAllGather, s), 1e-15);
+  fused.reduce_Bps = 1e15;  // a fold far faster than the wire: the wire bounds it
+  EXPECT_NEAR(predict(fused, Algorithm::kRing, Collective::kReduceScatter, s), wire, 1e-12);
   m.reduce_Bps = -1;
   double t = 0;
   EXPECT_EQ(tidal::cost::predict(m, Algorithm::kRing, Collective::kAllGather, s, &t).code(),

@@ -26,9 +26,11 @@ namespace {
 struct PassCost {
   double seconds = 0;
   double received = 0;
+  double wire = 0;  // the bandwidth part of seconds (the rest is latency)
   PassCost& operator+=(const PassCost& o) {
     seconds += o.seconds;
     received += o.received;
+    wire += o.wire;
     return *this;
   }
 };
@@ -52,7 +54,8 @@ PassCost ring_phase(const std::vector<MachineDim>& dims, size_t first, double by
     }
     inner *= d;
   }
-  return {(n - 1) / n * (cycle_latency + bytes * slowest_rate), (n - 1) / n * bytes};
+  return {(n - 1) / n * (cycle_latency + bytes * slowest_rate), (n - 1) / n * bytes,
+          (n - 1) / n * bytes * slowest_rate};
 }
 
 // Ring over the single dim j, carrying `bytes` (its phase's full buffer).
@@ -60,7 +63,7 @@ PassCost dim_phase(const MachineDim& dim, double bytes) {
   const double n = dim.size;
   if (n <= 1) return {};
   return {(n - 1) * dim.link.alpha_s + (n - 1) / n * bytes / dim.link.beta_Bps,
-          (n - 1) / n * bytes};
+          (n - 1) / n * bytes, (n - 1) / n * bytes / dim.link.beta_Bps};
 }
 
 // Reduce-scatter (== all-gather) cost of one pass of each algorithm.
@@ -102,7 +105,8 @@ PassCost tree_pass(const Machine& m, double bytes) {
       inner *= m.dims[j].size;
     }
     const LinkTier& link = m.dims[tier].link;
-    total += {link.alpha_s + blocks * (bytes / n) / link.beta_Bps, blocks * (bytes / n)};
+    total += {link.alpha_s + blocks * (bytes / n) / link.beta_Bps, blocks * (bytes / n),
+              blocks * (bytes / n) / link.beta_Bps};
   }
   return total;
 }
@@ -227,10 +231,15 @@ Status predict(const Machine& machine, Algorithm algo, Collective coll, double b
                         : coll == Collective::kReduceScatter && rs_copies_input ? bytes
                                                                                 : 0;
   const double copy = machine.copy_Bps > 0 && n > 1 ? copied / machine.copy_Bps : 0;
+  // A transport that folds as it receives moves and folds each received
+  // byte in one pass, bounded by the slower of the two rates.
+  const double rs_pass = machine.fold_on_receive && reduce > 0
+                             ? pass.seconds - pass.wire + std::max(pass.wire, reduce)
+                             : pass.seconds + reduce;
   switch (coll) {
     case Collective::kAllGather: *seconds = pass.seconds + copy; break;
-    case Collective::kReduceScatter: *seconds = pass.seconds + reduce + copy; break;
-    case Collective::kAllReduce: *seconds = 2 * pass.seconds + reduce + copy; break;
+    case Collective::kReduceScatter: *seconds = rs_pass + copy; break;
+    case Collective::kAllReduce: *seconds = rs_pass + pass.seconds + copy; break;
   }
   return Status();
 }

@@ -53,6 +53,10 @@ struct Machine {
   // (no copies), except a torus2d/ndring reduce-scatter over two or more
   // dims, which copies its input into position order once (S). 0 = free.
   double copy_Bps = 0;
+  // The transport folds each message into its target as it receives it
+  // (local threads read the sender's buffer): a reduction's received bytes
+  // then cost max(bytes / beta, bytes / reduce_Bps) instead of the sum.
+  bool fold_on_receive = false;
   int world() const;
 };
 
@@ -78,7 +82,8 @@ Status validate(const Machine& machine);
 // Predicted seconds of `coll` on `bytes` with `algo`, or an error for an
 // invalid machine. Phase bandwidth terms add up (no overlap between
 // phases): the conservative bound for a step-synchronous executor.
-// reduce_scatter and all_reduce add received_bytes / reduce_Bps; every
+// reduce_scatter and all_reduce add received_bytes / reduce_Bps (or, with
+// fold_on_receive, take the slower of moving and folding them); every
 // collective adds its local copies / copy_Bps.
 Status predict(const Machine& machine, Algorithm algo, Collective coll, double bytes,
                double* seconds);
