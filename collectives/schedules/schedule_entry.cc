@@ -109,14 +109,15 @@ Status run_scheduled(Communicator& comm, const CollectiveCall& call, int schedul
   if (check) TIDAL_RETURN_IF_ERROR(t.check_signature(signature_of(call), ctx.deadline));
   RankLayout layout;
   TIDAL_RETURN_IF_ERROR(cached_layout(comm, ctx, &layout));
-  if (schedule == TIDAL_SCHEDULE_AUTO) {
-    schedule = choose_auto(call, layout, t.has_native_collectives());
-    if (schedule == TIDAL_SCHEDULE_NATIVE) return Communicator::run_native(t, call, ctx);
-  }
-  const int phases = comm.config().schedule_phases;
   size_t in_count = 0, out_count = 0;
   buffer_counts(call, t.size(), &in_count, &out_count);
   const size_t bytes = std::max(in_count, out_count) * dtype_size(call.dtype);
+  if (schedule == TIDAL_SCHEDULE_AUTO) {
+    schedule = choose_auto(call, layout, t.has_native_collectives(),
+                           t.ring_beats_native(call.kind, bytes));
+    if (schedule == TIDAL_SCHEDULE_NATIVE) return Communicator::run_native(t, call, ctx);
+  }
+  const int phases = comm.config().schedule_phases;
   const bool native_phases =
       t.has_native_collectives() &&
       (phases == kPhasesNative || (phases == kPhasesAuto && t.native_phases_faster(bytes)));
@@ -147,18 +148,21 @@ Status build_schedule(const CollectiveCall& call, int rank, int schedule,
   }
 }
 
-int choose_auto(const CollectiveCall& call, const RankLayout& layout, bool has_native) {
+int choose_auto(const CollectiveCall& call, const RankLayout& layout, bool has_native,
+                bool ring_beats_native) {
   const bool reduces_or_gathers = call.kind == CollKind::kAllGather ||
                                   call.kind == CollKind::kReduceScatter ||
                                   call.kind == CollKind::kAllReduce;
-  if (!reduces_or_gathers || layout.ndims() == 1) {
-    return has_native ? TIDAL_SCHEDULE_NATIVE : TIDAL_SCHEDULE_RING;
-  }
+  if (!reduces_or_gathers) return has_native ? TIDAL_SCHEDULE_NATIVE : TIDAL_SCHEDULE_RING;
+  // Where the model would take the flat ring: the backend's own collective,
+  // unless the backend says the ring beats it (MPI reductions).
+  const bool native_for_ring = has_native && !ring_beats_native;
+  if (layout.ndims() == 1) return native_for_ring ? TIDAL_SCHEDULE_NATIVE : TIDAL_SCHEDULE_RING;
   size_t input = 0, output = 0;
   buffer_counts(call, layout.world(), &input, &output);
   const size_t bytes = std::max(input, output) * dtype_size(call.dtype);
   const int pick = cheapest_by_cost_model(call, layout, bytes);
-  return (pick == TIDAL_SCHEDULE_RING && has_native) ? TIDAL_SCHEDULE_NATIVE : pick;
+  return (pick == TIDAL_SCHEDULE_RING && native_for_ring) ? TIDAL_SCHEDULE_NATIVE : pick;
 }
 
 Status queue_collective(Communicator& comm, const CollectiveCall& call, int schedule,

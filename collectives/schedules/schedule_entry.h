@@ -36,7 +36,10 @@ Status build_schedule(const CollectiveCall& call, int rank, int schedule,
 // torus2d and ndring by topology/cost's alpha-beta model (with its default
 // cluster links: tidal-sim's NVLink-class intra tier and 8 x 400 Gb/s NICs
 // per node); where the model picks the flat ring and the backend has a
-// native collective, native. Deterministic: every rank picks the same.
-int choose_auto(const CollectiveCall& call, const RankLayout& layout, bool has_native);
+// native collective, native — unless `ring_beats_native`
+// (Transport::ring_beats_native: MPI reductions from 1 MiB), then the ring.
+// Deterministic: every rank picks the same.
+int choose_auto(const CollectiveCall& call, const RankLayout& layout, bool has_native,
+                bool ring_beats_native = false);
 
 }  // namespace tidal

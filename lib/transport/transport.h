@@ -79,6 +79,16 @@ class Transport {
     (void)bytes;
     return false;
   }
+  // True where tidal's ring schedule beats this backend's own collective
+  // of `kind` on a buffer of `bytes` on one node, so TIDAL_SCHEDULE=auto
+  // runs the ring there. Measured in docs/benchmarks/schedules.md: MPI
+  // (MPICH) reductions from 1 MiB; never on local threads (their native
+  // collectives read every peer directly, one pass).
+  virtual bool ring_beats_native(CollKind kind, size_t bytes) const {
+    (void)kind;
+    (void)bytes;
+    return false;
+  }
   // True where a receive reads the sender's buffer itself (local threads),
   // so it can fold the message straight into its target (P2POp::fold)
   // with no staging copy. Elsewhere the schedules stage and fold after.

@@ -251,11 +251,15 @@ TEST(SchedulePlans, AutoPicksNativeOnOneNodeAndAHierarchyAcrossNodes) {
   CollectiveCall small{CollKind::kAllReduce, nullptr, nullptr, 256, TIDAL_F32, TIDAL_SUM, 0};
   EXPECT_EQ(tidal::choose_auto(small, flat, true), TIDAL_SCHEDULE_NATIVE);
   EXPECT_EQ(tidal::choose_auto(small, flat, false), TIDAL_SCHEDULE_RING);
+  // A backend whose ring beats its own collective (MPI reductions) gets
+  // the ring on one node, and wherever the model would pick the flat ring.
+  EXPECT_EQ(tidal::choose_auto(small, flat, true, true), TIDAL_SCHEDULE_RING);
   // 1 KiB over 128 ranks: latency-bound, where the torus's 22 rounds beat
   // the ring's 127 inter-node hops.
   EXPECT_EQ(tidal::choose_auto(small, nodes, false), TIDAL_SCHEDULE_TORUS2D);
   CollectiveCall a2a{CollKind::kAllToAll, nullptr, nullptr, 256, TIDAL_F32, TIDAL_SUM, 0};
   EXPECT_EQ(tidal::choose_auto(a2a, nodes, true), TIDAL_SCHEDULE_NATIVE);
+  EXPECT_EQ(tidal::choose_auto(a2a, flat, true, true), TIDAL_SCHEDULE_NATIVE);
 }
 
 TEST(SchedulePlans, CostFromTheStepListsChargesEveryRoundItsSlowestHop) {
