@@ -6,6 +6,7 @@
 
 #include "collectives/bucketing/tensor_list.h"
 #include "lib/api/handles.h"
+#include "lib/core/options_struct.h"
 #include "tidal/tune.h"
 #include "tidal/bucket.h"
 
@@ -33,14 +34,10 @@ std::unordered_set<const void*>& live_lists() {
 
 Status resolve_options(const tidal_bucket_options_t* user, const Communicator& comm,
                        ListOptions* out) {
-  tidal_bucket_options_t o = TIDAL_BUCKET_OPTIONS_INITIALIZER;
-  if (user) {
-    if (user->size != sizeof(tidal_bucket_options_t)) {
-      return Status(TIDAL_ERR_INVALID_ARGUMENT,
-                    "bucket options were not made with TIDAL_BUCKET_OPTIONS_INITIALIZER");
-    }
-    o = *user;
-  }
+  tidal_bucket_options_t o;
+  TIDAL_RETURN_IF_ERROR(tidal::read_options(
+      user, tidal_bucket_options_t(TIDAL_BUCKET_OPTIONS_INITIALIZER),
+      "TIDAL_BUCKET_OPTIONS_INITIALIZER", &o));
   if (o.order != TIDAL_BUCKET_ORDER_FORWARD && o.order != TIDAL_BUCKET_ORDER_REVERSE) {
     return Status(TIDAL_ERR_INVALID_ARGUMENT, fmt::format("unknown bucket order {}", o.order));
   }
@@ -114,10 +111,9 @@ Status scales_of(const tidal_bucketed_options_t* o, tidal::BucketScales* scales,
   *schedule = TIDAL_SCHEDULE_UNSET;
   *overlap_passes = true;
   if (!o) return Status();
-  if (o->size != sizeof(tidal_bucketed_options_t)) {
-    return Status(TIDAL_ERR_INVALID_ARGUMENT,
-                  "options were not made with TIDAL_BUCKETED_OPTIONS_INITIALIZER");
-  }
+  TIDAL_RETURN_IF_ERROR(tidal::check_options_size(
+      o->size, sizeof(tidal_bucketed_options_t), sizeof(tidal_bucketed_options_t),
+      "TIDAL_BUCKETED_OPTIONS_INITIALIZER"));
   scales->pre = o->pre_scale;
   scales->post = o->post_scale;
   *schedule = o->schedule;

@@ -12,6 +12,7 @@
 #include "lib/checkpoint/checkpoint_dir.h"
 #include "lib/checkpoint/safetensors_reader.h"
 #include "lib/checkpoint/sync_save.h"
+#include "lib/core/options_struct.h"
 #include "tidal/ckpt.h"
 
 using tidal::Status;
@@ -52,8 +53,9 @@ Status resolve_writer_config(const tidal_ckpt_writer_config_t* c, ckpt::WriterCo
   ckpt::WriterConfig r;
   r.direct_io = true;  // measured faster here (docs/benchmarks/checkpoint.md)
   if (c) {
-    if (c->size < sizeof(tidal_ckpt_writer_config_t))
-      return Status(TIDAL_ERR_INVALID_ARGUMENT, "writer config: use TIDAL_CKPT_WRITER_CONFIG_INITIALIZER");
+    TIDAL_RETURN_IF_ERROR(tidal::check_options_size(
+        c->size, sizeof(tidal_ckpt_writer_config_t), sizeof(tidal_ckpt_writer_config_t),
+        "TIDAL_CKPT_WRITER_CONFIG_INITIALIZER"));
     if (c->staging_bytes) r.staging_bytes = c->staging_bytes;
     if (c->slot_bytes) r.slot_bytes = c->slot_bytes;
     if (c->writer_threads) r.writer_threads = c->writer_threads;
@@ -90,8 +92,9 @@ Status to_request(const char* path, const tidal_ckpt_tensor_t* tensors, size_t n
     out->tensors.push_back(std::move(source));
   }
   if (!options) return Status();
-  if (options->size < sizeof(tidal_ckpt_save_options_t))
-    return Status(TIDAL_ERR_INVALID_ARGUMENT, "save options: use TIDAL_CKPT_SAVE_OPTIONS_INITIALIZER");
+  TIDAL_RETURN_IF_ERROR(tidal::check_options_size(
+      options->size, sizeof(tidal_ckpt_save_options_t), sizeof(tidal_ckpt_save_options_t),
+      "TIDAL_CKPT_SAVE_OPTIONS_INITIALIZER"));
   out->step = options->step;
   out->cuda_stream = options->cuda_stream;
   if (options->num_metadata > 0 && (!options->metadata_keys || !options->metadata_values))

@@ -10,6 +10,7 @@
 
 #include "lib/api/handles.h"
 #include "lib/core/memory_kind.h"
+#include "lib/core/options_struct.h"
 #include "tidal/oob.h"
 #include "tidal/version.h"
 
@@ -27,11 +28,8 @@ namespace {
 
 Status check_oob(const tidal_oob_t* oob) {
   if (!oob) return Status(TIDAL_ERR_INVALID_ARGUMENT, "oob is NULL");
-  if (oob->size < sizeof(tidal_oob_t)) {
-    return Status(TIDAL_ERR_INVALID_ARGUMENT,
-                  fmt::format("oob->size is {} but tidal_oob_t is {} bytes (initialise it "
-                              "with TIDAL_OOB_INITIALIZER)", oob->size, sizeof(tidal_oob_t)));
-  }
+  TIDAL_RETURN_IF_ERROR(tidal::check_options_size(
+      oob->size, sizeof(tidal_oob_t), sizeof(tidal_oob_t), "TIDAL_OOB_INITIALIZER"));
   if (!oob->allgather) return Status(TIDAL_ERR_INVALID_ARGUMENT, "oob->allgather is NULL");
   if (oob->nranks < 1 || oob->rank < 0 || oob->rank >= oob->nranks) {
     return Status(TIDAL_ERR_INVALID_ARGUMENT,

@@ -7,6 +7,7 @@
 #include "collectives/hooks/grad_reducer.h"
 #include "collectives/hooks/param_gatherer.h"
 #include "lib/api/handles.h"
+#include "lib/core/options_struct.h"
 #include "tidal/overlap.h"
 
 using tidal::GradReducer;
@@ -109,15 +110,11 @@ tidal_status_t tidal_grad_reducer_create(tidal_tensor_list_t grads,
   if (!s.ok()) return report(s.with_context("tidal_grad_reducer_create"));
   if (!reducer) return report(null_output("reducer"), comm);
   *reducer = nullptr;
-  tidal_grad_reducer_options_t o = TIDAL_GRAD_REDUCER_OPTIONS_INITIALIZER;
-  if (options) {
-    if (options->size != sizeof(o)) {
-      return report(Status(TIDAL_ERR_INVALID_ARGUMENT,
-                           "options were not made with TIDAL_GRAD_REDUCER_OPTIONS_INITIALIZER"),
-                    comm);
-    }
-    o = *options;
-  }
+  tidal_grad_reducer_options_t o;
+  s = tidal::read_options(options, tidal_grad_reducer_options_t(
+                                            TIDAL_GRAD_REDUCER_OPTIONS_INITIALIZER),
+                               "TIDAL_GRAD_REDUCER_OPTIONS_INITIALIZER", &o);
+  if (!s.ok()) return report(s, comm);
   tidal::ReducerOptions ro;
   ro.all_reduce = o.all_reduce != 0;
   ro.op = o.op;
@@ -197,16 +194,11 @@ tidal_status_t tidal_param_gatherer_create(tidal_tensor_list_t params, const voi
   if (!s.ok()) return report(s.with_context("tidal_param_gatherer_create"));
   if (!gatherer) return report(null_output("gatherer"), comm);
   *gatherer = nullptr;
-  tidal_param_gatherer_options_t o = TIDAL_PARAM_GATHERER_OPTIONS_INITIALIZER;
-  if (options) {
-    if (options->size != sizeof(o)) {
-      return report(
-          Status(TIDAL_ERR_INVALID_ARGUMENT,
-                 "options were not made with TIDAL_PARAM_GATHERER_OPTIONS_INITIALIZER"),
-          comm);
-    }
-    o = *options;
-  }
+  tidal_param_gatherer_options_t o;
+  s = tidal::read_options(options, tidal_param_gatherer_options_t(
+                                            TIDAL_PARAM_GATHERER_OPTIONS_INITIALIZER),
+                               "TIDAL_PARAM_GATHERER_OPTIONS_INITIALIZER", &o);
+  if (!s.ok()) return report(s, comm);
   tidal::GathererOptions go;
   go.depth = o.depth;
   go.max_inflight_bytes = o.max_inflight_bytes;

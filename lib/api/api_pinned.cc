@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "lib/api/handles.h"
+#include "lib/core/options_struct.h"
 #include "lib/memory/batch_loader.h"
 #include "lib/memory/pinned_pool.h"
 #include "tidal/pinned.h"
@@ -31,8 +32,9 @@ Status resolve_pool_config(const tidal_pinned_config_t* c, tidal::PinnedPoolConf
   tidal::PinnedPoolConfig r;
   r.preallocate_bytes = 256u << 20;
   if (c) {
-    if (c->size < sizeof(tidal_pinned_config_t))
-      return Status(TIDAL_ERR_INVALID_ARGUMENT, "pinned config: use TIDAL_PINNED_CONFIG_INITIALIZER");
+    TIDAL_RETURN_IF_ERROR(tidal::check_options_size(
+        c->size, sizeof(tidal_pinned_config_t), sizeof(tidal_pinned_config_t),
+        "TIDAL_PINNED_CONFIG_INITIALIZER"));
     if (c->preallocate_bytes != TIDAL_CONFIG_UNSET_SIZE) r.preallocate_bytes = c->preallocate_bytes;
     if (c->growth_bytes != TIDAL_CONFIG_UNSET_SIZE) r.growth_bytes = c->growth_bytes;
     if (c->use_cuda >= 0) r.use_cuda = c->use_cuda != 0;

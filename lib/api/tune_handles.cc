@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "lib/core/options_struct.h"
+
 namespace tidal {
 namespace api {
 
@@ -59,9 +61,9 @@ Status kind_from_c(tidal_tune_collective_t c, tuning::CommKind* kind) {
 Status inputs_from_c(const tidal_tune_inputs_t* c, tuning::StepInputs* in,
                      tuning::TuneOptions* options) {
   if (!c) return invalid("inputs is NULL");
-  if (c->size != sizeof(tidal_tune_inputs_t)) {
-    return invalid("inputs were not made with TIDAL_TUNE_INPUTS_INITIALIZER");
-  }
+  TIDAL_RETURN_IF_ERROR(check_options_size(c->size, sizeof(tidal_tune_inputs_t),
+                                                sizeof(tidal_tune_inputs_t),
+                                                "TIDAL_TUNE_INPUTS_INITIALIZER"));
   TIDAL_RETURN_IF_ERROR(
       kind_from_c(static_cast<tidal_tune_collective_t>(c->grad_collective), &in->grad_kind));
   in->grad_bytes = c->grad_bytes;

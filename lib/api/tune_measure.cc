@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "lib/api/handles.h"
+#include "lib/core/options_struct.h"
 #include "tidal/bucket.h"
 #include "tidal/overlap.h"
 #include "tidal/schedule.h"
@@ -195,11 +196,10 @@ Status measure_profile(tidal_comm_t comm, tidal_tune_collective_t collective,
   tuning::CommKind kind;
   TIDAL_RETURN_IF_ERROR(kind_from_c(collective, &kind));
   if (!sizes || !seconds_out || n == 0) return invalid("sizes/seconds_out NULL or n == 0");
-  tidal_measure_options_t o = TIDAL_MEASURE_OPTIONS_INITIALIZER;
-  if (options) {
-    if (options->size != sizeof(o)) return invalid("options not made with the initializer");
-    o = *options;
-  }
+  tidal_measure_options_t o;
+  TIDAL_RETURN_IF_ERROR(read_options(
+      options, tidal_measure_options_t(TIDAL_MEASURE_OPTIONS_INITIALIZER),
+      "TIDAL_MEASURE_OPTIONS_INITIALIZER", &o));
   if (o.repetitions < 1 || o.warmup < 0) return invalid("repetitions >= 1, warmup >= 0");
   int world = 1;
   TIDAL_RETURN_IF_ERROR(from_c(tidal_comm_size(comm, &world), "comm size"));
@@ -387,11 +387,10 @@ Status refine(tidal_comm_t comm, const tidal_tune_refine_options_t* options,
   TIDAL_RETURN_IF_ERROR(check_comm(comm));
   TIDAL_RETURN_IF_ERROR(check_live(r, "result"));
   if (!r->tuned) return Status(TIDAL_ERR_INVALID_USAGE, "the result was never tuned");
-  tidal_tune_refine_options_t o = TIDAL_TUNE_REFINE_OPTIONS_INITIALIZER;
-  if (options) {
-    if (options->size != sizeof(o)) return invalid("options not made with the initializer");
-    o = *options;
-  }
+  tidal_tune_refine_options_t o;
+  TIDAL_RETURN_IF_ERROR(read_options(
+      options, tidal_tune_refine_options_t(TIDAL_TUNE_REFINE_OPTIONS_INITIALIZER),
+      "TIDAL_TUNE_REFINE_OPTIONS_INITIALIZER", &o));
   if (o.steps < 1 || o.warmup_steps < 0 || o.num_tensors < 1 || o.neighbours < 0 ||
       (o.num_sizes > 0 && !o.sizes)) {
     return invalid("refine options: steps >= 1, warmup >= 0, tensors >= 1, neighbours >= 0");

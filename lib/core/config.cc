@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "lib/core/log.h"
+#include "lib/core/options_struct.h"
 
 namespace tidal {
 namespace {
@@ -129,11 +130,14 @@ Status resolve_config(const tidal_config_t* user, const Config& base,
                       Config* out) {
   Config c = base;
   if (user) {
-    if (user->magic != TIDAL_CONFIG_MAGIC ||
-        user->size < offsetof(tidal_config_t, check_args) + sizeof(int)) {
+    if (user->magic != TIDAL_CONFIG_MAGIC) {
       return Status(TIDAL_ERR_INVALID_ARGUMENT,
                     "config was not initialised with TIDAL_CONFIG_INITIALIZER");
     }
+    // The first published tidal_config_t ends with check_args.
+    TIDAL_RETURN_IF_ERROR(check_options_size(
+        user->size, offsetof(tidal_config_t, check_args) + sizeof(int), sizeof(tidal_config_t),
+        "TIDAL_CONFIG_INITIALIZER"));
     if (user->timeout_s != TIDAL_CONFIG_UNSET_DOUBLE) c.timeout_s = user->timeout_s;
     if (user->log_level != TIDAL_LOG_UNSET) {
       if (user->log_level < TIDAL_LOG_NONE || user->log_level > TIDAL_LOG_TRACE) {

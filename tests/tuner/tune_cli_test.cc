@@ -2,9 +2,12 @@
 // an offline run prints the table and writes the CSV; a tiny live run on 2
 // local ranks measures.
 #include <sys/wait.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -31,8 +34,23 @@ CliRun run_tune(const std::string& args) {
   return r;
 }
 
+// A directory of this process's own (two suites, a sanitizer build's and a
+// plain one's, may run at once), removed when the process exits.
+struct ProcessTempDir {
+  std::string path;
+  ProcessTempDir() {
+    std::string pattern = ::testing::TempDir() + "tidal_tune_cli_XXXXXX";
+    if (::mkdtemp(&pattern[0])) path = pattern + "/";
+  }
+  ~ProcessTempDir() {
+    std::error_code ignored;
+    if (!path.empty()) std::filesystem::remove_all(path, ignored);
+  }
+};
+
 std::string temp_path(const std::string& name) {
-  return ::testing::TempDir() + "tidal_tune_cli_" + name;
+  static ProcessTempDir dir;
+  return dir.path + name;
 }
 
 void expect_input_error(const std::string& args, const std::string& message) {

@@ -1,6 +1,9 @@
 // tidal-tune's model inputs: DiT presets (bench/bucketing's parameter lists
 // with backward-time weights) and layer files.
+#include <unistd.h>
+
 #include <fstream>
+#include <string>
 
 #include <gtest/gtest.h>
 
@@ -55,7 +58,8 @@ TEST(TuneModel, UnknownPresetAndUnreadableFileAreInputErrors) {
 }
 
 TEST(TuneModel, LayerFileParsesWeightsCommentsAndRejectsGarbage) {
-  std::string path = ::testing::TempDir() + "tidal_tune_model.txt";
+  std::string path =  // per process: two suites may run at once
+      ::testing::TempDir() + "tidal_tune_model_" + std::to_string(::getpid()) + ".txt";
   std::ofstream(path) << "# name params [weight]\nembed, 100\nblock 300 9000  # heavy\n\n";
   ModelSpec m;
   ASSERT_TRUE(load_model_file(path, &m).ok());
