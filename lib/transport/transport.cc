@@ -37,6 +37,17 @@ Status compare_signatures(const CollSignature* all, int n, const char* backend) 
   return Status();
 }
 
+Status refuse_folds(const P2POp* ops, size_t n, const char* backend) {
+  for (size_t i = 0; i < n; ++i) {
+    if (ops[i].fold) {
+      return Status(TIDAL_ERR_UNSUPPORTED,
+                    fmt::format("{}: a receive cannot fold on arrival on this backend "
+                                "(Transport::folds_on_receive is false)", backend));
+    }
+  }
+  return Status();
+}
+
 Status Transport::check_signature(const CollSignature& sig, const Deadline& deadline) {
   std::vector<CollSignature> all(static_cast<size_t>(size()));
   TIDAL_RETURN_IF_ERROR(all_gather(&sig, all.data(), sizeof(sig), TIDAL_U8,

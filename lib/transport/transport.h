@@ -137,4 +137,9 @@ class Transport {
 // Shared by transports: compares gathered signatures, names the culprit.
 Status compare_signatures(const CollSignature* all, int n, const char* backend);
 
+// TIDAL_ERR_UNSUPPORTED if any op of a batch asks to fold on receive: for
+// the p2p of a backend whose folds_on_receive() is false (it would write
+// the message instead of folding it).
+Status refuse_folds(const P2POp* ops, size_t n, const char* backend);
+
 }  // namespace tidal

@@ -500,4 +500,16 @@ TEST(LocalTransportFold, FoldingPartOfAnElementIsAnErrorOnBothSides) {
   EXPECT_EQ(out, (std::vector<float>{0, 0}));  // nothing folded
 }
 
+// A backend that writes what it receives refuses a fold it would ignore.
+TEST(LocalTransportFold, OtherBackendsRefuseABatchThatAsksToFold) {
+  float x = 0;
+  const tidal::P2PFold fold{TIDAL_F32, TIDAL_SUM, &x};
+  tidal::P2POp ops[] = {{tidal::P2POp::kSend, &x, 4, 1, 0}, {tidal::P2POp::kRecv, &x, 4, 1, 0}};
+  EXPECT_TRUE(tidal::refuse_folds(ops, 2, "mpi").ok());
+  ops[1].fold = &fold;
+  tidal::Status s = tidal::refuse_folds(ops, 2, "mpi");
+  EXPECT_EQ(s.code(), TIDAL_ERR_UNSUPPORTED);
+  EXPECT_NE(s.message().find("mpi: a receive cannot fold"), std::string::npos) << s.message();
+}
+
 }  // namespace

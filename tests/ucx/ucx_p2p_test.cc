@@ -274,4 +274,20 @@ TEST(UcxCommunicator, CreateOobThenSendRecvAroundARing) {
   EXPECT_EQ(tidal_comm_destroy(comm), TIDAL_SUCCESS);
 }
 
+// UCX writes what it receives: a batch that asks a receive to fold is
+// refused before anything is posted (the schedules stage and fold instead).
+TEST(UcxTransport, AReceiveThatAsksToFoldIsUnsupported) {
+  auto t = make_transport();
+  ASSERT_TRUE(t);
+  EXPECT_FALSE(t->folds_on_receive());
+  float x = 0, addend = 1;
+  const tidal::P2PFold fold{TIDAL_F32, TIDAL_SUM, &addend};
+  tidal::P2POp recv{tidal::P2POp::kRecv, &x, 4, (t->rank() + 1) % t->size(), 5};
+  recv.fold = &fold;
+  tidal::Status s = t->p2p(&recv, 1, kGenerous, nullptr);
+  EXPECT_EQ(s.code(), TIDAL_ERR_UNSUPPORTED) << s.message();
+  EXPECT_NE(s.message().find("fold"), std::string::npos) << s.message();
+  MPI_Barrier(MPI_COMM_WORLD);
+}
+
 }  // namespace

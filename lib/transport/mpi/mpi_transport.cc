@@ -183,6 +183,7 @@ Status MpiTransport::broadcast(const void* send, void* recv, size_t count,
 }
 
 Status MpiTransport::p2p(const P2POp* ops, size_t n, const Deadline& deadline, void*) {
+  TIDAL_RETURN_IF_ERROR(refuse_folds(ops, n, name()));
   progress_eager_sends();
   std::vector<MPI_Request> reqs;
   std::vector<size_t> index;  // op index of each request

@@ -115,6 +115,7 @@ Status NcclTransport::broadcast(const void* send, void* recv, size_t count,
 }
 
 Status NcclTransport::p2p(const P2POp* ops, size_t n, const Deadline&, void* stream) {
+  TIDAL_RETURN_IF_ERROR(refuse_folds(ops, n, name()));
   Status s = check(ncclGroupStart(), "ncclGroupStart");
   for (size_t i = 0; s.ok() && i < n; ++i) {
     const P2POp& op = ops[i];

@@ -92,6 +92,7 @@ Status UcxTransport::check_op(const P2POp& op) const {
 }
 
 Status UcxTransport::p2p(const P2POp* ops, size_t n, const Deadline& deadline, void*) {
+  TIDAL_RETURN_IF_ERROR(refuse_folds(ops, n, name()));
   return run_batch(ops, n, false, deadline);
 }
 
