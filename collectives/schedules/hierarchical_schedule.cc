@@ -6,6 +6,7 @@
 
 #include "collectives/schedules/ring_schedule.h"
 #include "lib/core/dtype.h"
+#include "topology/cost/cost_model.h"
 
 namespace tidal {
 namespace {
@@ -13,14 +14,14 @@ namespace {
 // The ring along dim d through `rank`, with the parts of the positions
 // [start, start + D*part_positions) of `region`.
 RingPhase make_phase(const RankLayout& layout, int rank, int d, const Region& region,
-                     int start, int part_positions) {
+                     int start, int part_positions, bool merge = true) {
   RingPhase phase;
   const int dim = layout.dim(d), me = layout.coord(rank, d);
   phase.me = me;
   phase.tag = region.tag;
   for (int m = 0; m < dim; ++m) {
     phase.members.push_back(layout.shifted(rank, d, m - me));
-    phase.parts.push_back(region.range(start + m * part_positions, part_positions));
+    phase.parts.push_back(region.range(start + m * part_positions, part_positions, merge));
   }
   return phase;
 }
@@ -137,6 +138,15 @@ void build_native_all_reduce(const CollectiveCall& c, int rank, const RankLayout
   native_all_gather(b, L, rank, BufferId::kOutput, block, round);
 }
 
+// From cost::kReadInputPerBlockMinBytes a reduce-scatter whose first
+// phase's parts are strided in the input (a torus) reads the input block
+// by block, a message per block, rather than copying the whole input into
+// position order first: the copy of S costs more than the extra messages
+// (torus2d RS 1.0-1.3x the ring's speed from 2 MiB instead of 0.66-0.87x,
+// docs/benchmarks/schedules.md).
+constexpr size_t kReadInputPerBlockMinBytes =
+    static_cast<size_t>(cost::kReadInputPerBlockMinBytes);
+
 // The input of a reduce-scatter chunk, by position.
 Region input_by_position(const RankLayout& L, size_t count, const Chunk& k) {
   Region r;
@@ -160,6 +170,9 @@ void build_reduce_scatter(const CollectiveCall& c, int rank, const HierarchyPlan
     ReduceScatterEnds ends;
     if (rings && sources_align(L, rank, reg, input)) {
       ends.sources = &input;
+    } else if (rings && c.count * n * dtype_size(c.dtype) >= kReadInputPerBlockMinBytes) {
+      ends.sources = &input;  // no copy: a message per block in the first phase
+      ends.per_block = true;
     } else {
       for (int p = 0; p < L.world(); ++p) {  // into position order
         b.copy(k.round0, input.by_position[static_cast<size_t>(p)],
@@ -295,9 +308,12 @@ int hierarchical_reduce_scatter(ScheduleBuilder& b, const RankLayout& L, int ran
   int start = 0, size = L.world(), used = 0;
   for (int d = 0; d < L.ndims(); ++d) {
     const int part = size / L.dim(d);
-    RingPhase phase = make_phase(L, rank, d, region, start, part);
+    // Reading the sources block by block: the first phase's messages are
+    // one per position, so each lines up with one block of the input.
+    const bool per_block = d == first && ends.sources && ends.per_block;
+    RingPhase phase = make_phase(L, rank, d, region, start, part, !per_block);
     if (d == first && ends.sources) {
-      phase.sources = make_phase(L, rank, d, *ends.sources, start, part).parts;
+      phase.sources = make_phase(L, rank, d, *ends.sources, start, part, !per_block).parts;
     }
     if (d == last && ends.own_target.count) phase.own_target = Part{ends.own_target};
     used += ring_reduce_scatter(b, phase, round0 + used);

@@ -65,6 +65,10 @@ int block_at_position(const RankLayout& layout, int position);
 // rank's finished block from the last ring phase. Either may be unset.
 struct ReduceScatterEnds {
   const Region* sources = nullptr;
+  // The first phase sends and folds one message per position, so sources
+  // that are not contiguous where region is (a torus's strided parts) line
+  // up block by block.
+  bool per_block = false;
   Span own_target;  // count 0: the block stays in region
 };
 

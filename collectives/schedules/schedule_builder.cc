@@ -55,12 +55,12 @@ void ScheduleBuilder::finish() {
   s_->scratch_count = std::min(s_->scratch_count, used);
 }
 
-Part Region::range(int first, int count) const {
+Part Region::range(int first, int count, bool merge) const {
   Part part;
   for (int p = first; p < first + count; ++p) {
     const Span& next = by_position[static_cast<size_t>(p)];
     if (next.count == 0) continue;
-    if (!part.empty() && part.back().buffer == next.buffer &&
+    if (merge && !part.empty() && part.back().buffer == next.buffer &&
         part.back().offset + part.back().count == next.offset) {
       part.back().count += next.count;
     } else {

@@ -46,7 +46,9 @@ struct Region {
   std::vector<Span> by_position;
   int tag = kScheduleTagBase;
 
-  Part range(int first, int count) const;
+  // merge = false: one span per position (a part whose messages must line
+  // up with another region's blocks).
+  Part range(int first, int count, bool merge = true) const;
 };
 
 // Splits `count` elements into `parts` balanced parts (the first count %

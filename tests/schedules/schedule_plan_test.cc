@@ -189,6 +189,33 @@ TEST(SchedulePlans, TorusCopiesTheInputInOnceAndFoldsItsOwnBlockIntoTheOutput) {
   }
 }
 
+// From 2 MiB the torus reads its strided input block by block instead:
+// nothing copied, one message per block in the first phase (the intra-node
+// ring), one per part after it.
+TEST(SchedulePlans, LargeTorusReduceScatterReadsItsInputBlockByBlock) {
+  RankLayout layout;
+  ASSERT_TRUE(RankLayout::parse("2x3", 6, &layout).ok());
+  const size_t count = (size_t(1) << 20) / 4;  // 6 MiB of input: over the threshold
+  CollectiveCall call{CollKind::kReduceScatter, nullptr, nullptr, count, TIDAL_F32, TIDAL_SUM,
+                      0};
+  const auto all = every_rank(call, TIDAL_SCHEDULE_TORUS2D, layout);
+  ASSERT_TRUE(tidal::validate_schedule_set(all).ok());
+  const int chunks = tidal::pipeline_chunks(count * 6 * 4, count);
+  for (const Schedule& s : all) {
+    const auto stats = tidal::schedule_stats(s);
+    EXPECT_EQ(stats.bytes_copied, 0u);
+    // Per chunk: the intra-node ring (1 step) sends 3 blocks one by one; the
+    // inter-node ring (2 steps) one part each.
+    EXPECT_EQ(stats.messages_sent, static_cast<size_t>(chunks) * (3 + 2));
+    size_t from_input = 0;
+    for (const auto& st : s.steps) {
+      from_input += st.kind == tidal::StepKind::kRecvReduce && st.src.count &&
+                    st.src.buffer == tidal::BufferId::kInput;
+    }
+    EXPECT_EQ(from_input, static_cast<size_t>(chunks) * 3);  // the first fold of each block
+  }
+}
+
 TEST(SchedulePlans, ValidationRefusesAFoldWhoseAddendDoesNotFitItsTarget) {
   RankLayout layout;
   ASSERT_TRUE(RankLayout::parse("3", 3, &layout).ok());

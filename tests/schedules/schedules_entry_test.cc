@@ -162,6 +162,35 @@ TEST(ScheduleEntry, PipelinedChunksOfALargeAllReduceMatchNative) {
   }, &config);
 }
 
+// A torus reduce-scatter of >= 2 MiB reads its strided input block by block
+// (a message per block in the first phase) instead of copying it into
+// position order: the same bits as native, for sum, average and max, out of
+// place and in place, over 2x2 and 2x3, with the rings of messages
+// (TIDAL_SCHEDULE_PHASES auto picks them at this size on local threads).
+TEST(ScheduleEntry, LargeTorusReduceScatterReadsItsInputBlockByBlockAndMatchesNative) {
+  for (const char* layout : {"2x2", "2x3"}) {
+    tidal_config_t config = TIDAL_CONFIG_INITIALIZER;
+    config.topology = layout;
+    const int n = tidal_testing::layout_world(layout);
+    tidal_testing::run_local_ranks(n, [&](tidal_comm_t comm, int) {
+      for (tidal_dtype_t dtype : {TIDAL_F32, TIDAL_BF16}) {
+        // 3 MiB of input per rank at f32: chunked, and over the threshold.
+        const size_t count = (size_t(3) << 20) / 4 / static_cast<size_t>(n) + 7;
+        tidal_testing::ScheduleCase c{comm, 0, n, TIDAL_SCHEDULE_TORUS2D, dtype, count};
+        tidal_comm_rank(comm, &c.rank);
+        for (tidal_op_t op : {TIDAL_SUM, TIDAL_AVG, TIDAL_MAX}) {
+          auto in = tidal_testing::make_input(dtype, op, c.rank, count * n, n);
+          tidal_testing::compare(c, count, c.where("reduce_scatter", op),
+                                 [&](tidal_schedule_t x, tidal_comm_t cm, void* o) {
+            return tidal_reduce_scatter_ex(in.data(), o, count, dtype, op, x, cm, nullptr);
+          });
+        }
+        if (dtype == TIDAL_F32) tidal_testing::check_in_place(c);
+      }
+    }, &config);
+  }
+}
+
 TEST(ScheduleEntry, TraceLevelPrintsTheStepList) {
   tidal_config_t config = TIDAL_CONFIG_INITIALIZER;
   config.log_level = TIDAL_LOG_TRACE;

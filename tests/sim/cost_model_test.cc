@@ -197,8 +197,9 @@ TEST(CostModel, ReduceAndCopyRatesAddTheExecutorsLocalWork) {
   // The ring's folds read the input and write the output: nothing copied.
   EXPECT_NEAR(predict(m, Algorithm::kRing, Collective::kReduceScatter, s), wire + reduce, 1e-15);
   EXPECT_NEAR(predict(m, Algorithm::kRing, Collective::kAllReduce, s), 2 * wire + reduce, 1e-15);
-  // A 2 x 2 torus's reduce-scatter copies its input into position order
-  // once; its all-reduce still folds in place.
+  // A 2 x 2 torus's reduce-scatter reads its input block by block from
+  // 2 MiB (no copy) and copies it into position order once below; its
+  // all-reduce always folds in place.
   Machine torus = m;
   torus.dims = {{2, m.dims[0].link}, {2, m.dims[0].link}};
   double torus_ag = 0, torus_rs = 0, torus_ar = 0;
@@ -209,8 +210,16 @@ TEST(CostModel, ReduceAndCopyRatesAddTheExecutorsLocalWork) {
   ASSERT_TRUE(tidal::cost::predict(torus, Algorithm::kTorus2d, Collective::kAllReduce, s,
                                    &torus_ar).ok());
   const double torus_pass = torus_ag - s / 4 / 10e9;  // AG = pass + its own block's copy
-  EXPECT_NEAR(torus_rs, torus_pass + reduce + s / 10e9, 1e-12);
+  EXPECT_NEAR(torus_rs, torus_pass + reduce, 1e-12);  // 8 MB: read block by block
   EXPECT_NEAR(torus_ar, 2 * torus_pass + reduce, 1e-12);
+  const double small = 1e6;  // below 2 MiB the torus copies its input in once
+  double small_ag = 0, small_rs = 0;
+  ASSERT_TRUE(tidal::cost::predict(torus, Algorithm::kTorus2d, Collective::kAllGather, small,
+                                   &small_ag).ok());
+  ASSERT_TRUE(tidal::cost::predict(torus, Algorithm::kTorus2d, Collective::kReduceScatter,
+                                   small, &small_rs).ok());
+  EXPECT_NEAR(small_rs, (small_ag - small / 4 / 10e9) + 0.75 * small / 5e9 + small / 10e9,
+              1e-12);
   // Folding on receive: the received bytes are moved and folded in one
   // pass, at the slower rate (here the fold: 5 GB/s against 100 GB/s).
   Machine fused = m;

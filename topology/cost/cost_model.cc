@@ -219,14 +219,14 @@ Status predict(const Machine& machine, Algorithm algo, Collective coll, double b
   const double reduce = machine.reduce_Bps > 0 ? pass.received / machine.reduce_Bps : 0;
   const double n = machine.world();
   // The executor's copies: all-gather puts its own block in place (S/n);
-  // reduce-scatter and all-reduce fold the input where it lies (no copy)
-  // unless a torus/ndring's first phase would need a message per strided
-  // block to do so, when reduce-scatter copies its input into position
-  // order once (S).
+  // reduce-scatter and all-reduce fold the input where it lies (no copy),
+  // except a torus/ndring reduce-scatter below kReadInputPerBlockMinBytes,
+  // whose first phase's parts are strided in the input: it copies the input
+  // into position order once (S) rather than send a message per block.
   int ring_dims = 0;
   for (const MachineDim& d : machine.dims) ring_dims += d.size > 1;
-  const bool rs_copies_input =
-      (algo == Algorithm::kTorus2d || algo == Algorithm::kNdRing) && ring_dims > 1;
+  const bool rs_copies_input = (algo == Algorithm::kTorus2d || algo == Algorithm::kNdRing) &&
+                               ring_dims > 1 && bytes < kReadInputPerBlockMinBytes;
   const double copied = coll == Collective::kAllGather ? bytes / n
                         : coll == Collective::kReduceScatter && rs_copies_input ? bytes
                                                                                 : 0;

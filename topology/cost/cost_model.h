@@ -51,7 +51,8 @@ struct Machine {
   // all-gather's own block into place (S/n); reduce-scatter and all-reduce
   // fold the input where it lies and write the output from the last fold
   // (no copies), except a torus2d/ndring reduce-scatter over two or more
-  // dims, which copies its input into position order once (S). 0 = free.
+  // dims below kReadInputPerBlockMinBytes, which copies its input into
+  // position order once (S). 0 = free.
   double copy_Bps = 0;
   // The transport folds each message into its target as it receives it
   // (local threads read the sender's buffer): a reduction's received bytes
@@ -59,6 +60,11 @@ struct Machine {
   bool fold_on_receive = false;
   int world() const;
 };
+
+// From this buffer size a torus/ndring reduce-scatter reads its strided
+// input block by block (a message per block in its first phase) instead of
+// copying it into position order (collectives/schedules/hierarchical_schedule.cc).
+constexpr double kReadInputPerBlockMinBytes = 2.0 * (1 << 20);
 
 enum class Algorithm {
   kRing,     // one flat ring over the world, striped over parallel channels
