@@ -1,0 +1,245 @@
+// tidal-bench-rotation — does the ND-ring rotation of ring attention hide
+// its transfers behind the attention compute? For each block size, in turn
+// (A B A B ...), every rank runs
+//   A: a cycle of the rotation with no compute (the transfers alone), and
+//   B: the same cycle with a synthetic attention step of `t` per block,
+//   C: the compute alone (the same sleeps, no transfers),
+// where t = A's median / (steps - 1), the time of one of its steps - 1
+// transfers (compute and communication balanced, the hardest case to
+// hide), unless --compute-us sets it. The compute sleeps, so the CPU is
+// free as it is while a GPU computes. A cycle can hide at most steps - 1
+// transfers (the last step's compute has none left to hide), so the ideal
+// with perfect double buffering is
+//   I = (steps - 1) * max(C / steps, A / (steps - 1)) + C / steps,
+// serial is S = A + C, and the bench reports the share of the possible
+// overlap achieved, (S - B) / (S - I): 1 = ideal, 0 = nothing hidden.
+//
+//   tidal-bench-rotation --ranks 8 --topo 2x4 --block 256K,1M,4M
+//   mpiexec -n 4 tidal-bench-rotation --backend mpi --topo 2x2
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "lib/core/config.h"
+#include "tidal/local.h"
+#include "tidal/ring_attention.h"
+#include "tidal/tidal.h"
+#ifdef TIDAL_BENCH_WITH_MPI
+#include <mpi.h>
+
+#include "tidal/mpi.h"
+#endif
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Cli {
+  std::string backend = "local", topo = "2x4", blocks = "256K,1M,4M";
+  int ranks = 8, reps = 9;
+  double compute_us = -1;  // < 0: balanced (the transfers' own time per step)
+};
+
+struct Row {
+  size_t bytes = 0;
+  int steps = 0;
+  double comm_s = 0, compute_s = 0, overlapped_s = 0;
+};
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+tidal_status_t slowest(tidal_comm_t comm, double mine, double* out) {
+  return tidal_all_reduce(&mine, out, 1, TIDAL_F64, TIDAL_MAX, comm, nullptr);
+}
+
+tidal_status_t barrier(tidal_comm_t comm) {
+  int32_t one = 1, all = 0;
+  return tidal_all_reduce(&one, &all, 1, TIDAL_I32, TIDAL_SUM, comm, nullptr);
+}
+
+// One cycle, `step_compute` of sleep on each block, with the rotation's
+// transfers or (rot == nullptr) without: the slowest rank's seconds. The
+// compute alone is timed too, not taken as steps x t: a sleep overshoots
+// by the timer's slack.
+tidal_status_t cycle(tidal_comm_t comm, tidal_ring_rotation_t rot, const std::vector<float>& mine,
+                     int steps, double step_compute, double* seconds) {
+  tidal_status_t rc = barrier(comm);
+  if (rc != TIDAL_SUCCESS) return rc;
+  const auto t0 = Clock::now();
+  if (rot) rc = tidal_ring_rotation_start(rot, mine.data());
+  for (int s = 0; rc == TIDAL_SUCCESS && s < steps; ++s) {
+    if (rot && s > 0) rc = tidal_ring_rotation_wait(rot);
+    const void* block = nullptr;
+    if (rot && rc == TIDAL_SUCCESS) {
+      rc = tidal_ring_rotation_current(rot, &block, nullptr, nullptr);
+    }
+    if (rc == TIDAL_SUCCESS && step_compute > 0) {
+      std::this_thread::sleep_for(std::chrono::duration<double>(step_compute));
+    }
+  }
+  if (rc != TIDAL_SUCCESS) return rc;
+  return slowest(comm, std::chrono::duration<double>(Clock::now() - t0).count(), seconds);
+}
+
+tidal_status_t run_rank(tidal_comm_t comm, const Cli& cli, const std::vector<size_t>& sizes,
+                        std::vector<Row>* rows) {
+  for (size_t bytes : sizes) {
+    const size_t count = std::max<size_t>(bytes / sizeof(float), 1);
+    tidal_ring_rotation_t rot = nullptr;
+    tidal_status_t rc = tidal_ring_rotation_create(comm, nullptr, 0, count, TIDAL_F32,
+                                                   TIDAL_ROTATE_BLOCKS, &rot);
+    if (rc != TIDAL_SUCCESS) return rc;
+    int steps = 0;
+    tidal_ring_rotation_steps(rot, &steps);
+    std::vector<float> mine(count, 1.0f);
+    double warm = 0;
+    rc = cycle(comm, rot, mine, steps, 0, &warm);  // connections, first touches
+    // The compute per step: given, or the transfers' own time per step.
+    std::vector<double> comm_alone;
+    for (int i = 0; rc == TIDAL_SUCCESS && i < 3; ++i) {
+      double t = 0;
+      rc = cycle(comm, rot, mine, steps, 0, &t);
+      comm_alone.push_back(t);
+    }
+    const double step_compute = cli.compute_us >= 0 ? cli.compute_us * 1e-6
+                                                    : median(comm_alone) / std::max(steps - 1, 1);
+    std::vector<double> alone, computing, overlapped;
+    for (int i = 0; rc == TIDAL_SUCCESS && i < cli.reps; ++i) {  // A C B A C B ...
+      double a = 0, b = 0, c = 0;
+      rc = cycle(comm, rot, mine, steps, 0, &a);
+      if (rc == TIDAL_SUCCESS) rc = cycle(comm, nullptr, mine, steps, step_compute, &c);
+      if (rc == TIDAL_SUCCESS) rc = cycle(comm, rot, mine, steps, step_compute, &b);
+      alone.push_back(a);
+      computing.push_back(c);
+      overlapped.push_back(b);
+    }
+    tidal_ring_rotation_destroy(rot);
+    if (rc != TIDAL_SUCCESS) return rc;
+    rows->push_back(Row{count * sizeof(float), steps, median(alone), median(computing),
+                        median(overlapped)});
+  }
+  return TIDAL_SUCCESS;
+}
+
+void print_rows(const Cli& cli, int n, const std::vector<Row>& rows) {
+  std::printf("# ND-ring rotation (blocks), %d ranks (%s backend), layout %s; medians of %d "
+              "interleaved cycles, slowest rank\n", n, cli.backend.c_str(), cli.topo.c_str(),
+              cli.reps);
+  std::printf("| block | steps | transfers alone A (ms) | compute alone C (ms) | with compute B "
+              "(ms) | ideal I (ms) | serial A+C (ms) | overlap achieved (S-B)/(S-I) |\n");
+  std::printf("|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+  for (const Row& r : rows) {
+    const double per_step = r.compute_s / r.steps;
+    const int transfers = std::max(r.steps - 1, 1);
+    const double ideal = transfers * std::max(per_step, r.comm_s / transfers) + per_step;
+    const double serial = r.comm_s + r.compute_s;
+    const double achieved = serial > ideal ? (serial - r.overlapped_s) / (serial - ideal) : 1.0;
+    std::printf("| %zu | %d | %.3f | %.3f | %.3f | %.3f | %.3f | %.2f |\n", r.bytes, r.steps,
+                r.comm_s * 1e3, r.compute_s * 1e3, r.overlapped_s * 1e3, ideal * 1e3,
+                serial * 1e3, achieved);
+  }
+}
+
+bool parse_sizes(const std::string& text, std::vector<size_t>* out) {
+  size_t start = 0;
+  while (start < text.size()) {
+    const size_t comma = text.find(',', start);
+    size_t bytes = 0;
+    const std::string item = text.substr(start, comma == std::string::npos ? comma : comma - start);
+    if (!tidal::parse_bytes(item, &bytes).ok() || bytes == 0) return false;
+    out->push_back(bytes);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return !out->empty();
+}
+
+int run_local(const Cli& cli, const std::vector<size_t>& sizes) {
+  tidal_config_t config = TIDAL_CONFIG_INITIALIZER;
+  config.topology = cli.topo.c_str();
+  std::vector<tidal_comm_t> comms(static_cast<size_t>(cli.ranks));
+  if (tidal_comm_create_local(cli.ranks, &config, comms.data()) != TIDAL_SUCCESS) {
+    std::fprintf(stderr, "%s\n", tidal_last_error());
+    return 1;
+  }
+  std::vector<std::vector<Row>> rows(comms.size());
+  std::vector<tidal_status_t> rcs(comms.size(), TIDAL_SUCCESS);
+  std::vector<std::string> errors(comms.size());
+  std::vector<std::thread> threads;
+  for (size_t r = 0; r < comms.size(); ++r) {
+    threads.emplace_back([&, r] {
+      rcs[r] = run_rank(comms[r], cli, sizes, &rows[r]);
+      if (rcs[r] != TIDAL_SUCCESS) errors[r] = tidal_last_error();
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (auto c : comms) tidal_comm_destroy(c);
+  for (size_t r = 0; r < comms.size(); ++r) {
+    if (rcs[r] != TIDAL_SUCCESS) {
+      std::fprintf(stderr, "rank %zu: %s\n", r, errors[r].c_str());
+      return 1;
+    }
+  }
+  print_rows(cli, cli.ranks, rows[0]);
+  return 0;
+}
+
+#ifdef TIDAL_BENCH_WITH_MPI
+int run_mpi(int argc, char** argv, const Cli& cli, const std::vector<size_t>& sizes) {
+  int provided = 0, rank = 0, n = 0;
+  MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &n);
+  tidal_config_t config = TIDAL_CONFIG_INITIALIZER;
+  config.topology = cli.topo.c_str();
+  tidal_comm_t comm = nullptr;
+  int status = 1;
+  if (tidal_comm_create_mpi(MPI_COMM_WORLD, &config, &comm) == TIDAL_SUCCESS) {
+    std::vector<Row> rows;
+    const tidal_status_t rc = run_rank(comm, cli, sizes, &rows);
+    if (rc == TIDAL_SUCCESS && rank == 0) print_rows(cli, n, rows);
+    if (rc != TIDAL_SUCCESS) std::fprintf(stderr, "rank %d: %s\n", rank, tidal_last_error());
+    status = rc == TIDAL_SUCCESS ? 0 : 1;
+    tidal_comm_destroy(comm);
+  } else {
+    std::fprintf(stderr, "%s\n", tidal_last_error());
+  }
+  MPI_Finalize();
+  return status;
+}
+#endif
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Cli cli;
+  CLI::App app{"ND-ring rotation: transfers hidden behind compute (docs/benchmarks/schedules.md)"};
+  app.add_option("--backend", cli.backend, "local or mpi")->capture_default_str();
+  app.add_option("--ranks", cli.ranks, "local ranks (threads)")->capture_default_str();
+  app.add_option("--topo", cli.topo, "layout, innermost first (2x4)")->capture_default_str();
+  app.add_option("--block", cli.blocks, "block sizes (bytes of one rank's K+V)")
+      ->capture_default_str();
+  app.add_option("--reps", cli.reps, "interleaved cycles per variant")->capture_default_str();
+  app.add_option("--compute-us", cli.compute_us,
+                 "compute per step in us (default: the transfers' own time per step)");
+  CLI11_PARSE(app, argc, argv);
+  std::vector<size_t> sizes;
+  if (!parse_sizes(cli.blocks, &sizes) || cli.reps < 1 || cli.ranks < 1) {
+    std::fprintf(stderr, "bad --block, --reps or --ranks\n");
+    return 2;
+  }
+  if (cli.backend == "local") return run_local(cli, sizes);
+#ifdef TIDAL_BENCH_WITH_MPI
+  if (cli.backend == "mpi") return run_mpi(argc, argv, cli, sizes);
+#endif
+  std::fprintf(stderr, "unknown or unavailable --backend %s\n", cli.backend.c_str());
+  return 2;
+}
