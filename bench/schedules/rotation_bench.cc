@@ -44,6 +44,7 @@ struct Cli {
   std::string backend = "local", topo = "2x4", blocks = "256K,1M,4M";
   int ranks = 8, reps = 9;
   double compute_us = -1;  // < 0: balanced (the transfers' own time per step)
+  bool borrow = false;     // tidal_ring_rotation_start_borrowed: no copy at the start
 };
 
 struct Row {
@@ -72,12 +73,15 @@ tidal_status_t barrier(tidal_comm_t comm) {
 // compute alone is timed too, not taken as steps x t: a sleep overshoots
 // by the timer's slack.
 tidal_status_t cycle(tidal_comm_t comm, tidal_ring_rotation_t rot, const std::vector<float>& mine,
-                     int steps, double step_compute, double* seconds,
+                     bool borrow, int steps, double step_compute, double* seconds,
                      double* start_seconds = nullptr) {
   tidal_status_t rc = barrier(comm);
   if (rc != TIDAL_SUCCESS) return rc;
   const auto t0 = Clock::now();
-  if (rot) rc = tidal_ring_rotation_start(rot, mine.data());
+  if (rot) {
+    rc = borrow ? tidal_ring_rotation_start_borrowed(rot, mine.data())
+                : tidal_ring_rotation_start(rot, mine.data());
+  }
   const double started = std::chrono::duration<double>(Clock::now() - t0).count();
   for (int s = 0; rc == TIDAL_SUCCESS && s < steps; ++s) {
     if (rot && s > 0) rc = tidal_ring_rotation_wait(rot);
@@ -107,12 +111,12 @@ tidal_status_t run_rank(tidal_comm_t comm, const Cli& cli, const std::vector<siz
     tidal_ring_rotation_steps(rot, &steps);
     std::vector<float> mine(count, 1.0f);
     double warm = 0;
-    rc = cycle(comm, rot, mine, steps, 0, &warm);  // connections, first touches
+    rc = cycle(comm, rot, mine, cli.borrow, steps, 0, &warm);  // connections, first touches
     // The compute per step: given, or the transfers' own time per step.
     std::vector<double> comm_alone;
     for (int i = 0; rc == TIDAL_SUCCESS && i < 3; ++i) {
       double t = 0;
-      rc = cycle(comm, rot, mine, steps, 0, &t);
+      rc = cycle(comm, rot, mine, cli.borrow, steps, 0, &t);
       comm_alone.push_back(t);
     }
     const double step_compute = cli.compute_us >= 0 ? cli.compute_us * 1e-6
@@ -120,10 +124,10 @@ tidal_status_t run_rank(tidal_comm_t comm, const Cli& cli, const std::vector<siz
     std::vector<double> alone, computing, overlapped, starts;
     for (int i = 0; rc == TIDAL_SUCCESS && i < cli.reps; ++i) {  // A C B A C B ...
       double a = 0, b = 0, c = 0, st = 0;
-      rc = cycle(comm, rot, mine, steps, 0, &a, &st);
+      rc = cycle(comm, rot, mine, cli.borrow, steps, 0, &a, &st);
       starts.push_back(st);
-      if (rc == TIDAL_SUCCESS) rc = cycle(comm, nullptr, mine, steps, step_compute, &c);
-      if (rc == TIDAL_SUCCESS) rc = cycle(comm, rot, mine, steps, step_compute, &b);
+      if (rc == TIDAL_SUCCESS) rc = cycle(comm, nullptr, mine, false, steps, step_compute, &c);
+      if (rc == TIDAL_SUCCESS) rc = cycle(comm, rot, mine, cli.borrow, steps, step_compute, &b);
       alone.push_back(a);
       computing.push_back(c);
       overlapped.push_back(b);
@@ -137,9 +141,9 @@ tidal_status_t run_rank(tidal_comm_t comm, const Cli& cli, const std::vector<siz
 }
 
 void print_rows(const Cli& cli, int n, const std::vector<Row>& rows) {
-  std::printf("# ND-ring rotation (blocks), %d ranks (%s backend), layout %s; medians of %d "
-              "interleaved cycles, slowest rank\n", n, cli.backend.c_str(), cli.topo.c_str(),
-              cli.reps);
+  std::printf("# ND-ring rotation (blocks%s), %d ranks (%s backend), layout %s; medians of %d "
+              "interleaved cycles, slowest rank\n", cli.borrow ? ", borrowed start" : "", n,
+              cli.backend.c_str(), cli.topo.c_str(), cli.reps);
   std::printf("| block | steps | transfers alone A (ms) | of which start P (ms) | compute alone "
               "C (ms) | with compute B (ms) | ideal I (ms) | serial A+C (ms) | overlap achieved "
               "(S-B)/(S-I) |\n");
@@ -238,6 +242,8 @@ int main(int argc, char** argv) {
   app.add_option("--block", cli.blocks, "block sizes (bytes of one rank's K+V)")
       ->capture_default_str();
   app.add_option("--reps", cli.reps, "interleaved cycles per variant")->capture_default_str();
+  app.add_flag("--borrow", cli.borrow,
+               "start cycles with tidal_ring_rotation_start_borrowed (no copy of the block)");
   app.add_option("--compute-us", cli.compute_us,
                  "compute per step in us (default: the transfers' own time per step)");
   CLI11_PARSE(app, argc, argv);

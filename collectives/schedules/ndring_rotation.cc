@@ -71,9 +71,13 @@ Status NdRingRotation::create(Communicator& comm, const RankLayout& layout, size
   return Status();
 }
 
+const char* NdRingRotation::data_of(int id) const {
+  return id == kBorrowed ? borrowed_ : buffers_[static_cast<size_t>(id)].data();
+}
+
 const void* NdRingRotation::current_data() const {
-  if (mode_ != Mode::kBlocks || current_ < 0) return nullptr;
-  return buffers_[static_cast<size_t>(current_)].data();
+  if (mode_ != Mode::kBlocks || current_ == kNoBuffer) return nullptr;
+  return data_of(current_);
 }
 
 int NdRingRotation::free_buffer() {
@@ -106,7 +110,7 @@ Status NdRingRotation::launch_forwards() {
     const int dst = free_buffer();
     const int coord = L.coord(rank_, d), dim = L.dim(d);
     P2POp ops[2] = {
-        {P2POp::kSend, buffers_[static_cast<size_t>(current_)].data(), bytes_,
+        {P2POp::kSend, const_cast<char*>(data_of(current_)), bytes_,
          (coord + 1) % dim, kRotationTag},
         {P2POp::kRecv, buffers_[static_cast<size_t>(dst)].data(), bytes_,
          (coord + dim - 1) % dim, kRotationTag}};
@@ -120,14 +124,20 @@ Status NdRingRotation::launch_forwards() {
   return Status();
 }
 
-Status NdRingRotation::start_blocks(const void* own_block) {
+Status NdRingRotation::start_blocks(const void* own_block, bool borrow) {
   if (mode_ != Mode::kBlocks) return usage("start_blocks on a gradient rotation");
   if (!own_block) return Status(TIDAL_ERR_INVALID_ARGUMENT, "ring rotation: block is NULL");
   TIDAL_RETURN_IF_ERROR(broken_);
   if (running_ && step_ != steps() - 1) return usage("a cycle is still running");
-  if (buffers_.empty()) buffers_.emplace_back(bytes_);
-  current_ = 0;
-  std::memcpy(buffers_[0].data(), own_block, bytes_);
+  if (borrow) {
+    borrowed_ = static_cast<const char*>(own_block);
+    current_ = kBorrowed;
+  } else {
+    if (buffers_.empty()) buffers_.emplace_back(bytes_);
+    borrowed_ = nullptr;
+    current_ = 0;
+    std::memcpy(buffers_[0].data(), own_block, bytes_);
+  }
   step_ = 0;
   running_ = true;
   return launch_forwards();

@@ -42,8 +42,10 @@ class NdRingRotation {
   // Blocks mode: the data of the current block (valid until the next wait).
   const void* current_data() const;
 
-  // Blocks mode: begins a cycle with this rank's block (copied).
-  Status start_blocks(const void* own_block);
+  // Blocks mode: begins a cycle with this rank's block: copied, or with
+  // `borrow`, sent straight from own_block, which must then stay valid and
+  // unchanged until the cycle completes or the rotation is destroyed.
+  Status start_blocks(const void* own_block, bool borrow = false);
   // Blocks mode: advances to the next step (waits for its block).
   Status wait_next();
 
@@ -62,6 +64,8 @@ class NdRingRotation {
   };
   NdRingRotation(Communicator& comm, const RankLayout& layout, size_t count,
                  tidal_dtype_t dtype, Mode mode);
+  static constexpr int kNoBuffer = -1, kBorrowed = -2;  // buffer ids besides the pool's
+  const char* data_of(int id) const;
   int free_buffer();
   Status launch_forwards();
   Status send_accumulator();
@@ -81,7 +85,8 @@ class NdRingRotation {
   std::vector<std::vector<char>> buffers_;
   std::vector<Transfer> pending_;
   RequestPtr grad_request_;
-  int current_ = -1;
+  int current_ = kNoBuffer;       // the buffer id of the current block
+  const char* borrowed_ = nullptr;  // the caller's block (id kBorrowed), borrowed starts
   int step_ = 0;
   bool running_ = false;
   int accumulated_ = 0;

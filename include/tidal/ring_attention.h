@@ -76,6 +76,16 @@ tidal_status_t tidal_ring_rotation_steps(tidal_ring_rotation_t rotation, int *st
  * while a cycle is unfinished. */
 tidal_status_t tidal_ring_rotation_start(tidal_ring_rotation_t rotation, const void *block);
 
+/* Blocks mode: like tidal_ring_rotation_start without the copy. The
+ * rotation sends straight from `block`, which must stay valid and unchanged
+ * until the cycle completes (steps() - 1 waits) or the rotation is
+ * destroyed; step 0's current block is `block` itself. Saves one copy of
+ * the block per cycle on the calling thread, which nothing can overlap
+ * (docs/benchmarks/schedules.md). Errors as tidal_ring_rotation_start;
+ * TIDAL_ERR_INVALID_USAGE on a gradient rotation. */
+tidal_status_t tidal_ring_rotation_start_borrowed(tidal_ring_rotation_t rotation,
+                                                  const void *block);
+
 /* The current step: its block's data (blocks mode; read-only, valid until
  * the next wait; NULL in gradients mode), the id (owner rank) of that block
  * and the step number. Any output pointer may be NULL. Non-blocking. */

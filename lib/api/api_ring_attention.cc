@@ -100,6 +100,23 @@ tidal_status_t tidal_ring_rotation_start(tidal_ring_rotation_t rotation, const v
   return report(r.gradients() ? r.start_gradients() : r.start_blocks(block));
 }
 
+tidal_status_t tidal_ring_rotation_start_borrowed(tidal_ring_rotation_t rotation,
+                                                  const void* block) {
+  Status s = check_rotation(rotation);
+  if (!s.ok()) return report(s);
+  NdRingRotation& r = *rotation->impl;
+  if (r.gradients()) {
+    return report(Status(TIDAL_ERR_INVALID_USAGE,
+                         "tidal_ring_rotation_start_borrowed: a gradient rotation has no "
+                         "block to borrow (use tidal_ring_rotation_start with NULL)"));
+  }
+  if (!block) {
+    return report(Status(TIDAL_ERR_INVALID_ARGUMENT,
+                         "tidal_ring_rotation_start_borrowed: block is NULL"));
+  }
+  return report(r.start_blocks(block, /*borrow=*/true));
+}
+
 tidal_status_t tidal_ring_rotation_current(tidal_ring_rotation_t rotation, const void** block,
                                            int* block_id, int* step) {
   Status s = check_rotation(rotation);

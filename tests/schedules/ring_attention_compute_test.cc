@@ -216,8 +216,16 @@ TEST(RingAttentionErrors, BadInputIsAClearErrorNotACrash) {
     float block[4] = {0};
     EXPECT_EQ(tidal_ring_rotation_wait(rot), TIDAL_ERR_INVALID_USAGE);  // before start
     EXPECT_EQ(tidal_ring_rotation_start(rot, nullptr), TIDAL_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(tidal_ring_rotation_start_borrowed(rot, nullptr), TIDAL_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(tidal_ring_rotation_start_borrowed(nullptr, block), TIDAL_ERR_INVALID_ARGUMENT);
     EXPECT_EQ(tidal_ring_rotation_accumulate(rot, block), TIDAL_ERR_INVALID_USAGE);
     EXPECT_EQ(tidal_ring_rotation_destroy(rot), TIDAL_SUCCESS);
+    tidal_ring_rotation_t grads = nullptr;  // a gradient rotation has nothing to borrow
+    ASSERT_EQ(tidal_ring_rotation_create(comm, dims, 2, 4, TIDAL_F32, TIDAL_ROTATE_GRADIENTS,
+                                         &grads), TIDAL_SUCCESS) << tidal_last_error();
+    EXPECT_EQ(tidal_ring_rotation_start_borrowed(grads, block), TIDAL_ERR_INVALID_USAGE);
+    EXPECT_NE(std::string(tidal_last_error()).find("gradient rotation"), std::string::npos);
+    EXPECT_EQ(tidal_ring_rotation_destroy(grads), TIDAL_SUCCESS);
     float in[6] = {0}, out[6];
     EXPECT_EQ(tidal_ulysses_all_to_all(in, out, 1, 6, 1, TIDAL_F32, TIDAL_ULYSSES_SEQ_TO_HEADS,
                                        comm, nullptr), TIDAL_ERR_INVALID_ARGUMENT);  // 6 % 4

@@ -113,8 +113,15 @@ void rotate_blocks_and_check(tidal_comm_t comm, int rank, const std::string& lay
   RankLayout L;
   ASSERT_TRUE(RankLayout::parse(layout, size, &L).ok());
   RotationOrder order(L);
-  for (int cycle = 0; cycle < 2; ++cycle) {  // a second cycle reuses the buffers
-    ASSERT_EQ(tidal_ring_rotation_start(rot, block_of(rank).data()), TIDAL_SUCCESS);
+  // A second cycle reuses the buffers; the third borrows the caller's block
+  // instead of copying it (step 0's data is that block itself); the fourth
+  // copies again.
+  for (int cycle = 0; cycle < 4; ++cycle) {
+    const bool borrow = cycle == 2;
+    const std::vector<double> own = block_of(rank);  // alive for the whole cycle
+    ASSERT_EQ(borrow ? tidal_ring_rotation_start_borrowed(rot, own.data())
+                     : tidal_ring_rotation_start(rot, own.data()),
+              TIDAL_SUCCESS) << tidal_last_error();
     std::set<int> seen;
     for (int s = 0; s < steps; ++s) {
       if (s > 0) ASSERT_EQ(tidal_ring_rotation_wait(rot), TIDAL_SUCCESS) << tidal_last_error();
@@ -124,7 +131,8 @@ void rotate_blocks_and_check(tidal_comm_t comm, int rank, const std::string& lay
       EXPECT_EQ(step, s);
       EXPECT_EQ(id, order.block_at(rank, s));
       EXPECT_EQ(std::memcmp(data, block_of(id).data(), 5 * sizeof(double)), 0)
-          << layout << " rank " << rank << " step " << s;
+          << layout << " rank " << rank << " step " << s << (borrow ? " (borrowed)" : "");
+      if (s == 0) EXPECT_EQ(data == own.data(), borrow) << "step 0 holds the caller's block";
       seen.insert(id);
     }
     EXPECT_EQ(static_cast<int>(seen.size()), size);
