@@ -427,7 +427,15 @@ TEST(SchedulePlans, ValidationRefusesAnAddendAnotherReceiveOfTheRoundWrites) {
 // plan shape: rings that read the input, a torus that copies it in, f32
 // and bf16, sum and average, in place too.
 TEST(ScheduleExecutor, FoldingOnReceiveEqualsStagingThenFoldingBitwise) {
-  struct Case { const char* layout; int world; CollKind kind; tidal_dtype_t dtype; tidal_op_t op; bool in_place; };
+  struct Case {
+    const char* layout;
+    int world;
+    CollKind kind;
+    tidal_dtype_t dtype;
+    tidal_op_t op;
+    bool in_place;
+    size_t count = 1001;  // per-rank output elements
+  };
   const Case cases[] = {
       {"4", 4, CollKind::kReduceScatter, TIDAL_F32, TIDAL_SUM, false},
       {"3", 3, CollKind::kReduceScatter, TIDAL_BF16, TIDAL_AVG, false},
@@ -436,11 +444,13 @@ TEST(ScheduleExecutor, FoldingOnReceiveEqualsStagingThenFoldingBitwise) {
       {"2x2", 4, CollKind::kAllReduce, TIDAL_BF16, TIDAL_SUM, false},
       {"3", 3, CollKind::kAllReduce, TIDAL_F32, TIDAL_SUM, true},
       {"4", 4, CollKind::kReduceScatter, TIDAL_F32, TIDAL_SUM, true},
+      // >= 2 MiB: the torus reads its input block by block.
+      {"2x2", 4, CollKind::kReduceScatter, TIDAL_F32, TIDAL_SUM, false, 150001},
   };
   for (const Case& c : cases) {
     RankLayout layout;
     ASSERT_TRUE(RankLayout::parse(c.layout, c.world, &layout).ok());
-    const size_t count = 1001, es = tidal::dtype_size(c.dtype);  // per-rank output count
+    const size_t count = c.count, es = tidal::dtype_size(c.dtype);
     const size_t in_count = c.kind == CollKind::kReduceScatter ? count * c.world : count;
     auto run = [&](bool staged) {
       std::vector<std::unique_ptr<tidal::Transport>> group;
