@@ -13,14 +13,16 @@
 // (position_of), so every phase's part is a range of positions, and the
 // rank whose coordinates are c ends with the block at position_of(c).
 // Reduce-scatter works in a scratch buffer in position order, so each part
-// is one message; its first ring phase reads the input where it lies when
-// that costs no extra messages (always on a one-dim ring; see
-// sources_align), else it copies the input into position order first, and
-// its last fold writes the own block straight into the output. All-gather gathers straight into the output:
-// a position's span is its block's rank-order place, and a part whose
-// blocks are not adjacent there goes as one message per block (no
+// is one message. Its first ring phase reads the input where it lies: at
+// no cost on a one-dim ring (sources_align), with a message per block from
+// 2 MiB where its parts are strided in the input (a torus), and below that
+// it copies the input into position order first. Its last fold writes the
+// own block straight into the output. All-gather gathers straight into the
+// output: a position's span is its block's rank-order place, and a part
+// whose blocks are not adjacent there goes as one message per block (no
 // copies; the bytes on the wire are the same). All-reduce owns no blocks,
-// so positions are simply its balanced parts, in place in the output.
+// so positions are simply its balanced parts, in place in the output,
+// folded from the input.
 //
 // Native phases (plan.native_phases): the same phases, each one native
 // collective of the sub-communicator along its dim (schedule.h's phase
