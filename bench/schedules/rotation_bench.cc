@@ -26,15 +26,10 @@
 
 #include <CLI/CLI.hpp>
 
+#include "bench/schedules/bench_ranks.h"
 #include "lib/core/config.h"
-#include "tidal/local.h"
 #include "tidal/ring_attention.h"
 #include "tidal/tidal.h"
-#ifdef TIDAL_BENCH_WITH_MPI
-#include <mpi.h>
-
-#include "tidal/mpi.h"
-#endif
 
 namespace {
 
@@ -162,75 +157,6 @@ void print_rows(const Cli& cli, int n, const std::vector<Row>& rows) {
   }
 }
 
-bool parse_sizes(const std::string& text, std::vector<size_t>* out) {
-  size_t start = 0;
-  while (start < text.size()) {
-    const size_t comma = text.find(',', start);
-    size_t bytes = 0;
-    const std::string item = text.substr(start, comma == std::string::npos ? comma : comma - start);
-    if (!tidal::parse_bytes(item, &bytes).ok() || bytes == 0) return false;
-    out->push_back(bytes);
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  return !out->empty();
-}
-
-int run_local(const Cli& cli, const std::vector<size_t>& sizes) {
-  tidal_config_t config = TIDAL_CONFIG_INITIALIZER;
-  config.topology = cli.topo.c_str();
-  std::vector<tidal_comm_t> comms(static_cast<size_t>(cli.ranks));
-  if (tidal_comm_create_local(cli.ranks, &config, comms.data()) != TIDAL_SUCCESS) {
-    std::fprintf(stderr, "%s\n", tidal_last_error());
-    return 1;
-  }
-  std::vector<std::vector<Row>> rows(comms.size());
-  std::vector<tidal_status_t> rcs(comms.size(), TIDAL_SUCCESS);
-  std::vector<std::string> errors(comms.size());
-  std::vector<std::thread> threads;
-  for (size_t r = 0; r < comms.size(); ++r) {
-    threads.emplace_back([&, r] {
-      rcs[r] = run_rank(comms[r], cli, sizes, &rows[r]);
-      if (rcs[r] != TIDAL_SUCCESS) errors[r] = tidal_last_error();
-    });
-  }
-  for (auto& t : threads) t.join();
-  for (auto c : comms) tidal_comm_destroy(c);
-  for (size_t r = 0; r < comms.size(); ++r) {
-    if (rcs[r] != TIDAL_SUCCESS) {
-      std::fprintf(stderr, "rank %zu: %s\n", r, errors[r].c_str());
-      return 1;
-    }
-  }
-  print_rows(cli, cli.ranks, rows[0]);
-  return 0;
-}
-
-#ifdef TIDAL_BENCH_WITH_MPI
-int run_mpi(int argc, char** argv, const Cli& cli, const std::vector<size_t>& sizes) {
-  int provided = 0, rank = 0, n = 0;
-  MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &n);
-  tidal_config_t config = TIDAL_CONFIG_INITIALIZER;
-  config.topology = cli.topo.c_str();
-  tidal_comm_t comm = nullptr;
-  int status = 1;
-  if (tidal_comm_create_mpi(MPI_COMM_WORLD, &config, &comm) == TIDAL_SUCCESS) {
-    std::vector<Row> rows;
-    const tidal_status_t rc = run_rank(comm, cli, sizes, &rows);
-    if (rc == TIDAL_SUCCESS && rank == 0) print_rows(cli, n, rows);
-    if (rc != TIDAL_SUCCESS) std::fprintf(stderr, "rank %d: %s\n", rank, tidal_last_error());
-    status = rc == TIDAL_SUCCESS ? 0 : 1;
-    tidal_comm_destroy(comm);
-  } else {
-    std::fprintf(stderr, "%s\n", tidal_last_error());
-  }
-  MPI_Finalize();
-  return status;
-}
-#endif
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -248,14 +174,17 @@ int main(int argc, char** argv) {
                  "compute per step in us (default: the transfers' own time per step)");
   CLI11_PARSE(app, argc, argv);
   std::vector<size_t> sizes;
-  if (!parse_sizes(cli.blocks, &sizes) || cli.reps < 1 || cli.ranks < 1) {
-    std::fprintf(stderr, "bad --block, --reps or --ranks\n");
+  const tidal::Status parsed = tidal::parse_bytes_list(cli.blocks, &sizes);
+  if (!parsed.ok() || sizes.empty() || cli.reps < 1 || cli.ranks < 1) {
+    std::fprintf(stderr, "bad --block (%s), --reps or --ranks\n",
+                 parsed.ok() ? "empty" : parsed.message().c_str());
     return 2;
   }
-  if (cli.backend == "local") return run_local(cli, sizes);
-#ifdef TIDAL_BENCH_WITH_MPI
-  if (cli.backend == "mpi") return run_mpi(argc, argv, cli, sizes);
-#endif
-  std::fprintf(stderr, "unknown or unavailable --backend %s\n", cli.backend.c_str());
-  return 2;
+  return tidal_bench::run_on_ranks(cli.backend, argc, argv, cli.ranks, cli.topo,
+                                   [&](tidal_comm_t comm, int rank, int n) {
+    std::vector<Row> rows;
+    const tidal_status_t rc = run_rank(comm, cli, sizes, &rows);
+    if (rc == TIDAL_SUCCESS && rank == 0) print_rows(cli, n, rows);
+    return rc;
+  });
 }

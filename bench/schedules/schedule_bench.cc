@@ -5,19 +5,14 @@
 //   tidal-bench-schedules --backend local --ranks 8 --topo 2x4
 //   mpiexec -n 4 tidal-bench-schedules --backend mpi --topo 2x2
 #include <cstdio>
-#include <thread>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
+#include "bench/schedules/bench_ranks.h"
 #include "bench/schedules/schedule_bench_runner.h"
 #include "lib/core/config.h"
-#include "tidal/local.h"
 
-#ifdef TIDAL_BENCH_WITH_MPI
-#include <mpi.h>
-
-#include "tidal/mpi.h"
-#endif
 
 using tidal_bench::BenchOptions;
 using tidal_bench::SizeResult;
@@ -85,55 +80,6 @@ void print_table(const Cli& cli, const BenchOptions& o, int n,
   }
 }
 
-int run_local(const Cli& cli, const BenchOptions& o) {
-  tidal_config_t config = TIDAL_CONFIG_INITIALIZER;
-  config.topology = cli.topo.c_str();
-  std::vector<tidal_comm_t> comms(static_cast<size_t>(cli.ranks));
-  if (tidal_comm_create_local(cli.ranks, &config, comms.data()) != TIDAL_SUCCESS) {
-    std::fprintf(stderr, "%s\n", tidal_last_error());
-    return 1;
-  }
-  std::vector<std::vector<SizeResult>> results(comms.size());
-  std::vector<tidal_status_t> rcs(comms.size(), TIDAL_SUCCESS);
-  std::vector<std::thread> threads;
-  for (size_t r = 0; r < comms.size(); ++r) {
-    threads.emplace_back([&, r] { rcs[r] = tidal_bench::run_schedule_sweep(comms[r], o, &results[r]); });
-  }
-  for (auto& t : threads) t.join();
-  for (auto c : comms) tidal_comm_destroy(c);
-  if (rcs[0] != TIDAL_SUCCESS) {
-    std::fprintf(stderr, "failed: %s\n", tidal_status_string(rcs[0]));
-    return 1;
-  }
-  print_table(cli, o, cli.ranks, results[0]);
-  return 0;
-}
-
-#ifdef TIDAL_BENCH_WITH_MPI
-int run_mpi(int argc, char** argv, const Cli& cli, const BenchOptions& o) {
-  int provided = 0, rank = 0, n = 0;
-  MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &n);
-  tidal_config_t config = TIDAL_CONFIG_INITIALIZER;
-  config.topology = cli.topo.c_str();
-  tidal_comm_t comm = nullptr;
-  int status = 1;
-  if (tidal_comm_create_mpi(MPI_COMM_WORLD, &config, &comm) == TIDAL_SUCCESS) {
-    std::vector<SizeResult> results;
-    tidal_status_t rc = tidal_bench::run_schedule_sweep(comm, o, &results);
-    if (rc == TIDAL_SUCCESS && rank == 0) print_table(cli, o, n, results);
-    if (rc != TIDAL_SUCCESS) std::fprintf(stderr, "rank %d: %s\n", rank, tidal_last_error());
-    status = rc == TIDAL_SUCCESS ? 0 : 1;
-    tidal_comm_destroy(comm);
-  } else {
-    std::fprintf(stderr, "%s\n", tidal_last_error());
-  }
-  MPI_Finalize();
-  return status;
-}
-#endif
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -154,10 +100,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "bad --coll, --min/--max/--factor or --schedules\n");
     return 2;
   }
-  if (cli.backend == "local") return run_local(cli, o);
-#ifdef TIDAL_BENCH_WITH_MPI
-  if (cli.backend == "mpi") return run_mpi(argc, argv, cli, o);
-#endif
-  std::fprintf(stderr, "backend %s is not available\n", cli.backend.c_str());
-  return 2;
+  return tidal_bench::run_on_ranks(cli.backend, argc, argv, cli.ranks, cli.topo,
+                                   [&](tidal_comm_t comm, int rank, int n) {
+    std::vector<SizeResult> results;
+    const tidal_status_t rc = tidal_bench::run_schedule_sweep(comm, o, &results);
+    if (rc == TIDAL_SUCCESS && rank == 0) print_table(cli, o, n, results);
+    return rc;
+  });
 }

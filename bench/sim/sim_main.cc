@@ -99,22 +99,6 @@ void add_fit_options(CLI::App& app, Options& o) {
   app.add_option("--fit-csv", o.fit_options.csv, "write the comparison as CSV");
 }
 
-Status parse_size_list(const std::string& text, std::vector<size_t>* out) {
-  out->clear();
-  size_t start = 0;
-  while (start <= text.size()) {
-    const size_t comma = text.find(',', start);
-    const std::string item = text.substr(start, comma == std::string::npos ? comma : comma - start);
-    size_t bytes = 0;
-    TIDAL_RETURN_IF_ERROR(tidal::parse_bytes(item, &bytes));
-    if (bytes == 0) return Status(TIDAL_ERR_INVALID_ARGUMENT, "a size of 0 bytes");
-    out->push_back(bytes);
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  return Status();
-}
-
 Status parse_node_dims(const Options& o, std::vector<int>* dims) {
   if (o.node_dims == "auto") {
     *dims = sim::default_node_dims(o.cluster.nodes);
@@ -147,9 +131,10 @@ Status resolve(Options& o) {
   size_t bucket = 0;
   TIDAL_RETURN_IF_ERROR(tidal::parse_bytes(o.bucket_bytes, &bucket).with_context("--bucket-bytes"));
   o.step.bucket_bytes = static_cast<double>(bucket);
-  TIDAL_RETURN_IF_ERROR(parse_size_list(o.fit_sizes, &o.fit_options.fit_sizes)
+  TIDAL_RETURN_IF_ERROR(tidal::parse_bytes_list(o.fit_sizes, &o.fit_options.fit_sizes)
                             .with_context("--fit-sizes"));
-  return parse_size_list(o.check_sizes, &o.fit_options.check_sizes).with_context("--check-sizes");
+  return tidal::parse_bytes_list(o.check_sizes, &o.fit_options.check_sizes)
+      .with_context("--check-sizes");
 }
 
 Status simulate(const Options& o) {

@@ -125,22 +125,6 @@ void add_options(CLI::App& app, Options& o) {
 
 Status bad(const std::string& message) { return Status(TIDAL_ERR_INVALID_ARGUMENT, message); }
 
-Status parse_size_list(const std::string& text, std::vector<size_t>* out) {
-  out->clear();
-  size_t start = 0;
-  while (start <= text.size() && !text.empty()) {
-    size_t comma = text.find(',', start);
-    std::string item = text.substr(start, comma == std::string::npos ? comma : comma - start);
-    size_t bytes = 0;
-    TIDAL_RETURN_IF_ERROR(tidal::parse_bytes(item, &bytes));
-    if (bytes == 0) return bad(fmt::format("size \"{}\" is 0", item));
-    out->push_back(bytes);
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  return Status();
-}
-
 Status resolve_model(const Options& o, Plan* plan) {
   if (o.model.empty() == o.model_bytes.empty()) {
     return bad("give exactly one of --model and --model-bytes");
@@ -214,7 +198,7 @@ Status fill_session(Options& o, Plan* plan) {
     return bad("-t, --reps and --steps must be >= 1");
   }
   std::vector<size_t> sizes;
-  TIDAL_RETURN_IF_ERROR(parse_size_list(o.profile_sizes, &sizes));
+  TIDAL_RETURN_IF_ERROR(tidal::parse_bytes_list(o.profile_sizes, &sizes));
   // Nothing larger than the largest bucket the model may pick is needed;
   // that bucket itself is.
   double largest = plan->inputs.max_bucket_bytes > 0 ? double(plan->inputs.max_bucket_bytes)
@@ -224,7 +208,7 @@ Status fill_session(Options& o, Plan* plan) {
   }
   s.profile_sizes.push_back(static_cast<size_t>(largest));
   if (sizes.empty()) return bad("--profile-sizes is empty");
-  TIDAL_RETURN_IF_ERROR(parse_size_list(o.refine_sizes, &s.refine_sizes));
+  TIDAL_RETURN_IF_ERROR(tidal::parse_bytes_list(o.refine_sizes, &s.refine_sizes));
   return Status();
 }
 

@@ -74,6 +74,24 @@ Status apply_env(Config* c) {
 
 }  // namespace
 
+Status parse_bytes_list(const std::string& text, std::vector<size_t>* out) {
+  out->clear();
+  size_t start = 0;
+  while (!text.empty() && start <= text.size()) {
+    const size_t comma = text.find(',', start);
+    const std::string item = text.substr(start, comma == std::string::npos ? comma : comma - start);
+    size_t bytes = 0;
+    TIDAL_RETURN_IF_ERROR(parse_bytes(item, &bytes));
+    if (bytes == 0) {
+      return Status(TIDAL_ERR_INVALID_ARGUMENT, fmt::format("size \"{}\" is 0", item));
+    }
+    out->push_back(bytes);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return Status();
+}
+
 Status parse_bytes(const std::string& text, size_t* bytes) {
   if (text.empty()) {
     return Status(TIDAL_ERR_INVALID_ARGUMENT, "empty byte size");

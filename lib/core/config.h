@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "lib/core/status.h"
 #include "tidal/tidal.h"
@@ -40,6 +41,10 @@ Status export_config(const Config& config, tidal_config_t* out);
 
 // Parses "123", "64K", "25M", "1G" (powers of 1024) into bytes.
 Status parse_bytes(const std::string& text, size_t* bytes);
+
+// Parses a comma list of byte sizes ("256K,1M,4M"); "" is an empty list.
+// A size of 0 or an unparsable item is TIDAL_ERR_INVALID_ARGUMENT naming it.
+Status parse_bytes_list(const std::string& text, std::vector<size_t>* out);
 
 // Parses a schedule name ("native", "ring", "torus2d", "ndring", "auto").
 Status parse_schedule(const std::string& text, int* schedule);

@@ -2,6 +2,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -142,6 +143,19 @@ TEST(Config, ParseBytesUnderstandsSuffixesAndRejectsOverflow) {
   EXPECT_FALSE(tidal::parse_bytes("99999999999999T", &b).ok());
   EXPECT_FALSE(tidal::parse_bytes("", &b).ok());
   EXPECT_FALSE(tidal::parse_bytes("M", &b).ok());
+}
+
+TEST(Config, ParseBytesListSplitsOnCommasAndNamesABadItem) {
+  std::vector<size_t> sizes = {7};
+  ASSERT_TRUE(tidal::parse_bytes_list("256K,1M,4096", &sizes).ok());
+  EXPECT_EQ(sizes, (std::vector<size_t>{size_t(256) << 10, size_t(1) << 20, 4096}));
+  ASSERT_TRUE(tidal::parse_bytes_list("", &sizes).ok());
+  EXPECT_TRUE(sizes.empty());
+  tidal::Status s = tidal::parse_bytes_list("1M,0", &sizes);
+  EXPECT_EQ(s.code(), TIDAL_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(s.message().find("\"0\" is 0"), std::string::npos) << s.message();
+  EXPECT_EQ(tidal::parse_bytes_list("1M,,2M", &sizes).code(), TIDAL_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(tidal::parse_bytes_list("1M,x", &sizes).code(), TIDAL_ERR_INVALID_ARGUMENT);
 }
 
 TEST(Config, TheCommunicatorReportsItsEffectiveConfig) {
