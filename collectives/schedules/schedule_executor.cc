@@ -93,7 +93,9 @@ class RoundRunner {
       const Step& st = s_.steps[i];
       if (st.kind == StepKind::kRecvReduce) {
         staged += st.dst.count * es_;
-        folds_.push_back(P2PFold{s_.dtype, s_.op, address(st.src.count ? st.src : st.dst)});
+        if (fold_on_receive_) {
+          folds_.push_back(P2PFold{s_.dtype, s_.op, address(st.src.count ? st.src : st.dst)});
+        }
       }
     }
     if (!fold_on_receive_) staging_ = reserve(tls_arena.staging, tls_arena.staging_bytes, staged);
