@@ -266,7 +266,9 @@ tidal_status_t tidal_tune_result_reasoning(tidal_tune_result_t result, const cha
 typedef struct tidal_tune_refine_options {
   size_t size;            /* sizeof(tidal_tune_refine_options_t)                */
   int neighbours;         /* sizes measured on each side of the pick, a factor
-                             of 2 apart (default 2: pick/4 .. pick*4)          */
+                             of 2 apart (default 2: pick/4 .. pick*4); a
+                             pick at phi measures pick/16 .. pick instead,
+                             one at 64 KiB 64 KiB .. 1 MiB                     */
   const size_t *sizes;    /* measure these sizes (and the model's pick)
                              instead (num_sizes > 0)                          */
   size_t num_sizes;

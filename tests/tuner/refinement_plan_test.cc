@@ -53,6 +53,19 @@ TEST(RefinementPlan, RefinementSizesAreFactorsOfTwoAroundThePickCappedAtPhi) {
             (std::vector<size_t>{1 << 20, 3 << 20}));  // given sizes plus the pick
 }
 
+TEST(RefinementPlan, APickAtPhiOrAtTheGranularitySlidesTheWindowToKeepItsWidth) {
+  const double g = 64 * 1024;
+  // The pick is phi: the two sizes above it would be phi again, so two more below.
+  EXPECT_EQ(refinement_sizes(2 << 20, 2 << 20, 2, {}, g),
+            (std::vector<size_t>{128 << 10, 256 << 10, 512 << 10, 1 << 20, 2 << 20}));
+  // The pick is the granularity: two more above instead.
+  EXPECT_EQ(refinement_sizes(64 << 10, 1e9, 2, {}, g),
+            (std::vector<size_t>{64 << 10, 128 << 10, 256 << 10, 512 << 10, 1 << 20}));
+  // Only three sizes fit between the granularity and phi.
+  EXPECT_EQ(refinement_sizes(128 << 10, 256 << 10, 2, {}, g),
+            (std::vector<size_t>{64 << 10, 128 << 10, 256 << 10}));
+}
+
 TEST(RefinementPlan, AutoProfileEndsAtTheModelOrTwoHundredFiftySixMiB) {
   EXPECT_EQ(auto_profile_sizes(4 << 20), (std::vector<size_t>{256 << 10, 1 << 20, 4 << 20}));
   EXPECT_EQ(auto_profile_sizes(size_t(1) << 30).back(), size_t(256) << 20);

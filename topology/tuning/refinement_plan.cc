@@ -44,17 +44,28 @@ double round_to_granularity(double bytes, double granularity) {
 std::vector<size_t> refinement_sizes(double pick, double phi, int neighbours,
                                      const std::vector<size_t>& given, double granularity) {
   std::vector<size_t> sizes = given;
+  auto tidy = [&sizes] {
+    std::sort(sizes.begin(), sizes.end());
+    sizes.erase(std::unique(sizes.begin(), sizes.end()), sizes.end());
+  };
   if (!sizes.empty()) {
     sizes.push_back(static_cast<size_t>(pick));
-  } else {
-    double largest = std::max(phi, granularity);
-    for (int k = -neighbours; k <= neighbours; ++k) {
-      double b = std::min(largest, pick * std::ldexp(1.0, k));
-      sizes.push_back(static_cast<size_t>(round_to_granularity(b, granularity)));
-    }
+    tidy();
+    return sizes;
   }
-  std::sort(sizes.begin(), sizes.end());
-  sizes.erase(std::unique(sizes.begin(), sizes.end()), sizes.end());
+  const double largest = std::max(phi, granularity);
+  auto add = [&](double b) {
+    sizes.push_back(static_cast<size_t>(round_to_granularity(std::min(largest, b), granularity)));
+    tidy();
+  };
+  for (int k = -neighbours; k <= neighbours; ++k) add(pick * std::ldexp(1.0, k));
+  // A pick at the cap (or the floor) would lose the sizes past it: the
+  // window slides the other way so 2 * neighbours + 1 sizes are measured
+  // wherever that many fit.
+  const size_t wanted = static_cast<size_t>(2 * std::max(neighbours, 0) + 1);
+  double low = pick * std::ldexp(1.0, -neighbours), high = pick * std::ldexp(1.0, neighbours);
+  while (sizes.size() < wanted && low / 2 >= std::max(granularity, 1.0)) add(low /= 2);
+  while (sizes.size() < wanted && high * 2 <= largest) add(high *= 2);
   return sizes;
 }
 

@@ -34,7 +34,9 @@ SyntheticBackward synthetic_backward(const StepInputs& inputs, int num_tensors);
 
 // Sizes a refinement measures: `given` plus the pick when not empty; else
 // pick * 2^k for k in [-neighbours, neighbours], capped at max(phi,
-// granularity). Rounded to the granularity, sorted, unique.
+// granularity); where the cap or the granularity swallows some of them,
+// the window slides away from it so 2 * neighbours + 1 sizes are measured
+// where that many fit. Rounded to the granularity, sorted, unique.
 std::vector<size_t> refinement_sizes(double pick, double phi, int neighbours,
                                      const std::vector<size_t>& given, double granularity);
 
