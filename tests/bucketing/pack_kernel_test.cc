@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "collectives/kernels/copy_table.h"
+#include "collectives/kernels/cpu/bf16_convert.h"
 #include "collectives/kernels/cpu/pack_kernel.h"
 #include "lib/core/dtype.h"
 
@@ -122,6 +123,60 @@ TEST(PackKernel, LargeScalesAndCastsStreamThroughTheStagingBufferExactly) {
   for (const CopyOp& op : kOps) {
     if (op.plain()) continue;
     check_table({4500000, 4095, 16385, 1, 12289, 8191, 3}, op);  // >= 8 MiB at 2 bytes too
+  }
+}
+
+// Floats of every class: random bit patterns (NaNs, infinities, subnormals
+// about once per 16-lane vector), then the edge cases by name.
+std::vector<float> every_class_of_float(size_t count) {
+  std::mt19937 rng(7);
+  std::vector<uint32_t> bits(count);
+  for (auto& b : bits) b = static_cast<uint32_t>(rng());
+  const uint32_t edges[] = {
+      0x00000000, 0x80000000, 0x00000001, 0x807fffff, 0x00400000,  // zeros, subnormals
+      0x00800000, 0x7f7fffff, 0xff7fffff, 0x7f800000, 0xff800000,  // min/max normal, inf
+      0x7f800001, 0x7fc00000, 0xffbfffff, 0x7fffffff,              // signalling, quiet NaN
+      0x3f808000, 0x3f818000, 0x3f808001, 0x3f807fff,              // ties to even, off ties
+      0x7f7f8000, 0x00808000, 0x0000ffff, 0x00018000};             // rounds to inf, tiny
+  for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]) && i < count; ++i) {
+    bits[i * 37 % count] = edges[i];
+  }
+  std::vector<float> f(count);
+  std::memcpy(f.data(), bits.data(), count * 4);
+  return f;
+}
+
+TEST(PackKernel, CastsToBf16MatchTheFormulaForEveryClassOfFloat) {
+  // Small (one pass), threaded, and streamed through the staging buffer; a
+  // scale of 1 and 2^-120 (which makes subnormals of most small normals).
+  for (size_t count : {size_t(1000), size_t(1) << 20, size_t(5) << 20}) {
+    const std::vector<float> src = every_class_of_float(count);
+    for (float scale : {1.0f, 0.5f, 0x1p-120f}) {
+      const CopyOp op{TIDAL_F32, TIDAL_BF16, scale};
+      std::vector<uint16_t> got(count + 5, 0x5A5A), want(count + 5, 0x5A5A);
+      reference_copy(src.data(), want.data() + 2, count, op);
+      CopyTable table;
+      table.add(src.data(), got.data() + 2, count);
+      ASSERT_TRUE(table.finalize(false).ok());
+      ASSERT_TRUE(table.run(op, nullptr).ok());
+      for (size_t i = 0; i < got.size(); ++i) {
+        ASSERT_EQ(got[i], want[i]) << "count " << count << " scale " << scale << " at " << i;
+      }
+    }
+  }
+}
+
+TEST(PackKernel, NativeBf16ConversionIsTheFormulaBitForBit) {
+  if (!tidal::have_native_bf16_convert()) {
+    GTEST_SKIP() << "this CPU has no AVX512-BF16: the portable loop (tested above) runs";
+  }
+  const std::vector<float> src = every_class_of_float(4099);  // a tail past the last vector
+  for (float scale : {1.0f, 0x1p-120f, 3.0f}) {
+    std::vector<uint16_t> got(src.size());
+    tidal::f32_to_bf16_native(src.data(), got.data(), src.size(), scale);
+    for (size_t i = 0; i < src.size(); ++i) {
+      ASSERT_EQ(got[i], tidal::float_to_bf16(src[i] * scale)) << "scale " << scale << " at " << i;
+    }
   }
 }
 
