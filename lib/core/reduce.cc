@@ -5,6 +5,7 @@
 #include <cstring>
 #include <type_traits>
 
+#include "lib/core/bf16_avx512.h"
 #include "lib/core/dtype.h"
 
 namespace tidal {
@@ -155,6 +156,11 @@ void divide(void* buf, size_t count, int divisor) {
 
 void reduce_into(void* acc, const void* in, size_t count, tidal_dtype_t dtype,
                  tidal_op_t op) {
+  if (dtype == TIDAL_BF16 && have_avx512_bf16()) {
+    bf16_fold_avx512(static_cast<uint16_t*>(acc), static_cast<const uint16_t*>(acc),
+                     static_cast<const uint16_t*>(in), count, op);
+    return;
+  }
   switch (dtype) {
     case TIDAL_F32: fold<Plain<float>>(acc, in, count, op); break;
     case TIDAL_F64: fold<Plain<double>>(acc, in, count, op); break;
@@ -171,6 +177,11 @@ void reduce_into(void* acc, const void* in, size_t count, tidal_dtype_t dtype,
 
 void reduce_to(void* out, const void* a, const void* b, size_t count, tidal_dtype_t dtype,
                tidal_op_t op) {
+  if (dtype == TIDAL_BF16 && have_avx512_bf16()) {
+    bf16_fold_avx512(static_cast<uint16_t*>(out), static_cast<const uint16_t*>(a),
+                     static_cast<const uint16_t*>(b), count, op);
+    return;
+  }
   switch (dtype) {
     case TIDAL_F32: fold_to<Plain<float>>(out, a, b, count, op); break;
     case TIDAL_F64: fold_to<Plain<double>>(out, a, b, count, op); break;

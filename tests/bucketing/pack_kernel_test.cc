@@ -9,8 +9,8 @@
 #include <gtest/gtest.h>
 
 #include "collectives/kernels/copy_table.h"
-#include "collectives/kernels/cpu/bf16_convert.h"
 #include "collectives/kernels/cpu/pack_kernel.h"
+#include "lib/core/bf16_avx512.h"
 #include "lib/core/dtype.h"
 
 namespace {
@@ -166,14 +166,14 @@ TEST(PackKernel, CastsToBf16MatchTheFormulaForEveryClassOfFloat) {
   }
 }
 
-TEST(PackKernel, NativeBf16ConversionIsTheFormulaBitForBit) {
-  if (!tidal::have_native_bf16_convert()) {
+TEST(PackKernel, Avx512Bf16ConversionIsTheFormulaBitForBit) {
+  if (!tidal::have_avx512_bf16()) {
     GTEST_SKIP() << "this CPU has no AVX512-BF16: the portable loop (tested above) runs";
   }
   const std::vector<float> src = every_class_of_float(4099);  // a tail past the last vector
   for (float scale : {1.0f, 0x1p-120f, 3.0f}) {
     std::vector<uint16_t> got(src.size());
-    tidal::f32_to_bf16_native(src.data(), got.data(), src.size(), scale);
+    tidal::f32_to_bf16_avx512(src.data(), got.data(), src.size(), scale);
     for (size_t i = 0; i < src.size(); ++i) {
       ASSERT_EQ(got[i], tidal::float_to_bf16(src[i] * scale)) << "scale " << scale << " at " << i;
     }

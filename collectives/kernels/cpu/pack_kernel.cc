@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "collectives/kernels/cpu/bf16_convert.h"
+#include "lib/core/bf16_avx512.h"
 #include "lib/core/dtype.h"
 #include "lib/core/parallel.h"
 
@@ -96,8 +96,8 @@ TIDAL_INLINE_INTO_CLONES void convert_range(const void* src_v, void* dst_v, size
   } else if (op.src_dtype == TIDAL_F32 && op.dst_dtype == TIDAL_BF16) {
     const float* src = static_cast<const float*>(src_v);
     uint16_t* dst = static_cast<uint16_t*>(dst_v);
-    if (have_native_bf16_convert()) {
-      f32_to_bf16_native(src, dst, count, s);
+    if (have_avx512_bf16()) {
+      f32_to_bf16_avx512(src, dst, count, s);
       return;
     }
     for (size_t i = 0; i < count; ++i) dst[i] = float_to_bf16(src[i] * s);
@@ -176,8 +176,8 @@ void copy_run(const void* src_v, void* dst_v, size_t count, const CopyOp& op, bo
   }
 #if TIDAL_HAVE_STREAMING_STORES
   if (streaming && src_v != dst_v && op.src_dtype == TIDAL_F32 && op.dst_dtype == TIDAL_BF16 &&
-      have_native_bf16_convert()) {
-    f32_to_bf16_native_streaming(static_cast<const float*>(src_v), static_cast<uint16_t*>(dst_v),
+      have_avx512_bf16()) {
+    f32_to_bf16_avx512_streaming(static_cast<const float*>(src_v), static_cast<uint16_t*>(dst_v),
                                  count, op.scale);
     return;
   }
