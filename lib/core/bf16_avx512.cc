@@ -154,6 +154,18 @@ void bf16_fold_avx512(uint16_t* out, const uint16_t* a, const uint16_t* b, size_
   }
 }
 
+TIDAL_AVX512_BF16
+void bf16_divide_avx512(uint16_t* buf, size_t count, int divisor) {
+  const float d = static_cast<float>(divisor);
+  const __m512 dv = _mm512_set1_ps(d);
+  size_t i = 0;
+  for (; i + 16 <= count; i += 16) {
+    const __m256i h = to_bf16(_mm512_div_ps(widen(buf + i), dv));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(buf + i), h);
+  }
+  for (; i < count; ++i) buf[i] = float_to_bf16(bf16_to_float(buf[i]) / d);
+}
+
 #else  // no AVX512-BF16 path: callers check have_avx512_bf16() and never get here
 
 bool have_avx512_bf16() { return false; }
@@ -169,6 +181,12 @@ void f32_to_bf16_avx512_streaming(const float* src, uint16_t* dst, size_t count,
 void bf16_fold_avx512(uint16_t* out, const uint16_t* a, const uint16_t* b, size_t count,
                       tidal_op_t op) {
   fold_scalar(out, a, b, count, op);
+}
+
+void bf16_divide_avx512(uint16_t* buf, size_t count, int divisor) {
+  for (size_t i = 0; i < count; ++i) {
+    buf[i] = float_to_bf16(bf16_to_float(buf[i]) / static_cast<float>(divisor));
+  }
 }
 
 #endif

@@ -35,4 +35,8 @@ void f32_to_bf16_avx512_streaming(const float* src, uint16_t* dst, size_t count,
 void bf16_fold_avx512(uint16_t* out, const uint16_t* a, const uint16_t* b, size_t count,
                       tidal_op_t op);
 
+// buf[i] = bf16(float(buf[i]) / divisor), as divide_by finishes a bf16
+// average.
+void bf16_divide_avx512(uint16_t* buf, size_t count, int divisor);
+
 }  // namespace tidal

@@ -197,6 +197,10 @@ void reduce_to(void* out, const void* a, const void* b, size_t count, tidal_dtyp
 }
 
 void divide_by(void* buf, size_t count, tidal_dtype_t dtype, int divisor) {
+  if (dtype == TIDAL_BF16 && have_avx512_bf16()) {
+    bf16_divide_avx512(static_cast<uint16_t*>(buf), count, divisor);
+    return;
+  }
   switch (dtype) {
     case TIDAL_F32: divide<Plain<float>>(buf, count, divisor); break;
     case TIDAL_F64: divide<Plain<double>>(buf, count, divisor); break;

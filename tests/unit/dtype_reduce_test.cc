@@ -164,6 +164,14 @@ TEST(Reduce, Bf16FoldsMatchTheScalarFormulaForEveryClassOfValue) {
       ASSERT_EQ(in_place[i], want) << "op " << op << " in place at " << i;
     }
   }
+  for (int divisor : {1, 3, 4, 7, 1024}) {
+    std::vector<uint16_t> divided = a;
+    divide_by(divided.data(), count, TIDAL_BF16, divisor);
+    for (size_t i = 0; i < count; ++i) {
+      ASSERT_EQ(divided[i], float_to_bf16(bf16_to_float(a[i]) / static_cast<float>(divisor)))
+          << "divisor " << divisor << " at " << i << ": " << a[i];
+    }
+  }
 }
 
 TEST(Reduce, NarrowFloatsRoundAfterEveryStep) {
