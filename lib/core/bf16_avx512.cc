@@ -155,6 +155,17 @@ void bf16_fold_avx512(uint16_t* out, const uint16_t* a, const uint16_t* b, size_
 }
 
 TIDAL_AVX512_BF16
+void bf16_scale_avx512(const uint16_t* src, uint16_t* dst, size_t count, float scale) {
+  const __m512 s = _mm512_set1_ps(scale);
+  size_t i = 0;
+  for (; i + 16 <= count; i += 16) {
+    const __m256i h = to_bf16(_mm512_mul_ps(widen(src + i), s));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), h);
+  }
+  for (; i < count; ++i) dst[i] = float_to_bf16(bf16_to_float(src[i]) * scale);
+}
+
+TIDAL_AVX512_BF16
 void bf16_divide_avx512(uint16_t* buf, size_t count, int divisor) {
   const float d = static_cast<float>(divisor);
   const __m512 dv = _mm512_set1_ps(d);
@@ -181,6 +192,10 @@ void f32_to_bf16_avx512_streaming(const float* src, uint16_t* dst, size_t count,
 void bf16_fold_avx512(uint16_t* out, const uint16_t* a, const uint16_t* b, size_t count,
                       tidal_op_t op) {
   fold_scalar(out, a, b, count, op);
+}
+
+void bf16_scale_avx512(const uint16_t* src, uint16_t* dst, size_t count, float scale) {
+  for (size_t i = 0; i < count; ++i) dst[i] = float_to_bf16(bf16_to_float(src[i]) * scale);
 }
 
 void bf16_divide_avx512(uint16_t* buf, size_t count, int divisor) {

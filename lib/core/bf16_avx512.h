@@ -29,6 +29,11 @@ void f32_to_bf16_avx512(const float* src, uint16_t* dst, size_t count, float sca
 // portable loop's rate, 1.1-1.3x memcpy's rate of the f32 source.
 void f32_to_bf16_avx512_streaming(const float* src, uint16_t* dst, size_t count, float scale);
 
+// dst[i] = float_to_bf16(bf16_to_float(src[i]) * scale): a bf16 bucket
+// scaled as it is packed (bf16 gradients averaged by 1/world). dst may be
+// src. 5x the portable loop's rate here.
+void bf16_scale_avx512(const uint16_t* src, uint16_t* dst, size_t count, float scale);
+
 // out[i] = bf16(float(a[i]) (op) float(b[i])), as reduce_to folds bf16
 // (TIDAL_AVG adds). out may alias a or b exactly. 16-MiB folds here:
 // 3.5x faster than the portable loop.

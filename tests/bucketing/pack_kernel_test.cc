@@ -166,6 +166,29 @@ TEST(PackKernel, CastsToBf16MatchTheFormulaForEveryClassOfFloat) {
   }
 }
 
+TEST(PackKernel, ScaledBf16MatchesTheFormulaForEveryClassOfValue) {
+  // bf16 -> bf16 with a scale (bf16 gradients averaged as they are packed),
+  // over every 16-bit pattern in turn, small and streamed, and in place.
+  for (size_t count : {size_t(65536), size_t(6) << 20}) {
+    std::vector<uint16_t> src(count);
+    for (size_t i = 0; i < count; ++i) src[i] = static_cast<uint16_t>(i * 40503u);
+    for (float scale : {0.5f, 0.125f, 0x1p-100f, 3.0f}) {
+      const CopyOp op{TIDAL_BF16, TIDAL_BF16, scale};
+      std::vector<uint16_t> got(count), want(count), in_place = src;
+      reference_copy(src.data(), want.data(), count, op);
+      CopyTable table, same;
+      table.add(src.data(), got.data(), count);
+      same.add(in_place.data(), in_place.data(), count);
+      ASSERT_TRUE(table.finalize(false).ok() && same.finalize(false).ok());
+      ASSERT_TRUE(table.run(op, nullptr).ok() && same.run(op, nullptr).ok());
+      for (size_t i = 0; i < count; ++i) {
+        ASSERT_EQ(got[i], want[i]) << "scale " << scale << " at " << i << ": " << src[i];
+        ASSERT_EQ(in_place[i], want[i]) << "in place, scale " << scale << " at " << i;
+      }
+    }
+  }
+}
+
 TEST(PackKernel, Avx512Bf16ConversionIsTheFormulaBitForBit) {
   if (!tidal::have_avx512_bf16()) {
     GTEST_SKIP() << "this CPU has no AVX512-BF16: the portable loop (tested above) runs";

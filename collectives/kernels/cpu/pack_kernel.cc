@@ -101,6 +101,9 @@ TIDAL_INLINE_INTO_CLONES void convert_range(const void* src_v, void* dst_v, size
       return;
     }
     for (size_t i = 0; i < count; ++i) dst[i] = float_to_bf16(src[i] * s);
+  } else if (op.src_dtype == TIDAL_BF16 && op.dst_dtype == TIDAL_BF16 && have_avx512_bf16()) {
+    bf16_scale_avx512(static_cast<const uint16_t*>(src_v), static_cast<uint16_t*>(dst_v), count,
+                      s);
   } else if (op.src_dtype == TIDAL_BF16 && op.dst_dtype == TIDAL_F32) {
     const uint16_t* src = static_cast<const uint16_t*>(src_v);
     float* dst = static_cast<float*>(dst_v);
