@@ -7,6 +7,7 @@
 
 #include "lib/core/bf16_avx512.h"
 #include "lib/core/dtype.h"
+#include "lib/core/f16_f16c.h"
 
 namespace tidal {
 namespace {
@@ -161,6 +162,11 @@ void reduce_into(void* acc, const void* in, size_t count, tidal_dtype_t dtype,
                      static_cast<const uint16_t*>(in), count, op);
     return;
   }
+  if (dtype == TIDAL_F16 && have_f16c()) {
+    f16_fold_f16c(static_cast<uint16_t*>(acc), static_cast<const uint16_t*>(acc),
+                  static_cast<const uint16_t*>(in), count, op);
+    return;
+  }
   switch (dtype) {
     case TIDAL_F32: fold<Plain<float>>(acc, in, count, op); break;
     case TIDAL_F64: fold<Plain<double>>(acc, in, count, op); break;
@@ -182,6 +188,11 @@ void reduce_to(void* out, const void* a, const void* b, size_t count, tidal_dtyp
                      static_cast<const uint16_t*>(b), count, op);
     return;
   }
+  if (dtype == TIDAL_F16 && have_f16c()) {
+    f16_fold_f16c(static_cast<uint16_t*>(out), static_cast<const uint16_t*>(a),
+                  static_cast<const uint16_t*>(b), count, op);
+    return;
+  }
   switch (dtype) {
     case TIDAL_F32: fold_to<Plain<float>>(out, a, b, count, op); break;
     case TIDAL_F64: fold_to<Plain<double>>(out, a, b, count, op); break;
@@ -199,6 +210,10 @@ void reduce_to(void* out, const void* a, const void* b, size_t count, tidal_dtyp
 void divide_by(void* buf, size_t count, tidal_dtype_t dtype, int divisor) {
   if (dtype == TIDAL_BF16 && have_avx512_bf16()) {
     bf16_divide_avx512(static_cast<uint16_t*>(buf), count, divisor);
+    return;
+  }
+  if (dtype == TIDAL_F16 && have_f16c()) {
+    f16_divide_f16c(static_cast<uint16_t*>(buf), count, divisor);
     return;
   }
   switch (dtype) {

@@ -166,6 +166,42 @@ TEST(PackKernel, CastsToBf16MatchTheFormulaForEveryClassOfFloat) {
   }
 }
 
+TEST(PackKernel, F16CastsAndScalesMatchTheFormulaForEveryClassOfValue) {
+  // f32 -> f16 over every class of float (NaNs, infinities, values that
+  // round to inf or to f16 subnormals), f16 -> f32 and f16 -> f16 over
+  // every 16-bit pattern; small and streamed; the f16 scale in place too.
+  for (size_t count : {size_t(65536), size_t(6) << 20}) {
+    const std::vector<float> f32 = every_class_of_float(count);
+    std::vector<uint16_t> f16(count);
+    for (size_t i = 0; i < count; ++i) f16[i] = static_cast<uint16_t>(i * 40503u);
+    for (float scale : {1.0f, 0.5f, 0x1p-20f, 3.0f}) {
+      const CopyOp ops[] = {{TIDAL_F32, TIDAL_F16, scale}, {TIDAL_F16, TIDAL_F32, scale},
+                            {TIDAL_F16, TIDAL_F16, scale}};
+      for (const CopyOp& op : ops) {
+        const void* src = op.src_dtype == TIDAL_F32 ? static_cast<const void*>(f32.data())
+                                                    : static_cast<const void*>(f16.data());
+        const size_t bytes = count * tidal::dtype_size(op.dst_dtype);
+        std::vector<unsigned char> got(bytes), want(bytes);
+        reference_copy(src, want.data(), count, op);
+        CopyTable table;
+        table.add(src, got.data(), count);
+        ASSERT_TRUE(table.finalize(false).ok());
+        ASSERT_TRUE(table.run(op, nullptr).ok());
+        ASSERT_EQ(std::memcmp(got.data(), want.data(), bytes), 0)
+            << tidal_dtype_name(op.src_dtype) << "->" << tidal_dtype_name(op.dst_dtype)
+            << " scale " << scale << " count " << count;
+        if (op.src_dtype != op.dst_dtype || op.plain()) continue;
+        std::vector<uint16_t> in_place = f16;
+        CopyTable same;
+        same.add(in_place.data(), in_place.data(), count);
+        ASSERT_TRUE(same.finalize(false).ok());
+        ASSERT_TRUE(same.run(op, nullptr).ok());
+        ASSERT_EQ(std::memcmp(in_place.data(), want.data(), bytes), 0) << "in place " << scale;
+      }
+    }
+  }
+}
+
 TEST(PackKernel, ScaledBf16MatchesTheFormulaForEveryClassOfValue) {
   // bf16 -> bf16 with a scale (bf16 gradients averaged as they are packed),
   // over every 16-bit pattern in turn, small and streamed, and in place.

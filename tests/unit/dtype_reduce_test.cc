@@ -127,11 +127,13 @@ TEST(Reduce, ToOtherMemoryEqualsCopyThenFoldForEveryTypeAndOp) {
   }
 }
 
-// bf16 folds (vectorised where the CPU has AVX512-BF16) are bit for bit
-// the scalar formula for every class of value: random bit patterns (NaNs,
-// infinities, subnormals), cancellations that land on a subnormal, ties,
-// signed zeros; out elsewhere and in place, with tails.
-TEST(Reduce, Bf16FoldsMatchTheScalarFormulaForEveryClassOfValue) {
+// Folds and averages of a 16-bit float type (vectorised where the CPU has
+// AVX512-BF16 or F16C) are bit for bit the scalar formula for every class
+// of value: random bit patterns (NaNs, infinities, subnormals), the named
+// pairs (cancellations that land on a subnormal, ties, signed zeros,
+// overflow), out elsewhere and in place, with tails.
+void check_16_bit_folds(tidal_dtype_t t, float (*decode)(uint16_t), uint16_t (*encode)(float),
+                        const std::vector<std::pair<uint16_t, uint16_t>>& pairs) {
   std::mt19937 rng(3);
   const size_t count = 4099;
   std::vector<uint16_t> a(count), b(count);
@@ -139,12 +141,9 @@ TEST(Reduce, Bf16FoldsMatchTheScalarFormulaForEveryClassOfValue) {
     a[i] = static_cast<uint16_t>(rng());
     b[i] = static_cast<uint16_t>(rng());
   }
-  const uint16_t pairs[][2] = {{0x00c0, 0x8080}, {0x0001, 0x8000}, {0x8000, 0x0000},
-                               {0x7f80, 0xff80}, {0x7f7f, 0x7f7f}, {0x7fc1, 0x3f80},
-                               {0x3f80, 0xff81}, {0x0080, 0x8001}, {0x4380, 0x3f80}};
-  for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); ++i) {
-    a[i * 41] = pairs[i][0];
-    b[i * 41] = pairs[i][1];
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    a[i * 41] = pairs[i].first;
+    b[i * 41] = pairs[i].second;
   }
   auto formula = [](float x, float y, tidal_op_t op) {
     switch (op) {
@@ -156,22 +155,37 @@ TEST(Reduce, Bf16FoldsMatchTheScalarFormulaForEveryClassOfValue) {
   };
   for (tidal_op_t op : {TIDAL_SUM, TIDAL_PROD, TIDAL_MAX, TIDAL_MIN, TIDAL_AVG}) {
     std::vector<uint16_t> out(count), in_place = a;
-    reduce_to(out.data(), a.data(), b.data(), count, TIDAL_BF16, op);
-    reduce_into(in_place.data(), b.data(), count, TIDAL_BF16, op);
+    reduce_to(out.data(), a.data(), b.data(), count, t, op);
+    reduce_into(in_place.data(), b.data(), count, t, op);
     for (size_t i = 0; i < count; ++i) {
-      const uint16_t want = float_to_bf16(formula(bf16_to_float(a[i]), bf16_to_float(b[i]), op));
-      ASSERT_EQ(out[i], want) << "op " << op << " at " << i << ": " << a[i] << ", " << b[i];
-      ASSERT_EQ(in_place[i], want) << "op " << op << " in place at " << i;
+      const uint16_t want = encode(formula(decode(a[i]), decode(b[i]), op));
+      ASSERT_EQ(out[i], want) << tidal_dtype_name(t) << " op " << op << " at " << i << ": "
+                              << a[i] << ", " << b[i];
+      ASSERT_EQ(in_place[i], want) << tidal_dtype_name(t) << " op " << op << " in place at " << i;
     }
   }
   for (int divisor : {1, 3, 4, 7, 1024}) {
     std::vector<uint16_t> divided = a;
-    divide_by(divided.data(), count, TIDAL_BF16, divisor);
+    divide_by(divided.data(), count, t, divisor);
     for (size_t i = 0; i < count; ++i) {
-      ASSERT_EQ(divided[i], float_to_bf16(bf16_to_float(a[i]) / static_cast<float>(divisor)))
-          << "divisor " << divisor << " at " << i << ": " << a[i];
+      ASSERT_EQ(divided[i], encode(decode(a[i]) / static_cast<float>(divisor)))
+          << tidal_dtype_name(t) << " divisor " << divisor << " at " << i << ": " << a[i];
     }
   }
+}
+
+TEST(Reduce, Bf16FoldsMatchTheScalarFormulaForEveryClassOfValue) {
+  check_16_bit_folds(TIDAL_BF16, bf16_to_float, float_to_bf16,
+                     {{0x00c0, 0x8080}, {0x0001, 0x8000}, {0x8000, 0x0000}, {0x7f80, 0xff80},
+                      {0x7f7f, 0x7f7f}, {0x7fc1, 0x3f80}, {0x3f80, 0xff81}, {0x0080, 0x8001},
+                      {0x4380, 0x3f80}});
+}
+
+TEST(Reduce, F16FoldsMatchTheScalarFormulaForEveryClassOfValue) {
+  check_16_bit_folds(TIDAL_F16, f16_to_float, float_to_f16,
+                     {{0x0600, 0x8400}, {0x0001, 0x8000}, {0x8000, 0x0000}, {0x7c00, 0xfc00},
+                      {0x7bff, 0x7bff}, {0x7c01, 0x3c00}, {0x3c00, 0xfe01}, {0x0400, 0x8001},
+                      {0x6400, 0x3c00}, {0x7bff, 0x5000}});
 }
 
 TEST(Reduce, NarrowFloatsRoundAfterEveryStep) {

@@ -6,6 +6,7 @@
 
 #include "lib/core/bf16_avx512.h"
 #include "lib/core/dtype.h"
+#include "lib/core/f16_f16c.h"
 #include "lib/core/parallel.h"
 
 #if defined(__x86_64__) || defined(__SSE2__)
@@ -85,6 +86,12 @@ TIDAL_INLINE_INTO_CLONES void convert_range(const void* src_v, void* dst_v, size
       default: return f16_to_float(static_cast<const uint16_t*>(src_v)[i]);
     }
   };
+  const bool f16_cast = (op.src_dtype == TIDAL_F16 || op.dst_dtype == TIDAL_F16) &&
+                        op.src_dtype != TIDAL_BF16 && op.dst_dtype != TIDAL_BF16;
+  if (f16_cast && have_f16c()) {
+    f16_convert_f16c(src_v, op.src_dtype, dst_v, op.dst_dtype, count, s);
+    return;
+  }
   if (op.src_dtype == TIDAL_F64) {
     const double* src = static_cast<const double*>(src_v);
     double* dst = static_cast<double*>(dst_v);

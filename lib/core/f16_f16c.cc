@@ -1,0 +1,163 @@
+#include "lib/core/f16_f16c.h"
+
+
+#include "lib/core/dtype.h"
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#include <immintrin.h>
+#define TIDAL_HAVE_F16C_PATH 1
+#define TIDAL_F16C __attribute__((target("avx2,f16c")))
+#endif
+
+namespace tidal {
+namespace {
+
+// The scalar folds of lib/core/reduce.cc, for tails and NaN groups.
+inline float apply(float a, float b, tidal_op_t op) {
+  switch (op) {
+    case TIDAL_PROD: return a * b;
+    case TIDAL_MAX: return a < b ? b : a;
+    case TIDAL_MIN: return b < a ? b : a;
+    default: return a + b;
+  }
+}
+
+void fold_scalar(uint16_t* out, const uint16_t* a, const uint16_t* b, size_t count,
+                 tidal_op_t op) {
+  for (size_t i = 0; i < count; ++i) {
+    out[i] = float_to_f16(apply(f16_to_float(a[i]), f16_to_float(b[i]), op));
+  }
+}
+
+void divide_scalar(uint16_t* buf, size_t count, int divisor) {
+  for (size_t i = 0; i < count; ++i) {
+    buf[i] = float_to_f16(f16_to_float(buf[i]) / static_cast<float>(divisor));
+  }
+}
+
+float load_scalar(const void* p, tidal_dtype_t t, size_t i) {
+  if (t == TIDAL_F32) return static_cast<const float*>(p)[i];
+  return f16_to_float(static_cast<const uint16_t*>(p)[i]);
+}
+
+void convert_scalar(const void* src, tidal_dtype_t st, void* dst, tidal_dtype_t dt, size_t count,
+                    float scale) {
+  for (size_t i = 0; i < count; ++i) {
+    const float v = load_scalar(src, st, i) * scale;
+    if (dt == TIDAL_F32) static_cast<float*>(dst)[i] = v;
+    else static_cast<uint16_t*>(dst)[i] = float_to_f16(v);
+  }
+}
+
+}  // namespace
+
+#if TIDAL_HAVE_F16C_PATH
+
+bool have_f16c() {
+  static const bool ok = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c");
+  }();
+  return ok;
+}
+
+namespace {
+
+TIDAL_F16C inline __m256 load8(const void* p, tidal_dtype_t t) {
+  if (t == TIDAL_F32) return _mm256_loadu_ps(static_cast<const float*>(p));
+  return _mm256_cvtph_ps(_mm_loadu_si128(static_cast<const __m128i*>(p)));
+}
+
+TIDAL_F16C inline bool any_nan(__m256 v) {
+  return _mm256_movemask_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q)) != 0;
+}
+
+TIDAL_F16C inline void store8_f16(uint16_t* p, __m256 v) {
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(p),
+                   _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+}
+
+// MAX is `a < b ? b : a`, which vmaxps(b, a) computes (it returns its
+// second operand when they are unordered or equal); MIN likewise.
+template <tidal_op_t Op>
+TIDAL_F16C void fold_loop(uint16_t* out, const uint16_t* a, const uint16_t* b, size_t count) {
+  size_t i = 0;
+  for (; i + 8 <= count; i += 8) {
+    const __m256 x = load8(a + i, TIDAL_F16), y = load8(b + i, TIDAL_F16);
+    __m256 r;
+    if (Op == TIDAL_PROD) r = _mm256_mul_ps(x, y);
+    else if (Op == TIDAL_MAX) r = _mm256_max_ps(y, x);
+    else if (Op == TIDAL_MIN) r = _mm256_min_ps(y, x);
+    else r = _mm256_add_ps(x, y);
+    if (any_nan(r)) fold_scalar(out + i, a + i, b + i, 8, Op);
+    else store8_f16(out + i, r);
+  }
+  fold_scalar(out + i, a + i, b + i, count - i, Op);
+}
+
+}  // namespace
+
+void f16_fold_f16c(uint16_t* out, const uint16_t* a, const uint16_t* b, size_t count,
+                   tidal_op_t op) {
+  switch (op) {
+    case TIDAL_PROD: fold_loop<TIDAL_PROD>(out, a, b, count); break;
+    case TIDAL_MAX: fold_loop<TIDAL_MAX>(out, a, b, count); break;
+    case TIDAL_MIN: fold_loop<TIDAL_MIN>(out, a, b, count); break;
+    default: fold_loop<TIDAL_SUM>(out, a, b, count); break;
+  }
+}
+
+TIDAL_F16C
+void f16_divide_f16c(uint16_t* buf, size_t count, int divisor) {
+  const __m256 d = _mm256_set1_ps(static_cast<float>(divisor));
+  size_t i = 0;
+  for (; i + 8 <= count; i += 8) {
+    const __m256 r = _mm256_div_ps(load8(buf + i, TIDAL_F16), d);
+    if (any_nan(r)) divide_scalar(buf + i, 8, divisor);
+    else store8_f16(buf + i, r);
+  }
+  divide_scalar(buf + i, count - i, divisor);
+}
+
+TIDAL_F16C
+void f16_convert_f16c(const void* src, tidal_dtype_t st, void* dst, tidal_dtype_t dt,
+                      size_t count, float scale) {
+  const size_t ses = st == TIDAL_F32 ? 4 : 2, des = dt == TIDAL_F32 ? 4 : 2;
+  const auto* s = static_cast<const char*>(src);
+  auto* d = static_cast<char*>(dst);
+  const __m256 k = _mm256_set1_ps(scale);
+  size_t i = 0;
+  for (; i + 8 <= count; i += 8) {
+    const __m256 r = _mm256_mul_ps(load8(s + i * ses, st), k);
+    if (any_nan(r)) {
+      convert_scalar(s + i * ses, st, d + i * des, dt, 8, scale);
+    } else if (dt == TIDAL_F32) {
+      _mm256_storeu_ps(reinterpret_cast<float*>(d + i * des), r);
+    } else {
+      store8_f16(reinterpret_cast<uint16_t*>(d + i * des), r);
+    }
+  }
+  convert_scalar(s + i * ses, st, d + i * des, dt, count - i, scale);
+}
+
+#else  // no F16C path: callers check have_f16c() and never get here
+
+bool have_f16c() { return false; }
+
+void f16_fold_f16c(uint16_t* out, const uint16_t* a, const uint16_t* b, size_t count,
+                   tidal_op_t op) {
+  fold_scalar(out, a, b, count, op);
+}
+
+void f16_divide_f16c(uint16_t* buf, size_t count, int divisor) {
+  divide_scalar(buf, count, divisor);
+}
+
+void f16_convert_f16c(const void* src, tidal_dtype_t st, void* dst, tidal_dtype_t dt,
+                      size_t count, float scale) {
+  convert_scalar(src, st, dst, dt, count, scale);
+}
+
+#endif
+
+}  // namespace tidal
