@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "lib/core/cpu_kernels.h"
 #include "lib/core/dtype.h"
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
@@ -44,7 +45,7 @@ bool have_avx512_bf16() {
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
            __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bf16");
   }();
-  return native;
+  return native && !portable_cpu_kernels();
 }
 
 namespace {

@@ -16,7 +16,8 @@
 
 namespace tidal {
 
-// Whether the functions below can run on this CPU (checked once).
+// Whether the functions below run: the CPU has the instructions (checked
+// once) and TIDAL_CPU_KERNELS is not "portable" (lib/core/cpu_kernels.h).
 bool have_avx512_bf16();
 
 // dst[i] = float_to_bf16(src[i] * scale) for `count` elements.

@@ -1,6 +1,7 @@
 #include "lib/core/f16_f16c.h"
 
 
+#include "lib/core/cpu_kernels.h"
 #include "lib/core/dtype.h"
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
@@ -58,7 +59,7 @@ bool have_f16c() {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c");
   }();
-  return ok;
+  return ok && !portable_cpu_kernels();
 }
 
 namespace {

@@ -16,7 +16,8 @@
 
 namespace tidal {
 
-// Whether the functions below can run on this CPU (checked once).
+// Whether the functions below run: the CPU has the instructions (checked
+// once) and TIDAL_CPU_KERNELS is not "portable" (lib/core/cpu_kernels.h).
 bool have_f16c();
 
 // out[i] = f16(float(a[i]) (op) float(b[i])), as reduce_to folds f16

@@ -3,7 +3,10 @@
 //
 // Every reduction is a left fold in a fixed order, rounding to the element
 // type after each step (what a ring or a tree does hop by hop), so a fixed
-// order gives bitwise reproducible results.
+// order gives bitwise reproducible results. bf16 and f16 run on the CPU's
+// conversion instructions where it has them (lib/core/bf16_avx512.h,
+// f16_f16c.h), with the same bits as the portable loops — except that when
+// both operands are NaN, which NaN the result keeps is not specified.
 #pragma once
 
 #include <cstddef>

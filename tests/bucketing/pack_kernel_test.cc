@@ -11,6 +11,7 @@
 #include "collectives/kernels/copy_table.h"
 #include "collectives/kernels/cpu/pack_kernel.h"
 #include "lib/core/bf16_avx512.h"
+#include "lib/core/cpu_kernels.h"
 #include "lib/core/dtype.h"
 
 namespace {
@@ -146,7 +147,20 @@ std::vector<float> every_class_of_float(size_t count) {
   return f;
 }
 
-TEST(PackKernel, CastsToBf16MatchTheFormulaForEveryClassOfFloat) {
+// The CPU's conversion instructions (where it has them) and the portable
+// loops, in turn: both must give the formula's bits.
+class SixteenBitPack : public ::testing::TestWithParam<bool> {
+ protected:
+  void SetUp() override { tidal::set_portable_cpu_kernels(GetParam()); }
+  void TearDown() override { tidal::set_portable_cpu_kernels(false); }
+};
+
+INSTANTIATE_TEST_SUITE_P(Kernels, SixteenBitPack, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "portable" : "native";
+                         });
+
+TEST_P(SixteenBitPack, CastsToBf16MatchTheFormulaForEveryClassOfFloat) {
   // Small (one pass), threaded, and streamed through the staging buffer; a
   // scale of 1 and 2^-120 (which makes subnormals of most small normals).
   for (size_t count : {size_t(1000), size_t(1) << 20, size_t(5) << 20}) {
@@ -166,7 +180,7 @@ TEST(PackKernel, CastsToBf16MatchTheFormulaForEveryClassOfFloat) {
   }
 }
 
-TEST(PackKernel, F16CastsAndScalesMatchTheFormulaForEveryClassOfValue) {
+TEST_P(SixteenBitPack, F16CastsAndScalesMatchTheFormulaForEveryClassOfValue) {
   // f32 -> f16 over every class of float (NaNs, infinities, values that
   // round to inf or to f16 subnormals), f16 -> f32 and f16 -> f16 over
   // every 16-bit pattern; small and streamed; the f16 scale in place too.
@@ -202,7 +216,7 @@ TEST(PackKernel, F16CastsAndScalesMatchTheFormulaForEveryClassOfValue) {
   }
 }
 
-TEST(PackKernel, ScaledBf16MatchesTheFormulaForEveryClassOfValue) {
+TEST_P(SixteenBitPack, ScaledBf16MatchesTheFormulaForEveryClassOfValue) {
   // bf16 -> bf16 with a scale (bf16 gradients averaged as they are packed),
   // over every 16-bit pattern in turn, small and streamed, and in place.
   for (size_t count : {size_t(65536), size_t(6) << 20}) {
