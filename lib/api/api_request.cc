@@ -25,7 +25,12 @@ tidal_status_t tidal_test(tidal_request_t request, int* done) {
 tidal_status_t tidal_wait(tidal_request_t request) {
   Status s = check_request(request);
   if (!s.ok()) return report(s);
-  return report(request->impl->wait(tidal::Deadline::never()), live_comm(request));
+  // Through the communicator when it is alive: its engine may run the
+  // queue up to this request on this thread (lib/engine/cpu_engine.h).
+  tidal_comm* comm = live_comm(request);
+  return report(comm ? comm->impl->wait(request->impl)
+                     : request->impl->wait(tidal::Deadline::never()),
+                comm);
 }
 
 tidal_status_t tidal_wait_all(size_t n, tidal_request_t* requests) {

@@ -87,7 +87,7 @@ Status Communicator::split(int color, int key, const tidal_config_t* user,
 Status Communicator::wait(const RequestPtr& request) {
   // The item's own deadline bounds the running work; this one only guards
   // against a queue that never drains (it is generous on purpose).
-  return request->wait(Deadline::never());
+  return engine_->wait(request, Deadline::never());
 }
 
 void Communicator::abort() {

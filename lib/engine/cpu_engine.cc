@@ -66,12 +66,30 @@ Status CpuEngine::async_error() {
   return error_;
 }
 
+Status CpuEngine::wait(const RequestPtr& request, const Deadline& deadline) {
+  Status done;
+  while (!request->test(&done)) {
+    Item item;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      // Busy (the progress thread or another waiter runs an item), empty,
+      // or broken (the progress thread fails the rest fast): just wait.
+      if (running_item_ || queue_.empty() || !error_.ok() || stop_) break;
+      item = std::move(queue_.front());
+      queue_.pop_front();
+      running_item_ = true;
+    }
+    execute(item);
+  }
+  return request->wait(deadline);
+}
+
 void CpuEngine::run() {
   for (;;) {
     Item item;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      cv_.wait(lock, [&] { return !running_item_ && (stop_ || !queue_.empty()); });
       if (queue_.empty()) return;  // stop_ and nothing left
       item = std::move(queue_.front());
       queue_.pop_front();
@@ -87,30 +105,35 @@ void CpuEngine::run() {
         continue;
       }
     }
-    log_trace(rank_, "engine: start {}", item.name);
-    ExecContext ctx;
-    ctx.deadline = Deadline::after(timeout_s_);
-    Status s;
-    try {
-      s = item.work(ctx);
-    } catch (const std::bad_alloc&) {
-      s = Status(TIDAL_ERR_NO_MEMORY, "out of memory");
-    } catch (const std::exception& e) {
-      s = Status(TIDAL_ERR_INTERNAL, e.what());
-    }
-    if (!s.ok()) {
-      s = s.with_context(item.name);
-      log_warn(rank_, "{} failed: {}", tidal_status_string(s.code()), s.message());
-    }
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (!s.ok()) fail_locked(s);
-      running_item_ = false;
-    }
-    item.request->complete(s);
-    idle_cv_.notify_all();
-    log_trace(rank_, "engine: done {}", item.name);
+    execute(item);
   }
+}
+
+void CpuEngine::execute(Item& item) {
+  log_trace(rank_, "engine: start {}", item.name);
+  ExecContext ctx;
+  ctx.deadline = Deadline::after(timeout_s_);
+  Status s;
+  try {
+    s = item.work(ctx);
+  } catch (const std::bad_alloc&) {
+    s = Status(TIDAL_ERR_NO_MEMORY, "out of memory");
+  } catch (const std::exception& e) {
+    s = Status(TIDAL_ERR_INTERNAL, e.what());
+  }
+  if (!s.ok()) {
+    s = s.with_context(item.name);
+    log_warn(rank_, "{} failed: {}", tidal_status_string(s.code()), s.message());
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!s.ok()) fail_locked(s);
+    running_item_ = false;
+  }
+  item.request->complete(s);
+  cv_.notify_one();  // the next item, if a waiter ran this one
+  idle_cv_.notify_all();
+  log_trace(rank_, "engine: done {}", item.name);
 }
 
 }  // namespace tidal

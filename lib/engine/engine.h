@@ -40,6 +40,12 @@ class Engine {
   // Waits until every queued item has finished (or failed).
   virtual void drain() = 0;
 
+  // Blocks until `request` (one of this engine's) completes or `deadline`
+  // passes. An engine may use the waiting thread to run queued work.
+  virtual Status wait(const RequestPtr& request, const Deadline& deadline) {
+    return request->wait(deadline);
+  }
+
   // The first error of any item (OK when none).
   virtual Status async_error() = 0;
 };

@@ -1,20 +1,30 @@
 #include "lib/transport/local/local_group.h"
 
+#include <chrono>
 #include <cstring>
+#include <thread>
 
 #include <fmt/format.h>
 
 #include "lib/core/dtype.h"
 #include "lib/core/reduce.h"
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define TIDAL_CPU_RELAX() _mm_pause()
+#else
+#define TIDAL_CPU_RELAX() std::this_thread::yield()
+#endif
+
 namespace tidal {
 
 LocalGroup::LocalGroup(int size)
     : size_(size),
+      spin_(static_cast<unsigned>(size) <= std::thread::hardware_concurrency()),
+      rank_cv_(static_cast<size_t>(size)),
       arrived_mask_(static_cast<size_t>(size), 0),
       posts_(static_cast<size_t>(size)),
       split_slots_(static_cast<size_t>(size)),
-      rank_cv_(static_cast<size_t>(size)),
       mailboxes_(static_cast<size_t>(size)) {}
 
 LocalGroup::~LocalGroup() {
@@ -25,7 +35,27 @@ LocalGroup::~LocalGroup() {
   }
 }
 
+// How long a waiter spins before it sleeps: a few peer arrivals' worth
+// (a rank's step of a small collective here takes 1-5 us). Spinning
+// yields the core every few rounds, so a peer that shares it still runs.
+constexpr auto kSpinBudget = std::chrono::microseconds(30);
+
+bool LocalGroup::spin_for_event(uint64_t seen) const {
+  if (!spin_) return false;
+  const auto until = std::chrono::steady_clock::now() + kSpinBudget;
+  for (int round = 1;; ++round) {
+    if (events_.load(std::memory_order_acquire) != seen) return true;
+    if (round % 64 == 0) {
+      if (std::chrono::steady_clock::now() >= until) return false;
+      std::this_thread::yield();
+    } else {
+      TIDAL_CPU_RELAX();
+    }
+  }
+}
+
 void LocalGroup::wake_all() {
+  note_event();
   cv_.notify_all();
   for (auto& cv : rank_cv_) cv.notify_all();
 }
@@ -65,11 +95,21 @@ Status LocalGroup::barrier(int rank, const Deadline& deadline, const char* what)
     arrived_ = 0;
     std::fill(arrived_mask_.begin(), arrived_mask_.end(), 0);
     ++generation_;
+    note_event();
     lock.unlock();
     cv_.notify_all();
     return Status();
   }
+  bool spun = false;
   while (generation_ == gen && failure_.ok()) {
+    if (!spun) {  // then re-check under the lock before sleeping
+      spun = true;
+      const uint64_t seen = events_.load(std::memory_order_relaxed);
+      lock.unlock();
+      spin_for_event(seen);
+      lock.lock();
+      continue;
+    }
     if (cv_.wait_until(lock, deadline.when()) == std::cv_status::timeout &&
         generation_ == gen && failure_.ok()) {
       failure_ = timeout_status(what, rank);
@@ -89,6 +129,7 @@ Status LocalGroup::recv_one(int rank, const P2POp& op, const Deadline& deadline)
   std::unique_lock<std::mutex> lock(mu_);
   auto& box = mailboxes_[rank];
   Message* msg = nullptr;
+  bool spun = false;
   for (;;) {
     if (!failure_.ok()) return failure_;
     for (auto it = box.begin(); it != box.end(); ++it) {
@@ -99,6 +140,15 @@ Status LocalGroup::recv_one(int rank, const P2POp& op, const Deadline& deadline)
       }
     }
     if (msg) break;
+    if (!spun) {  // then re-check under the lock before sleeping
+      spun = true;
+      const uint64_t seen = events_.load(std::memory_order_relaxed);
+      lock.unlock();
+      spin_for_event(seen);
+      lock.lock();
+      continue;
+    }
+    spun = false;
     if (rank_cv_[rank].wait_until(lock, deadline.when()) == std::cv_status::timeout) {
       failure_ = Status(TIDAL_ERR_TIMEOUT,
                         fmt::format("local: rank {} timed out receiving {} bytes from "
@@ -134,6 +184,7 @@ Status LocalGroup::recv_one(int rank, const P2POp& op, const Deadline& deadline)
   }
   msg->result = result;
   msg->done = true;
+  note_event();
   rank_cv_[msg->src].notify_all();  // under the lock: the sender cannot free msg first
   return result;
 }
@@ -183,6 +234,7 @@ Status LocalGroup::p2p(int rank, const P2POp* ops, size_t n, const Deadline& dea
       m.bytes = ops[i].bytes;
       mailboxes_[ops[i].peer].push_back(&m);
     }
+    note_event();
   }
   for (size_t i = 0; i < n; ++i) {  // wake each receiver, not the whole group
     if (ops[i].kind == P2POp::kSend) rank_cv_[ops[i].peer].notify_all();
@@ -194,7 +246,17 @@ Status LocalGroup::p2p(int rank, const P2POp* ops, size_t n, const Deadline& dea
   if (status.ok()) {
     std::unique_lock<std::mutex> lock(mu_);
     for (Message& m : sent) {
+      bool spun = false;
       while (!m.done && failure_.ok()) {
+        if (!spun) {  // then re-check under the lock before sleeping
+          spun = true;
+          const uint64_t seen = events_.load(std::memory_order_relaxed);
+          lock.unlock();
+          spin_for_event(seen);
+          lock.lock();
+          continue;
+        }
+        spun = false;
         if (rank_cv_[rank].wait_until(lock, deadline.when()) == std::cv_status::timeout &&
             !m.done && failure_.ok()) {
           failure_ = Status(TIDAL_ERR_TIMEOUT,
