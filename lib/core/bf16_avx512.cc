@@ -4,6 +4,7 @@
 
 #include "lib/core/cpu_kernels.h"
 #include "lib/core/dtype.h"
+#include "lib/core/reduce_op.h"
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 // GCC 12's AVX-512 intrinsics pass a self-initialised "undefined" vector
@@ -18,20 +19,11 @@
 namespace tidal {
 namespace {
 
-// The scalar folds of lib/core/reduce.cc, for tails and subnormal vectors.
-inline float apply(float a, float b, tidal_op_t op) {
-  switch (op) {
-    case TIDAL_PROD: return a * b;
-    case TIDAL_MAX: return a < b ? b : a;
-    case TIDAL_MIN: return b < a ? b : a;
-    default: return a + b;
-  }
-}
-
+// Tails and subnormal groups: the portable fold, element by element.
 void fold_scalar(uint16_t* out, const uint16_t* a, const uint16_t* b, size_t count,
                  tidal_op_t op) {
   for (size_t i = 0; i < count; ++i) {
-    out[i] = float_to_bf16(apply(bf16_to_float(a[i]), bf16_to_float(b[i]), op));
+    out[i] = float_to_bf16(apply_op<float>(bf16_to_float(a[i]), bf16_to_float(b[i]), op));
   }
 }
 
@@ -86,7 +78,7 @@ TIDAL_AVX512_BF16 inline void stream_bf16_line(const float* src, uint16_t* dst, 
   _mm256_stream_si256(reinterpret_cast<__m256i*>(dst + 16), hi);
 }
 
-// One loop per op, the op's instruction picked to match apply(): MAX is
+// One loop per op, the op's instruction picked to match apply_op(): MAX is
 // `a < b ? b : a`, which vmaxps(b, a) computes (it returns its second
 // operand when they are unordered or equal); MIN likewise.
 template <tidal_op_t Op>

@@ -3,6 +3,7 @@
 
 #include "lib/core/cpu_kernels.h"
 #include "lib/core/dtype.h"
+#include "lib/core/reduce_op.h"
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #include <immintrin.h>
@@ -13,20 +14,11 @@
 namespace tidal {
 namespace {
 
-// The scalar folds of lib/core/reduce.cc, for tails and NaN groups.
-inline float apply(float a, float b, tidal_op_t op) {
-  switch (op) {
-    case TIDAL_PROD: return a * b;
-    case TIDAL_MAX: return a < b ? b : a;
-    case TIDAL_MIN: return b < a ? b : a;
-    default: return a + b;
-  }
-}
-
+// Tails and NaN groups: the portable fold, element by element.
 void fold_scalar(uint16_t* out, const uint16_t* a, const uint16_t* b, size_t count,
                  tidal_op_t op) {
   for (size_t i = 0; i < count; ++i) {
-    out[i] = float_to_f16(apply(f16_to_float(a[i]), f16_to_float(b[i]), op));
+    out[i] = float_to_f16(apply_op<float>(f16_to_float(a[i]), f16_to_float(b[i]), op));
   }
 }
 

@@ -8,6 +8,7 @@
 #include "lib/core/bf16_avx512.h"
 #include "lib/core/dtype.h"
 #include "lib/core/f16_f16c.h"
+#include "lib/core/reduce_op.h"
 
 namespace tidal {
 namespace {
@@ -69,43 +70,11 @@ struct E5M2 {
   static Storage store(Math v) { return float_to_e5m2(v); }
 };
 
-// Signed integers sum and multiply modulo 2^bits, as MPI and NCCL do on
-// two's-complement machines: computed unsigned, so an overflow in the
-// user's data wraps instead of being undefined behaviour.
-template <typename M>
-inline M wrap_add(M a, M b) {
-  if constexpr (std::is_integral<M>::value && std::is_signed<M>::value) {
-    using U = std::make_unsigned_t<M>;
-    return static_cast<M>(static_cast<U>(static_cast<U>(a) + static_cast<U>(b)));
-  } else {
-    return static_cast<M>(a + b);
-  }
-}
-template <typename M>
-inline M wrap_mul(M a, M b) {
-  if constexpr (std::is_integral<M>::value && std::is_signed<M>::value) {
-    using U = std::make_unsigned_t<M>;
-    return static_cast<M>(static_cast<U>(static_cast<U>(a) * static_cast<U>(b)));
-  } else {
-    return static_cast<M>(a * b);
-  }
-}
-
-template <typename M>
-inline M apply(M a, M b, tidal_op_t op) {
-  switch (op) {
-    case TIDAL_PROD: return wrap_mul(a, b);
-    case TIDAL_MAX: return a < b ? b : a;
-    case TIDAL_MIN: return b < a ? b : a;
-    default: return wrap_add(a, b);  // SUM, AVG
-  }
-}
-
 template <typename Tr, tidal_op_t Op>
 void fold_loop(typename Tr::Storage* acc, const typename Tr::Storage* in,
                size_t count) {
   for (size_t i = 0; i < count; ++i) {
-    acc[i] = Tr::store(apply<typename Tr::Math>(Tr::load(acc[i]), Tr::load(in[i]), Op));
+    acc[i] = Tr::store(apply_op<typename Tr::Math>(Tr::load(acc[i]), Tr::load(in[i]), Op));
   }
 }
 
@@ -126,7 +95,7 @@ template <typename Tr, tidal_op_t Op>
 void fold_to_loop(typename Tr::Storage* out, const typename Tr::Storage* a,
                   const typename Tr::Storage* b, size_t count) {
   for (size_t i = 0; i < count; ++i) {
-    out[i] = Tr::store(apply<typename Tr::Math>(Tr::load(a[i]), Tr::load(b[i]), Op));
+    out[i] = Tr::store(apply_op<typename Tr::Math>(Tr::load(a[i]), Tr::load(b[i]), Op));
   }
 }
 
