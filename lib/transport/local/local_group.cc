@@ -36,16 +36,14 @@ LocalGroup::~LocalGroup() {
 }
 
 // How long a waiter spins before it sleeps: a few peer arrivals' worth
-// (a rank's step of a small collective here takes 1-5 us). Spinning
-// yields the core every few rounds, so a peer that shares it still runs.
+// (a rank's step of a small collective here takes 1-5 us).
 constexpr auto kSpinBudget = std::chrono::microseconds(30);
 
 bool LocalGroup::spin_for_event(uint64_t seen) const {
-  if (!spin_) return false;
   const auto until = std::chrono::steady_clock::now() + kSpinBudget;
   for (int round = 1;; ++round) {
     if (events_.load(std::memory_order_acquire) != seen) return true;
-    if (round % 64 == 0) {
+    if (!spin_ || round % 64 == 0) {
       if (std::chrono::steady_clock::now() >= until) return false;
       std::this_thread::yield();
     } else {

@@ -76,14 +76,14 @@ class LocalGroup {
   // Spins (unlocked) until an event after `seen` or a short budget runs
   // out; true if one came. A thread that sleeps on a condition variable
   // costs tens of microseconds to wake on a VM, more than a small
-  // collective; a peer that runs on another core usually arrives sooner.
-  // Only where the group's ranks fit the cores: with more ranks than
-  // cores the peer being waited for needs the core a spinner would hold
-  // (measured: 8 ranks on 2 cores, a 1 MiB reduce-scatter 1.7x slower).
+  // collective; a peer usually arrives sooner. Where the group's ranks fit
+  // the cores it polls with pause; with more ranks than cores it yields
+  // between polls, since the peer it waits for needs a core (polling with
+  // pause there made 8 ranks' 1 MiB reduce-scatter on 2 cores 1.7x slower).
   bool spin_for_event(uint64_t seen) const;
 
   const int size_;
-  const bool spin_;  // the ranks fit the cores: waits spin before they sleep
+  const bool spin_;  // the ranks fit the cores: waits poll with pause, else yield
   // Wakes every waiter of the group (barriers and every rank's p2p).
   void wake_all();
   std::mutex mu_;
