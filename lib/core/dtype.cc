@@ -17,38 +17,6 @@ float float_of(uint32_t u) {
   return f;
 }
 
-// Generic float -> small float with `ebits` exponent and `mbits` mantissa
-// bits, round to nearest even. Returns the magnitude bits (no sign) or
-// `overflow` when the value rounds past `max_bits`.
-uint32_t round_to_small(float a, int ebits, int mbits, uint32_t max_bits,
-                        uint32_t overflow) {
-  // a is finite and >= 0.
-  const int bias = (1 << (ebits - 1)) - 1;
-  if (a == 0.0f) return 0;
-  int exp;
-  std::frexp(a, &exp);  // a = m * 2^exp, m in [0.5, 1)
-  int e = exp - 1;      // a = 1.f * 2^e
-  int min_normal = 1 - bias;
-  // Quantum (value of one ulp) in the target format at this magnitude.
-  int q = (e < min_normal ? min_normal : e) - mbits;
-  float scaled = std::ldexp(a, -q);  // exact: a power-of-two scaling
-  float r = std::nearbyint(scaled);  // default rounding mode: ties to even
-  uint32_t n = static_cast<uint32_t>(r);
-  // n is the value in units of 2^q; rebuild the encoding.
-  uint32_t bits;
-  if (e < min_normal) {
-    // subnormal (n may round up into the smallest normal: encoding still works)
-    bits = n;
-  } else {
-    if (n >= (2u << mbits)) {  // rounded up to next binade
-      n >>= 1;
-      e += 1;
-    }
-    bits = (static_cast<uint32_t>(e + bias) << mbits) | (n & ((1u << mbits) - 1));
-  }
-  return bits > max_bits ? overflow : bits;
-}
-
 }  // namespace
 
 bool dtype_valid(tidal_dtype_t dtype) {
@@ -112,27 +80,8 @@ float e4m3_to_float(uint8_t v) {
   return sign ? -a : a;
 }
 
-uint8_t float_to_e4m3(float f, bool saturate) {
-  uint8_t sign = std::signbit(f) ? 0x80 : 0;
-  if (std::isnan(f)) return 0x7f;
-  float a = std::fabs(f);
-  if (std::isinf(f)) return saturate ? (sign | 0x7e) : 0x7f;
-  uint32_t over = saturate ? 0x7eu : 0x7fu;
-  uint32_t bits = round_to_small(a, 4, 3, 0x7eu, over);
-  if (bits == 0x7f) return 0x7f;  // NaN carries no sign in our encoding
-  return sign | static_cast<uint8_t>(bits);
-}
-
 float e5m2_to_float(uint8_t v) {
   return f16_to_float(static_cast<uint16_t>(v) << 8);
-}
-
-uint8_t float_to_e5m2(float f, bool saturate) {
-  uint8_t sign = std::signbit(f) ? 0x80 : 0;
-  if (std::isnan(f)) return 0x7f;
-  if (std::isinf(f)) return sign | (saturate ? 0x7b : 0x7c);
-  uint32_t over = saturate ? 0x7bu : 0x7cu;
-  return sign | static_cast<uint8_t>(round_to_small(std::fabs(f), 5, 2, 0x7bu, over));
 }
 
 }  // namespace tidal

@@ -34,12 +34,62 @@ inline uint16_t float_to_bf16(float f) {
   return static_cast<uint16_t>((u & 0x7fffffffu) > 0x7f800000u ? quiet_nan : rounded);
 }
 
+// Rounds a finite float magnitude (its bits, sign cleared) to nearest
+// even in a small float format with EBITS exponent and MBITS mantissa
+// bits (IEEE-style bias and subnormals) and returns the magnitude's
+// encoding, which may lie past the format's largest value (the caller maps
+// overflow). Branch-free, so loops over it vectorise; tested against a
+// frexp/ldexp reference over every class of float.
+template <int EBITS, int MBITS>
+inline uint32_t round_to_small_float(uint32_t magnitude) {
+  constexpr int kBias = (1 << (EBITS - 1)) - 1;
+  constexpr int kMinNormalExp = 1 - kBias;
+  constexpr uint32_t kMinNormalBits = static_cast<uint32_t>(kMinNormalExp + 127) << 23;
+  constexpr int kShift = 23 - MBITS;
+  // Normal: round the exponent|mantissa field at MBITS mantissa bits (a
+  // carry moves into the exponent), then rebias the exponent.
+  const uint32_t rounded =
+      (magnitude + ((1u << (kShift - 1)) - 1u) + ((magnitude >> kShift) & 1u)) >> kShift;
+  const uint32_t normal = rounded - (static_cast<uint32_t>(127 - kBias) << MBITS);
+  // Subnormal: adding 2^(q+23), whose ulp is the format's quantum 2^q, makes
+  // the FPU round to a multiple of the quantum; the difference in bits is
+  // the count of quanta (it may reach the smallest normal's encoding).
+  constexpr uint32_t kMagicBits = static_cast<uint32_t>(kMinNormalExp - MBITS + 23 + 127) << 23;
+  float value, magic;
+  std::memcpy(&value, &magnitude, 4);
+  std::memcpy(&magic, &kMagicBits, 4);
+  const float sum = value + magic;
+  uint32_t sum_bits;
+  std::memcpy(&sum_bits, &sum, 4);
+  return magnitude < kMinNormalBits ? sum_bits - kMagicBits : normal;
+}
+
 // OCP FP8 E4M3 ("e4m3fn"): no infinities; 0x7f/0xff are NaN; max 448.
 // Out-of-range finite values become NaN unless `saturate` (then +-448).
 float e4m3_to_float(uint8_t v);
-uint8_t float_to_e4m3(float f, bool saturate = false);
+inline uint8_t float_to_e4m3(float f, bool saturate = false) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  const uint32_t sign = (u >> 24) & 0x80u, magnitude = u & 0x7fffffffu;
+  const uint32_t bits = round_to_small_float<4, 3>(magnitude);
+  const uint32_t overflow = saturate ? (sign | 0x7eu) : 0x7fu;  // NaN carries no sign
+  const uint32_t out = magnitude > 0x7f800000u ? 0x7fu          // NaN
+                       : magnitude == 0x7f800000u ? overflow    // infinity
+                       : bits > 0x7eu ? overflow : (sign | bits);
+  return static_cast<uint8_t>(out);
+}
 // OCP FP8 E5M2: IEEE-style with infinities; max finite 57344.
 float e5m2_to_float(uint8_t v);
-uint8_t float_to_e5m2(float f, bool saturate = false);
+inline uint8_t float_to_e5m2(float f, bool saturate = false) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  const uint32_t sign = (u >> 24) & 0x80u, magnitude = u & 0x7fffffffu;
+  const uint32_t bits = round_to_small_float<5, 2>(magnitude);
+  const uint32_t overflow = sign | (saturate ? 0x7bu : 0x7cu);
+  const uint32_t out = magnitude > 0x7f800000u ? 0x7fu          // NaN
+                       : magnitude == 0x7f800000u ? overflow    // infinity
+                       : bits > 0x7bu ? overflow : (sign | bits);
+  return static_cast<uint8_t>(out);
+}
 
 }  // namespace tidal
