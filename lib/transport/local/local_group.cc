@@ -52,6 +52,13 @@ bool LocalGroup::spin_for_event(uint64_t seen) const {
   }
 }
 
+void LocalGroup::spin_unlocked(std::unique_lock<std::mutex>& lock) {
+  const uint64_t seen = events_.load(std::memory_order_relaxed);  // under the lock
+  lock.unlock();
+  spin_for_event(seen);
+  lock.lock();
+}
+
 void LocalGroup::wake_all() {
   note_event();
   cv_.notify_all();
@@ -102,10 +109,7 @@ Status LocalGroup::barrier(int rank, const Deadline& deadline, const char* what)
   while (generation_ == gen && failure_.ok()) {
     if (!spun) {  // then re-check under the lock before sleeping
       spun = true;
-      const uint64_t seen = events_.load(std::memory_order_relaxed);
-      lock.unlock();
-      spin_for_event(seen);
-      lock.lock();
+      spin_unlocked(lock);
       continue;
     }
     if (cv_.wait_until(lock, deadline.when()) == std::cv_status::timeout &&
@@ -140,10 +144,7 @@ Status LocalGroup::recv_one(int rank, const P2POp& op, const Deadline& deadline)
     if (msg) break;
     if (!spun) {  // then re-check under the lock before sleeping
       spun = true;
-      const uint64_t seen = events_.load(std::memory_order_relaxed);
-      lock.unlock();
-      spin_for_event(seen);
-      lock.lock();
+      spin_unlocked(lock);
       continue;
     }
     spun = false;
@@ -248,10 +249,7 @@ Status LocalGroup::p2p(int rank, const P2POp* ops, size_t n, const Deadline& dea
       while (!m.done && failure_.ok()) {
         if (!spun) {  // then re-check under the lock before sleeping
           spun = true;
-          const uint64_t seen = events_.load(std::memory_order_relaxed);
-          lock.unlock();
-          spin_for_event(seen);
-          lock.lock();
+          spin_unlocked(lock);
           continue;
         }
         spun = false;

@@ -81,6 +81,9 @@ class LocalGroup {
   // between polls, since the peer it waits for needs a core (polling with
   // pause there made 8 ranks' 1 MiB reduce-scatter on 2 cores 1.7x slower).
   bool spin_for_event(uint64_t seen) const;
+  // Releases `lock` (on mu_), spins for an event, takes it back; the
+  // caller then re-checks its condition under the lock before sleeping.
+  void spin_unlocked(std::unique_lock<std::mutex>& lock);
 
   const int size_;
   const bool spin_;  // the ranks fit the cores: waits poll with pause, else yield
