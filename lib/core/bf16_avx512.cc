@@ -78,6 +78,24 @@ TIDAL_AVX512_BF16 inline void stream_bf16_line(const float* src, uint16_t* dst, 
   _mm256_stream_si256(reinterpret_cast<__m256i*>(dst + 16), hi);
 }
 
+// 16 floats from f32 or bf16 elements, and one.
+TIDAL_AVX512_BF16 inline __m512 load16(const float* p) { return _mm512_loadu_ps(p); }
+TIDAL_AVX512_BF16 inline __m512 load16(const uint16_t* p) { return widen(p); }
+inline float load1(const float* p) { return *p; }
+inline float load1(const uint16_t* p) { return bf16_to_float(*p); }
+
+// dst[i] = float_to_bf16(float(src[i]) * scale), 16 at a time.
+template <typename S>
+TIDAL_AVX512_BF16 void scale_to_bf16(const S* src, uint16_t* dst, size_t count, float scale) {
+  const __m512 s = _mm512_set1_ps(scale);
+  size_t i = 0;
+  for (; i + 16 <= count; i += 16) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i),
+                        to_bf16(_mm512_mul_ps(load16(src + i), s)));
+  }
+  for (; i < count; ++i) dst[i] = float_to_bf16(load1(src + i) * scale);
+}
+
 // One loop per op, the op's instruction picked to match apply_op(): MAX is
 // `a < b ? b : a`, which vmaxps(b, a) computes (it returns its second
 // operand when they are unordered or equal); MIN likewise.
@@ -101,13 +119,7 @@ TIDAL_AVX512_BF16 void fold_loop(uint16_t* out, const uint16_t* a, const uint16_
 
 TIDAL_AVX512_BF16
 void f32_to_bf16_avx512(const float* src, uint16_t* dst, size_t count, float scale) {
-  const __m512 s = _mm512_set1_ps(scale);
-  size_t i = 0;
-  for (; i + 16 <= count; i += 16) {
-    const __m256i h = to_bf16(_mm512_mul_ps(_mm512_loadu_ps(src + i), s));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), h);
-  }
-  for (; i < count; ++i) dst[i] = float_to_bf16(src[i] * scale);
+  scale_to_bf16(src, dst, count, scale);
 }
 
 TIDAL_AVX512_BF16
@@ -139,23 +151,12 @@ void f32_to_bf16_avx512_streaming(const float* src, uint16_t* dst, size_t count,
 
 void bf16_fold_avx512(uint16_t* out, const uint16_t* a, const uint16_t* b, size_t count,
                       tidal_op_t op) {
-  switch (op) {
-    case TIDAL_PROD: fold_loop<TIDAL_PROD>(out, a, b, count); break;
-    case TIDAL_MAX: fold_loop<TIDAL_MAX>(out, a, b, count); break;
-    case TIDAL_MIN: fold_loop<TIDAL_MIN>(out, a, b, count); break;
-    default: fold_loop<TIDAL_SUM>(out, a, b, count); break;
-  }
+  with_op(op, [&](auto o) { fold_loop<decltype(o)::value>(out, a, b, count); });
 }
 
 TIDAL_AVX512_BF16
 void bf16_scale_avx512(const uint16_t* src, uint16_t* dst, size_t count, float scale) {
-  const __m512 s = _mm512_set1_ps(scale);
-  size_t i = 0;
-  for (; i + 16 <= count; i += 16) {
-    const __m256i h = to_bf16(_mm512_mul_ps(widen(src + i), s));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), h);
-  }
-  for (; i < count; ++i) dst[i] = float_to_bf16(bf16_to_float(src[i]) * scale);
+  scale_to_bf16(src, dst, count, scale);
 }
 
 TIDAL_AVX512_BF16

@@ -92,12 +92,7 @@ TIDAL_F16C void fold_loop(uint16_t* out, const uint16_t* a, const uint16_t* b, s
 
 void f16_fold_f16c(uint16_t* out, const uint16_t* a, const uint16_t* b, size_t count,
                    tidal_op_t op) {
-  switch (op) {
-    case TIDAL_PROD: fold_loop<TIDAL_PROD>(out, a, b, count); break;
-    case TIDAL_MAX: fold_loop<TIDAL_MAX>(out, a, b, count); break;
-    case TIDAL_MIN: fold_loop<TIDAL_MIN>(out, a, b, count); break;
-    default: fold_loop<TIDAL_SUM>(out, a, b, count); break;
-  }
+  with_op(op, [&](auto o) { fold_loop<decltype(o)::value>(out, a, b, count); });
 }
 
 TIDAL_F16C

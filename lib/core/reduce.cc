@@ -79,28 +79,6 @@ struct E5M2 {
 };
 
 template <typename Tr, tidal_op_t Op>
-void fold_loop(typename Tr::Storage* acc, const typename Tr::Storage* in,
-               size_t count) {
-  const float* t = Tr::table();
-  for (size_t i = 0; i < count; ++i) {
-    acc[i] = Tr::store(apply_op<typename Tr::Math>(Tr::load(t, acc[i]), Tr::load(t, in[i]), Op));
-  }
-}
-
-template <typename Tr>
-void fold(void* acc, const void* in, size_t count, tidal_op_t op) {
-  auto* a = static_cast<typename Tr::Storage*>(acc);
-  auto* b = static_cast<const typename Tr::Storage*>(in);
-  // One loop per op so the compiler vectorises the plain types.
-  switch (op) {
-    case TIDAL_PROD: fold_loop<Tr, TIDAL_PROD>(a, b, count); break;
-    case TIDAL_MAX: fold_loop<Tr, TIDAL_MAX>(a, b, count); break;
-    case TIDAL_MIN: fold_loop<Tr, TIDAL_MIN>(a, b, count); break;
-    default: fold_loop<Tr, TIDAL_SUM>(a, b, count); break;
-  }
-}
-
-template <typename Tr, tidal_op_t Op>
 void fold_to_loop(typename Tr::Storage* out, const typename Tr::Storage* a,
                   const typename Tr::Storage* b, size_t count) {
   const float* t = Tr::table();
@@ -115,12 +93,8 @@ void fold_to(void* out, const void* a, const void* b, size_t count, tidal_op_t o
   auto* o = static_cast<S*>(out);
   auto* x = static_cast<const S*>(a);
   auto* y = static_cast<const S*>(b);
-  switch (op) {
-    case TIDAL_PROD: fold_to_loop<Tr, TIDAL_PROD>(o, x, y, count); break;
-    case TIDAL_MAX: fold_to_loop<Tr, TIDAL_MAX>(o, x, y, count); break;
-    case TIDAL_MIN: fold_to_loop<Tr, TIDAL_MIN>(o, x, y, count); break;
-    default: fold_to_loop<Tr, TIDAL_SUM>(o, x, y, count); break;
-  }
+  // One loop per op so the compiler vectorises the plain types.
+  with_op(op, [&](auto o_) { fold_to_loop<Tr, decltype(o_)::value>(o, x, y, count); });
 }
 
 template <typename Tr>
@@ -137,28 +111,7 @@ void divide(void* buf, size_t count, int divisor) {
 
 void reduce_into(void* acc, const void* in, size_t count, tidal_dtype_t dtype,
                  tidal_op_t op) {
-  if (dtype == TIDAL_BF16 && have_avx512_bf16()) {
-    bf16_fold_avx512(static_cast<uint16_t*>(acc), static_cast<const uint16_t*>(acc),
-                     static_cast<const uint16_t*>(in), count, op);
-    return;
-  }
-  if (dtype == TIDAL_F16 && have_f16c()) {
-    f16_fold_f16c(static_cast<uint16_t*>(acc), static_cast<const uint16_t*>(acc),
-                  static_cast<const uint16_t*>(in), count, op);
-    return;
-  }
-  switch (dtype) {
-    case TIDAL_F32: fold<Plain<float>>(acc, in, count, op); break;
-    case TIDAL_F64: fold<Plain<double>>(acc, in, count, op); break;
-    case TIDAL_I32: fold<Plain<int32_t>>(acc, in, count, op); break;
-    case TIDAL_I64: fold<Plain<int64_t>>(acc, in, count, op); break;
-    case TIDAL_U8: fold<Plain<uint8_t>>(acc, in, count, op); break;
-    case TIDAL_F16: fold<F16>(acc, in, count, op); break;
-    case TIDAL_BF16: fold<BF16>(acc, in, count, op); break;
-    case TIDAL_FP8_E4M3: fold<E4M3>(acc, in, count, op); break;
-    case TIDAL_FP8_E5M2: fold<E5M2>(acc, in, count, op); break;
-    default: break;
-  }
+  reduce_to(acc, acc, in, count, dtype, op);  // out may alias a exactly
 }
 
 void reduce_to(void* out, const void* a, const void* b, size_t count, tidal_dtype_t dtype,

@@ -42,4 +42,16 @@ inline M apply_op(M a, M b, tidal_op_t op) {
   }
 }
 
+// Calls f(std::integral_constant<tidal_op_t, OP>()) for `op` (AVG as SUM):
+// one instantiation of a loop per op, so each vectorises on its own.
+template <typename F>
+inline void with_op(tidal_op_t op, F&& f) {
+  switch (op) {
+    case TIDAL_PROD: f(std::integral_constant<tidal_op_t, TIDAL_PROD>()); break;
+    case TIDAL_MAX: f(std::integral_constant<tidal_op_t, TIDAL_MAX>()); break;
+    case TIDAL_MIN: f(std::integral_constant<tidal_op_t, TIDAL_MIN>()); break;
+    default: f(std::integral_constant<tidal_op_t, TIDAL_SUM>()); break;
+  }
+}
+
 }  // namespace tidal

@@ -21,6 +21,23 @@ using tidal::ExecContext;
 using tidal::RequestPtr;
 using tidal::Status;
 
+// An item that runs (on the progress thread) until released: while it
+// runs, the queue behind it is held.
+struct HeldItem {
+  explicit HeldItem(CpuEngine& engine) {
+    request = engine.submit("held", [this](const ExecContext&) {
+      started = true;
+      while (!released) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      return Status();
+    });
+    while (!started) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ~HeldItem() { release(); }  // a failed assertion must not leave the engine held
+  void release() { released = true; }
+  std::atomic<bool> started{false}, released{false};
+  RequestPtr request;
+};
+
 TEST(CpuEngine, ItemsRunOneAtATimeInSubmissionOrderWhicheverThreadRunsThem) {
   CpuEngine engine(60, nullptr, 0);
   std::mutex mu;
@@ -88,35 +105,23 @@ TEST(CpuEngine, AFailureBreaksTheEngineForLaterItemsWhoeverRanIt) {
 
 TEST(CpuEngine, AWaitTimesOutWhileAnotherItemHoldsTheQueue) {
   CpuEngine engine(60, nullptr, 0);
-  std::atomic<bool> release{false}, started{false};
-  RequestPtr slow = engine.submit("slow", [&](const ExecContext&) {
-    started = true;
-    while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    return Status();
-  });
-  while (!started) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  HeldItem slow(engine);
   RequestPtr next = engine.submit("next", [](const ExecContext&) { return Status(); });
   Status s = engine.wait(next, Deadline::after(0.05));
   EXPECT_EQ(s.code(), TIDAL_ERR_TIMEOUT) << s.message();
-  release = true;
+  slow.release();
   EXPECT_TRUE(engine.wait(next, Deadline::never()).ok());
-  EXPECT_TRUE(engine.wait(slow, Deadline::never()).ok());
+  EXPECT_TRUE(engine.wait(slow.request, Deadline::never()).ok());
 }
 
 TEST(CpuEngine, AbortFailsQueuedItemsAWaiterHasNotTaken) {
   CpuEngine engine(60, nullptr, 0);
-  std::atomic<bool> release{false}, started{false};
-  RequestPtr slow = engine.submit("slow", [&](const ExecContext&) {
-    started = true;
-    while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    return Status();
-  });
-  while (!started) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  HeldItem slow(engine);
   RequestPtr queued = engine.submit("queued", [](const ExecContext&) { return Status(); });
   engine.abort();
   EXPECT_EQ(engine.wait(queued, Deadline::never()).code(), TIDAL_ERR_ABORTED);
-  release = true;
-  EXPECT_TRUE(engine.wait(slow, Deadline::never()).ok());
+  slow.release();
+  EXPECT_TRUE(engine.wait(slow.request, Deadline::never()).ok());
 }
 
 }  // namespace
