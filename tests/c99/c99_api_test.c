@@ -45,6 +45,17 @@ int main(void) {
     fprintf(stderr, "bad dtype not reported: %s\n", tidal_last_error());
     failed = 1;
   }
+  { /* The FP8 codec from C: 448 and 1 at scale 1 come back exactly. */
+    tidal_fp8_codec_t codec = TIDAL_FP8_CODEC_INITIALIZER;
+    float x[2] = {448.0f, 1.0f}, y[2], scale;
+    uint8_t q[2];
+    failed |= check(tidal_fp8_encode(&codec, x, TIDAL_F32, 2, q, &scale), "fp8_encode");
+    failed |= check(tidal_fp8_decode(&codec, q, &scale, 2, y, TIDAL_F32), "fp8_decode");
+    if (y[0] != x[0] || y[1] != x[1] || tidal_fp8_scale_count(2, codec.block) != 1) {
+      fprintf(stderr, "fp8 round trip: %g %g\n", y[0], y[1]);
+      failed = 1;
+    }
+  }
   for (r = 0; r < 2; ++r) failed |= check(tidal_comm_destroy(comms[r]), "destroy");
   printf("c99 API check: %s (tidal %s)\n", failed ? "FAILED" : "ok", TIDAL_VERSION_STRING);
   return failed;
