@@ -24,10 +24,15 @@ Status check_inputs(const std::vector<TensorSpec>& tensors, const PlanOptions& o
     return Status(TIDAL_ERR_INVALID_ARGUMENT,
                   fmt::format("align_bytes {} is not a power of two <= 4096", o.align_bytes));
   }
-  if (o.comm_dtype != -1 && o.comm_dtype != TIDAL_BF16 && o.comm_dtype != TIDAL_F16) {
+  const tidal_dtype_t comm = static_cast<tidal_dtype_t>(o.comm_dtype);
+  if (o.comm_dtype != -1 && comm != TIDAL_BF16 && comm != TIDAL_F16 && !is_fp8_comm(comm)) {
     return Status(TIDAL_ERR_UNSUPPORTED,
-                  fmt::format("communication dtype {} is not supported (bf16 or f16 only)",
-                              tidal_dtype_name(static_cast<tidal_dtype_t>(o.comm_dtype))));
+                  fmt::format("communication dtype {} is not supported (bf16, f16, fp8_e4m3 "
+                              "or fp8_e5m2)",
+                              tidal_dtype_name(comm)));
+  }
+  if (is_fp8_comm(comm) && o.fp8_block == 0) {
+    return Status(TIDAL_ERR_INVALID_ARGUMENT, "the FP8 block must be at least 1 element");
   }
   for (size_t i = 0; i < tensors.size(); ++i) {
     if (!dtype_valid(tensors[i].dtype)) {
@@ -43,7 +48,12 @@ Status check_inputs(const std::vector<TensorSpec>& tensors, const PlanOptions& o
 }
 
 tidal_dtype_t comm_dtype_for(tidal_dtype_t storage, const PlanOptions& o) {
-  if (storage == TIDAL_F32 && o.comm_dtype != -1) return static_cast<tidal_dtype_t>(o.comm_dtype);
+  const tidal_dtype_t comm = static_cast<tidal_dtype_t>(o.comm_dtype);
+  if (is_fp8_comm(comm)) {
+    const bool encodable = storage == TIDAL_F32 || storage == TIDAL_BF16 || storage == TIDAL_F16;
+    return encodable ? comm : storage;
+  }
+  if (storage == TIDAL_F32 && o.comm_dtype != -1) return comm;
   return storage;
 }
 
@@ -226,6 +236,10 @@ uint64_t plan_fingerprint(const BucketPlan& plan) {
   mix(o.align_bytes);
   mix(o.reverse ? 1 : 0);
   mix(static_cast<uint64_t>(o.comm_dtype + 1));
+  if (is_fp8_comm(static_cast<tidal_dtype_t>(o.comm_dtype))) {
+    mix(o.fp8_block);
+    mix(o.fp8_pow2_scales ? 1 : 0);
+  }
   mix(plan.tensors.size());
   for (const TensorSpec& t : plan.tensors) {
     mix(t.count);

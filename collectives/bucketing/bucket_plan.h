@@ -35,10 +35,18 @@ struct PlanOptions {
   int world = 1;
   size_t align_bytes = 16;
   bool reverse = false;  // buckets in reverse registration order (gradients)
-  // Communicate f32 tensors as this dtype (TIDAL_BF16 or TIDAL_F16);
-  // -1 communicates every tensor in its own dtype.
+  // Communicate f32 tensors as this dtype (TIDAL_BF16 or TIDAL_F16), or
+  // f32, bf16 and f16 tensors as block-scaled FP8 (TIDAL_FP8_E4M3 or
+  // TIDAL_FP8_E5M2: all-gather only); -1 communicates every tensor in its
+  // own dtype.
   int comm_dtype = -1;
+  // The FP8 codec's block (elements per scale) and power-of-two scales.
+  size_t fp8_block = 128;
+  bool fp8_pow2_scales = false;
 };
+
+// True for the FP8 communication dtypes (block-scaled: collectives/codecs).
+inline bool is_fp8_comm(tidal_dtype_t d) { return d == TIDAL_FP8_E4M3 || d == TIDAL_FP8_E5M2; }
 
 // All tensors of one (storage dtype, comm dtype) pair share an arena.
 struct ArenaGroup {
@@ -89,7 +97,8 @@ struct BucketPlan {
 };
 
 // Builds the plan. Errors: empty list, zero-sized tensor, unknown dtype,
-// world < 1, align not a power of two, a cast that is not from f32.
+// world < 1, align not a power of two, a cast that is not from f32 (or,
+// for FP8, from f32, bf16 or f16), an FP8 block of 0.
 Status make_bucket_plan(const std::vector<TensorSpec>& tensors, const PlanOptions& options,
                         BucketPlan* plan);
 

@@ -1,5 +1,7 @@
 #include "collectives/bucketing/tensor_list.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "collectives/bucketing/bucket_storage.h"
@@ -30,6 +32,8 @@ Status counted_pass(const CopyTable& table, const CopyOp& op, void* stream, bool
   return s;
 }
 
+size_t round16(size_t v) { return (v + 15) / 16 * 16; }
+
 }  // namespace
 
 TensorList::TensorList(Communicator& comm, BucketPlan plan, bool zero_copy, bool device)
@@ -56,6 +60,12 @@ Status TensorList::create(Communicator& comm, const std::vector<void*>& data,
   BucketPlan plan;
   TIDAL_RETURN_IF_ERROR(make_bucket_plan(specs, po, &plan));
   const bool device = comm.transport().memory_kind() == MemoryKind::kDevice;
+  if (device && is_fp8_comm(static_cast<tidal_dtype_t>(po.comm_dtype))) {
+    return Status(TIDAL_ERR_UNSUPPORTED,
+                  fmt::format("FP8 communication runs on host memory; backend {} holds device "
+                              "memory (gather in bf16 there)",
+                              comm.backend()));
+  }
   std::unique_ptr<TensorList> list(new TensorList(comm, std::move(plan), options.zero_copy, device));
   TIDAL_RETURN_IF_ERROR(list->allocate_and_bind(data));
   TIDAL_RETURN_IF_ERROR(list->build_tables());
@@ -69,8 +79,19 @@ Status TensorList::create(Communicator& comm, const std::vector<void*>& data,
 
 Status TensorList::allocate_and_bind(const std::vector<void*>& data) {
   arenas_.assign(plan_.groups.size(), nullptr);
+  // An FP8 group's arena holds its buckets' wire blocks, one after another.
+  std::vector<size_t> fp8_bytes(plan_.groups.size(), 0);
+  fp8_offset_.assign(plan_.buckets.size(), 0);
+  for (size_t b = 0; b < plan_.buckets.size(); ++b) {
+    if (!fp8(b)) continue;
+    const int g = plan_.buckets[b].group;
+    fp8_offset_[b] = fp8_bytes[g];
+    fp8_bytes[g] += static_cast<size_t>(comm_.size()) * fp8_block_bytes(b);
+  }
   for (size_t g = 0; g < plan_.groups.size(); ++g) {
-    size_t bytes = plan_.groups[g].count * dtype_size(plan_.groups[g].comm_dtype);
+    size_t bytes = is_fp8_comm(plan_.groups[g].comm_dtype)
+                       ? fp8_bytes[g]
+                       : plan_.groups[g].count * dtype_size(plan_.groups[g].comm_dtype);
     TIDAL_RETURN_IF_ERROR(alloc_bucket_storage(device_, bytes, &arenas_[g]));
   }
   data_.assign(plan_.tensors.size(), nullptr);
@@ -99,10 +120,31 @@ Status TensorList::allocate_and_bind(const std::vector<void*>& data) {
 Status TensorList::build_tables() {
   pack_.resize(plan_.buckets.size());
   unpack_.resize(plan_.buckets.size());
+  fp8_unpack_.resize(plan_.buckets.size());
   if (zero_copy_) return Status();
   for (size_t b = 0; b < plan_.buckets.size(); ++b) {
     const Bucket& bk = plan_.buckets[b];
     const size_t ses = dtype_size(plan_.storage_dtype(bk)), ces = dtype_size(plan_.comm_dtype(bk));
+    if (fp8(b)) {
+      // A piece may span several ranks' blocks: one run per block it touches.
+      for (size_t k = 0; k < bk.piece_count; ++k) {
+        const Piece& pc = plan_.pieces[bk.first_piece + k];
+        for (size_t done = 0; done < pc.count;) {
+          const size_t at = pc.bucket_offset + done;
+          const size_t rank = at / bk.shard_count, first = at % bk.shard_count;
+          const size_t n = std::min(pc.count - done, bk.shard_count - first);
+          const char* block = bucket_ptr(b) + rank * fp8_block_bytes(b);
+          fp8_unpack_[b].add(Fp8Run{reinterpret_cast<const uint8_t*>(block),
+                                    reinterpret_cast<const float*>(block + fp8_scales_at(b)),
+                                    first,
+                                    static_cast<char*>(data_[pc.tensor]) +
+                                        (pc.tensor_offset + done) * ses,
+                                    n});
+          done += n;
+        }
+      }
+      continue;
+    }
     for (size_t k = 0; k < bk.piece_count; ++k) {
       const Piece& pc = plan_.pieces[bk.first_piece + k];
       char* tensor = static_cast<char*>(data_[pc.tensor]) + pc.tensor_offset * ses;
@@ -157,14 +199,42 @@ Status TensorList::check_same_everywhere() {
 
 char* TensorList::bucket_ptr(size_t b) const {
   const Bucket& bk = plan_.buckets[b];
+  if (fp8(b)) return static_cast<char*>(arenas_[bk.group]) + fp8_offset_[b];
   return static_cast<char*>(arenas_[bk.group]) +
          bk.arena_offset * dtype_size(plan_.comm_dtype(bk));
 }
 
 char* TensorList::own_block_ptr(size_t b) const {
   const Bucket& bk = plan_.buckets[b];
-  return bucket_ptr(b) +
-         static_cast<size_t>(comm_.rank()) * bk.shard_count * dtype_size(plan_.comm_dtype(bk));
+  const size_t block = fp8(b) ? fp8_block_bytes(b) : bk.shard_count * dtype_size(plan_.comm_dtype(bk));
+  return bucket_ptr(b) + static_cast<size_t>(comm_.rank()) * block;
+}
+
+Fp8Codec TensorList::fp8_codec(size_t b) const {
+  Fp8Codec c;
+  c.format = plan_.comm_dtype(plan_.buckets[b]);
+  c.block = plan_.options.fp8_block;
+  c.pow2_scales = plan_.options.fp8_pow2_scales;
+  return c;
+}
+
+// [shard_count bytes, padded to 16][the scales of those elements, padded to 16]
+size_t TensorList::fp8_scales_at(size_t b) const {
+  return round16(plan_.buckets[b].shard_count);
+}
+
+size_t TensorList::fp8_block_bytes(size_t b) const {
+  const size_t scales = fp8_scale_count(plan_.buckets[b].shard_count, plan_.options.fp8_block);
+  return fp8_scales_at(b) + round16(scales * sizeof(float));
+}
+
+Status TensorList::decode_pass(size_t b, float post, bool overlapped, BucketCounters* c) const {
+  auto start = Clock::now();
+  fp8_unpack_[b].run(fp8_codec(b), plan_.storage_dtype(plan_.buckets[b]), post);
+  c->unpack_ns += elapsed_ns(start);
+  c->unpack_calls += 1;
+  if (overlapped) c->overlapped_passes += 1;
+  return Status();
 }
 
 RequestPtr TensorList::queue_pack(size_t b, float scale, BucketCounters* c) {
@@ -182,6 +252,11 @@ RequestPtr TensorList::queue_pack(size_t b, float scale, BucketCounters* c) {
 
 RequestPtr TensorList::queue_unpack(size_t b, float scale, BucketCounters* c) {
   const Bucket& bk = plan_.buckets[b];
+  if (fp8(b)) {
+    return comm_.submit("bucket_fp8_decode", [this, b, scale, c](const ExecContext&) {
+      return decode_pass(b, scale, /*overlapped=*/false, c);
+    });
+  }
   CopyOp op{plan_.comm_dtype(bk), plan_.storage_dtype(bk), scale};
   if (zero_copy_) {
     if (scale == 1.0f) return nullptr;
@@ -216,8 +291,22 @@ Status TensorList::queue_coll(const CollectiveCall& call, int schedule, size_t b
 
 Status TensorList::check_ops(const BucketScales& scales) const {
   for (const ArenaGroup& g : plan_.groups) {
+    if (is_fp8_comm(g.comm_dtype)) continue;  // the codec takes every dtype the plan encodes
     TIDAL_RETURN_IF_ERROR(check_copy_op(CopyOp{g.storage_dtype, g.comm_dtype, scales.pre}));
     TIDAL_RETURN_IF_ERROR(check_copy_op(CopyOp{g.comm_dtype, g.storage_dtype, scales.post}));
+  }
+  return Status();
+}
+
+Status TensorList::check_reducible() const {
+  for (const ArenaGroup& g : plan_.groups) {
+    if (is_fp8_comm(g.comm_dtype)) {
+      return Status(TIDAL_ERR_UNSUPPORTED,
+                    fmt::format("this tensor list communicates in {}, which is for gathering "
+                                "parameters: reductions in FP8 lose too much precision (reduce "
+                                "gradients in a list with comm_dtype bf16, f16 or unset)",
+                                tidal_dtype_name(g.comm_dtype)));
+    }
   }
   return Status();
 }
@@ -250,6 +339,7 @@ Status TensorList::unpack_now(size_t b, float scale, BucketCounters* c) {
   if (!can_pack_now()) {
     return Status(TIDAL_ERR_INTERNAL, "unpack_now on a device or zero-copy list");
   }
+  if (fp8(b)) return decode_pass(b, scale, /*overlapped=*/true, c);
   const Bucket& bk = plan_.buckets[b];
   return counted_pass(unpack_[b], CopyOp{plan_.comm_dtype(bk), plan_.storage_dtype(bk), scale},
                       nullptr, /*is_pack=*/false, /*overlapped=*/true, c);
@@ -258,6 +348,7 @@ Status TensorList::unpack_now(size_t b, float scale, BucketCounters* c) {
 Status TensorList::queue_reduce_scatter(size_t b, void* shard, tidal_op_t op,
                                         const BucketScales& scales, int schedule,
                                         RequestPtr* last, BucketCounters* c, bool packed) {
+  if (fp8(b)) return check_reducible();
   const Bucket& bk = plan_.buckets[b];
   const tidal_dtype_t comm = plan_.comm_dtype(bk), storage = plan_.storage_dtype(bk);
   char* shard_out = static_cast<char*>(shard) + bk.shard_offset;
@@ -283,6 +374,7 @@ Status TensorList::queue_all_gather(size_t b, const void* shard, const BucketSca
   const Bucket& bk = plan_.buckets[b];
   const tidal_dtype_t comm = plan_.comm_dtype(bk), storage = plan_.storage_dtype(bk);
   const char* shard_in = static_cast<const char*>(shard) + bk.shard_offset;
+  if (fp8(b)) return queue_fp8_all_gather(b, shard_in, scales, schedule, last, c, unpack);
   // Cast or scale the shard into this rank's block, then gather in place.
   const bool pack = comm != storage || scales.pre != 1.0f;
   if (pack) {
@@ -302,6 +394,7 @@ Status TensorList::queue_all_gather(size_t b, const void* shard, const BucketSca
 Status TensorList::queue_all_reduce(size_t b, void* shard, tidal_op_t op,
                                     const BucketScales& scales, int schedule,
                                     RequestPtr* last, BucketCounters* c, bool packed) {
+  if (fp8(b)) return check_reducible();
   const Bucket& bk = plan_.buckets[b];
   const tidal_dtype_t comm = plan_.comm_dtype(bk), storage = plan_.storage_dtype(bk);
   if (!packed) queue_pack(b, scales.pre, c);
@@ -319,12 +412,44 @@ Status TensorList::queue_all_reduce(size_t b, void* shard, tidal_op_t op,
   return Status();
 }
 
+// This rank's shard is encoded into its block (bytes, then scales; the
+// pre-scale multiplies the scales), one all-gather of bytes moves every
+// rank's block, and the decode table writes the tensors.
+Status TensorList::queue_fp8_all_gather(size_t b, const char* shard_in, const BucketScales& scales,
+                                        int schedule, RequestPtr* last, BucketCounters* c,
+                                        bool unpack) {
+  const Bucket& bk = plan_.buckets[b];
+  const tidal_dtype_t storage = plan_.storage_dtype(bk);
+  const Fp8Codec codec = fp8_codec(b);
+  uint8_t* own = reinterpret_cast<uint8_t*>(own_block_ptr(b));
+  float* own_scales = reinterpret_cast<float*>(own_block_ptr(b) + fp8_scales_at(b));
+  const size_t count = bk.shard_count;
+  const float pre = scales.pre;
+  comm_.submit("bucket_fp8_encode",
+               [codec, shard_in, storage, count, own, own_scales, pre, c](const ExecContext&) {
+                 auto start = Clock::now();
+                 fp8_encode(codec, shard_in, storage, count, own, own_scales, pre);
+                 c->pack_ns += elapsed_ns(start);
+                 c->pack_calls += 1;
+                 return Status();
+               });
+  const size_t block = fp8_block_bytes(b);
+  CollectiveCall call{CollKind::kAllGather, own, bucket_ptr(b), block, TIDAL_U8, TIDAL_SUM, 0};
+  TIDAL_RETURN_IF_ERROR(
+      queue_coll(call, schedule, static_cast<size_t>(comm_.size()) * block, last, c));
+  RequestPtr unpacked = unpack ? queue_unpack(b, scales.post, c) : nullptr;
+  if (unpacked) *last = unpacked;
+  note_queued(*last);
+  return Status();
+}
+
 // With the pack worker, every bucket's pack is posted at once (each has
 // its own storage) and the progress thread waits for bucket b's before its
 // collective: packing runs ahead while earlier buckets communicate.
 Status TensorList::queue_reduce_scatter_all(void* shard, tidal_op_t op,
                                             const BucketScales& scales, int schedule,
                                             bool overlap_passes, RequestPtr* last) {
+  TIDAL_RETURN_IF_ERROR(check_reducible());
   TIDAL_RETURN_IF_ERROR(check_ops(scales));
   const bool overlap = overlap_passes && can_pack_now() && idle();
   for (size_t b = 0; b < plan_.buckets.size(); ++b) {

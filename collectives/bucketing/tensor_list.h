@@ -8,6 +8,12 @@
 // Zero-copy mode: the tensors live inside the arena (tensor_data() points
 // there), so reduce-scatter needs no pack and all-gather no unpack.
 //
+// FP8 communication (a plan whose comm dtype is FP8, all-gather only): a
+// bucket on the wire is one block per rank, each the rank's encoded bytes
+// then its block scales (collectives/codecs); the pack encodes this rank's
+// shard into its block, one all-gather of bytes moves every block, and the
+// unpack decodes them into the tensors.
+//
 // Whole-list calls on host memory run their packs (reduce-scatter) or
 // unpacks (all-gather) on the list's pack worker thread instead of the
 // progress thread, so they overlap the other buckets' collectives — when
@@ -24,6 +30,7 @@
 #include "collectives/bucketing/bucket_counters.h"
 #include "collectives/bucketing/bucket_plan.h"
 #include "collectives/bucketing/pack_worker.h"
+#include "collectives/codecs/fp8_decode_table.h"
 #include "collectives/kernels/copy_table.h"
 #include "lib/comm/communicator.h"
 
@@ -64,6 +71,9 @@ class TensorList {
   // OK when the kernels implement the scales and casts a call will use;
   // checked before anything is queued.
   Status check_ops(const BucketScales& scales) const;
+  // OK unless the list communicates in FP8 (which is gathered, never
+  // reduced): reduce-scatter, all-reduce and grad reducers check it.
+  Status check_reducible() const;
 
   // Queue bucket b's steps; *last is the request of its final step.
   // shard: the flat per-rank shard buffer (plan().shard_bytes). The work
@@ -109,6 +119,15 @@ class TensorList {
 
   char* bucket_ptr(size_t b) const;
   char* own_block_ptr(size_t b) const;
+  // FP8 buckets: the codec, one rank's block size on the wire (bytes) and
+  // where the scales start inside it.
+  bool fp8(size_t b) const { return is_fp8_comm(plan_.comm_dtype(plan_.buckets[b])); }
+  Fp8Codec fp8_codec(size_t b) const;
+  size_t fp8_block_bytes(size_t b) const;
+  size_t fp8_scales_at(size_t b) const;
+  Status queue_fp8_all_gather(size_t b, const char* shard_in, const BucketScales& scales,
+                              int schedule, RequestPtr* last, BucketCounters* c, bool unpack);
+  Status decode_pass(size_t b, float post, bool overlapped, BucketCounters* c) const;
   // Queues the pack of bucket b (or, zero-copy, an in-place scale if any).
   // Each returns the queued step's request, or nullptr if none was needed.
   RequestPtr queue_pack(size_t b, float scale, BucketCounters* c);
@@ -126,6 +145,8 @@ class TensorList {
   std::vector<void*> arenas_;   // one per group, owned
   std::vector<void*> data_;     // per tensor
   std::vector<CopyTable> pack_, unpack_;  // per bucket
+  std::vector<Fp8DecodeTable> fp8_unpack_;  // per bucket (FP8 buckets only)
+  std::vector<size_t> fp8_offset_;          // per FP8 bucket: bytes into its arena
   BucketCounters counters_;
   bool comm_alive_ = true;
   std::mutex last_mu_;

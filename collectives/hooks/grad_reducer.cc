@@ -21,6 +21,7 @@ Status GradReducer::create(TensorList& list, const ReducerOptions& options,
     return Status(TIDAL_ERR_INVALID_ARGUMENT,
                   fmt::format("unknown op {}", static_cast<int>(options.op)));
   }
+  TIDAL_RETURN_IF_ERROR(list.check_reducible());
   TIDAL_RETURN_IF_ERROR(list.check_ops(options.scales));
   std::unique_ptr<GradReducer> r(new GradReducer(list, options));
   TIDAL_RETURN_IF_ERROR(

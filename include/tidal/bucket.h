@@ -53,15 +53,22 @@ typedef struct tidal_bucket_options {
   int order;                 /* tidal_bucket_order_t                            */
   int comm_dtype;            /* -1: communicate in the tensors' dtype;
                                 TIDAL_BF16 or TIDAL_F16: f32 tensors are cast
-                                for communication (fused into pack/unpack)     */
+                                for communication (fused into pack/unpack);
+                                TIDAL_FP8_E4M3 or TIDAL_FP8_E5M2: f32, bf16
+                                and f16 tensors travel as block-scaled FP8
+                                (tidal/fp8.h; all-gather only, see below)     */
   int zero_copy;             /* 1: tidal allocates the tensors inside the
                                 buckets (get them with tidal_tensor_list_data);
                                 no pack/unpack pass is needed                   */
+  /* Added in 0.1 after the fields above (an older caller's struct ends
+   * before them and gets the defaults). */
+  size_t fp8_block;          /* FP8 comm_dtype: elements per scale; 0 = 128    */
+  int fp8_pow2_scales;       /* FP8 comm_dtype: 1 = power-of-two scales        */
 } tidal_bucket_options_t;
 
 #define TIDAL_BUCKET_OPTIONS_INITIALIZER                                      \
   { sizeof(tidal_bucket_options_t), 0, TIDAL_CONFIG_UNSET_SIZE, 0,            \
-    TIDAL_BUCKET_ORDER_FORWARD, -1, 0 }
+    TIDAL_BUCKET_ORDER_FORWARD, -1, 0, 0, 0 }
 
 typedef struct tidal_tensor_list *tidal_tensor_list_t;
 
@@ -74,7 +81,17 @@ typedef struct tidal_tensor_list *tidal_tensor_list_t;
  * `options` may be NULL (defaults). Errors: TIDAL_ERR_INVALID_ARGUMENT
  * (NULL, n == 0, a zero-element tensor, a NULL or wrong-memory-kind
  * pointer, bad options), TIDAL_ERR_UNSUPPORTED (a cast other than f32 to
- * bf16/f16), TIDAL_ERR_NO_MEMORY. */
+ * bf16/f16 or to FP8; FP8 with zero-copy or on device memory),
+ * TIDAL_ERR_NO_MEMORY.
+ *
+ * FP8 communication (comm_dtype TIDAL_FP8_E4M3 / TIDAL_FP8_E5M2) is for
+ * parameters, as FSDP's float8 all-gather: each rank encodes its block of
+ * a bucket (one byte per element plus an f32 scale per fp8_block elements
+ * of its block), ONE all-gather moves the bytes and scales of every rank,
+ * and the unpack decodes them into the tensors (in their own dtype). A
+ * bucket moves about a quarter of its f32 bytes. Reductions in FP8 lose too
+ * much precision to be offered: reduce-scatter and all-reduce of such a
+ * list (and a grad reducer over one) fail with TIDAL_ERR_UNSUPPORTED. */
 tidal_status_t tidal_tensor_list_create(tidal_comm_t comm, const tidal_tensor_desc_t *tensors,
                                         size_t n, const tidal_bucket_options_t *options,
                                         tidal_tensor_list_t *list);

@@ -1,4 +1,5 @@
 // api_bucket.cc — C shims for tensor lists and the bucketed collectives.
+#include <cstddef>
 #include <mutex>
 #include <unordered_set>
 
@@ -37,7 +38,11 @@ Status resolve_options(const tidal_bucket_options_t* user, const Communicator& c
   tidal_bucket_options_t o;
   TIDAL_RETURN_IF_ERROR(tidal::read_options(
       user, tidal_bucket_options_t(TIDAL_BUCKET_OPTIONS_INITIALIZER),
-      "TIDAL_BUCKET_OPTIONS_INITIALIZER", &o));
+      "TIDAL_BUCKET_OPTIONS_INITIALIZER", &o, offsetof(tidal_bucket_options_t, fp8_block)));
+  if (o.fp8_pow2_scales != 0 && o.fp8_pow2_scales != 1) {
+    return Status(TIDAL_ERR_INVALID_ARGUMENT,
+                  fmt::format("fp8_pow2_scales must be 0 or 1, not {}", o.fp8_pow2_scales));
+  }
   if (o.order != TIDAL_BUCKET_ORDER_FORWARD && o.order != TIDAL_BUCKET_ORDER_REVERSE) {
     return Status(TIDAL_ERR_INVALID_ARGUMENT, fmt::format("unknown bucket order {}", o.order));
   }
@@ -51,6 +56,8 @@ Status resolve_options(const tidal_bucket_options_t* user, const Communicator& c
   out->plan.align_bytes = o.align_bytes ? o.align_bytes : 16;
   out->plan.reverse = o.order == TIDAL_BUCKET_ORDER_REVERSE;
   out->plan.comm_dtype = o.comm_dtype;
+  out->plan.fp8_block = o.fp8_block ? o.fp8_block : 128;
+  out->plan.fp8_pow2_scales = o.fp8_pow2_scales == 1;
   out->zero_copy = o.zero_copy != 0;
   return Status();
 }

@@ -1,5 +1,6 @@
 // Bucketed collectives and overlap hooks on local thread ranks (2, 3, 4, 8),
 // bitwise against the per-tensor reference.
+#include "tests/bucketing/fp8_gather_suite.h"
 #include "tests/bucketing/overlap_suite.h"
 #include "tests/common/local_ranks.h"
 
@@ -12,6 +13,12 @@ class LocalBucketing : public ::testing::TestWithParam<int> {};
 TEST_P(LocalBucketing, BucketedReduceScatterAndAllGatherEqualThePerTensorReference) {
   run_local_ranks(GetParam(), [](tidal_comm_t comm, int) {
     tidal_testing::run_bucketed_suite(comm);
+  });
+}
+
+TEST_P(LocalBucketing, Fp8AllGatherEqualsEachRanksOwnEncodeAndDecode) {
+  run_local_ranks(GetParam(), [](tidal_comm_t comm, int) {
+    tidal_testing::run_fp8_gather_suite(comm);
   });
 }
 
@@ -69,6 +76,10 @@ INSTANTIATE_TEST_SUITE_P(Ranks, LocalBucketing, ::testing::Values(2, 3, 4, 8),
                          [](const ::testing::TestParamInfo<int>& info) {
                            return std::to_string(info.param) + "ranks";
                          });
+
+TEST(LocalBucketingOneRank, Fp8AllGatherOnOneRankIsARoundTrip) {
+  run_local_ranks(1, [](tidal_comm_t comm, int) { tidal_testing::run_fp8_gather_suite(comm); });
+}
 
 TEST(LocalBucketingOneRank, ReduceScatterOnOneRankIsACopy) {
   run_local_ranks(1, [](tidal_comm_t comm, int) {

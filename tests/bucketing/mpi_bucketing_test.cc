@@ -2,6 +2,7 @@
 // mpiexec -n 2 and -n 4).
 #include <mpi.h>
 
+#include "tests/bucketing/fp8_gather_suite.h"
 #include "tests/bucketing/overlap_suite.h"
 #include "tidal/mpi.h"
 
@@ -19,6 +20,10 @@ class MpiBucketing : public ::testing::Test {
 
 TEST_F(MpiBucketing, BucketedReduceScatterAndAllGatherEqualThePerTensorReference) {
   tidal_testing::run_bucketed_suite(comm_);
+}
+
+TEST_F(MpiBucketing, Fp8AllGatherEqualsEachRanksOwnEncodeAndDecode) {
+  tidal_testing::run_fp8_gather_suite(comm_);
 }
 
 TEST_F(MpiBucketing, GradReducerWithRandomOrdersAndThreadsEqualsTheReference) {
