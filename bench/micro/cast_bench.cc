@@ -4,12 +4,16 @@
 //
 //   BM_CastFromF32/<dtype>/<count>: f32 -> bf16, f16, fp8 (round to nearest even)
 //   BM_CastToF32/<dtype>/<count>:   bf16, f16, fp8 -> f32
+//   BM_Fp8Encode/<dtype>/<count>/<block>: f32 -> block-scaled fp8 (the amax
+//                                   pass, the scale, the rounding)
+//   BM_Fp8Decode/<dtype>/<count>/<block>: block-scaled fp8 -> f32
 //   BM_CopyF32/<count>:             memcpy of the f32 array, the bound
 #include <benchmark/benchmark.h>
 
 #include <cstring>
 #include <vector>
 
+#include "collectives/codecs/fp8_codec.h"
 #include "lib/core/dtype.h"
 
 namespace {
@@ -74,6 +78,43 @@ void BM_CastToF32(benchmark::State& state) {
   state.SetLabel(std::string(tidal_dtype_name(dtype)) + "->f32");
 }
 
+tidal::Fp8Codec codec_of(const benchmark::State& state) {
+  tidal::Fp8Codec c;
+  c.format = static_cast<tidal_dtype_t>(state.range(0));
+  c.block = static_cast<size_t>(state.range(2));
+  return c;
+}
+
+void BM_Fp8Encode(benchmark::State& state) {
+  const tidal::Fp8Codec c = codec_of(state);
+  const size_t count = static_cast<size_t>(state.range(1));
+  const std::vector<float> in = sample_floats(count);
+  std::vector<uint8_t> out(count);
+  std::vector<float> scales(tidal::fp8_scale_count(count, c.block));
+  for (auto _ : state) {
+    tidal::fp8_encode(c, in.data(), TIDAL_F32, count, out.data(), scales.data());
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * (count * 5 + scales.size() * 4)));
+  state.SetLabel(std::string("f32->scaled ") + tidal_dtype_name(c.format));
+}
+
+void BM_Fp8Decode(benchmark::State& state) {
+  const tidal::Fp8Codec c = codec_of(state);
+  const size_t count = static_cast<size_t>(state.range(1));
+  std::vector<uint8_t> in(count);
+  std::vector<float> scales(tidal::fp8_scale_count(count, c.block)), out(count);
+  tidal::fp8_encode(c, sample_floats(count).data(), TIDAL_F32, count, in.data(), scales.data());
+  for (auto _ : state) {
+    tidal::fp8_decode(c, in.data(), scales.data(), 0, count, out.data(), TIDAL_F32);
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * (count * 5 + scales.size() * 4)));
+  state.SetLabel(std::string("scaled ") + tidal_dtype_name(c.format) + "->f32");
+}
+
 void BM_CopyF32(benchmark::State& state) {
   const size_t count = static_cast<size_t>(state.range(0));
   const std::vector<float> in = sample_floats(count);
@@ -94,4 +135,13 @@ void cast_args(benchmark::internal::Benchmark* b) {
 
 BENCHMARK(BM_CastFromF32)->Apply(cast_args)->ArgNames({"dtype", "count"});
 BENCHMARK(BM_CastToF32)->Apply(cast_args)->ArgNames({"dtype", "count"});
-BENCHMARK(BM_CopyF32)->Arg(1 << 20);
+void fp8_args(benchmark::internal::Benchmark* b) {
+  for (tidal_dtype_t d : {TIDAL_FP8_E4M3, TIDAL_FP8_E5M2}) {
+    b->Args({d, int64_t{1} << 20, 32});
+    b->Args({d, int64_t{1} << 20, 128});
+    b->Args({d, int64_t{16} << 20, 128});
+  }
+}
+BENCHMARK(BM_Fp8Encode)->Apply(fp8_args)->ArgNames({"dtype", "count", "block"});
+BENCHMARK(BM_Fp8Decode)->Apply(fp8_args)->ArgNames({"dtype", "count", "block"});
+BENCHMARK(BM_CopyF32)->Arg(1 << 20)->Arg(16 << 20);

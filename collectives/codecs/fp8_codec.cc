@@ -7,9 +7,15 @@
 
 #include <fmt/format.h>
 
+#include "collectives/kernels/cpu/pack_kernel.h"
 #include "lib/core/dtype.h"
 #include "lib/core/f16_f16c.h"
 #include "lib/core/parallel.h"
+
+#if defined(__x86_64__) || defined(__SSE2__)
+#include <emmintrin.h>
+#define TIDAL_HAVE_STREAMING_STORES 1
+#endif
 
 namespace tidal {
 namespace {
@@ -19,28 +25,51 @@ namespace {
 // FP8 loops see plain floats.
 constexpr size_t kChunk = 512;
 
+#if defined(__GNUC__)
+#define TIDAL_INLINE_INTO_CLONES inline __attribute__((always_inline))
+#else
+#define TIDAL_INLINE_INTO_CLONES inline
+#endif
+// The hot loops are cloned for AVX2 (picked at load time where the CPU has
+// it): their integer selects need wider vector ops than baseline x86-64.
+// Not under sanitizers (their ifunc resolver runs too early), as in
+// collectives/kernels/cpu/pack_kernel.cc.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    !defined(__SANITIZE_THREAD__) && !defined(__SANITIZE_ADDRESS__)
+#define TIDAL_CLONE_FOR_AVX2 __attribute__((target_clones("avx2", "default")))
+#else
+#define TIDAL_CLONE_FOR_AVX2
+#endif
+
 bool is_fp8(tidal_dtype_t d) { return d == TIDAL_FP8_E4M3 || d == TIDAL_FP8_E5M2; }
 
-uint32_t bits_of(float f) {
+TIDAL_INLINE_INTO_CLONES uint32_t bits_of(float f) {
   uint32_t u;
   std::memcpy(&u, &f, 4);
   return u;
 }
 
-float from_bits(uint32_t u) {
+TIDAL_INLINE_INTO_CLONES float from_bits(uint32_t u) {
   float f;
   std::memcpy(&f, &u, 4);
   return f;
 }
 
-// fp8 with saturation for finite values; infinities as the header says.
-inline uint8_t encode_e4m3(float y) {
-  return (bits_of(y) & 0x7fffffffu) == 0x7f800000u ? 0x7f : float_to_e4m3(y, true);
-}
-inline uint8_t encode_e5m2(float y) {
+// The byte of a scaled value y (|y| <= FP8_MAX when finite): rounded,
+// saturated at the largest finite code (rounding may step past it by an
+// ulp), NaN -> NaN, +-inf -> +-inf (E5M2) or NaN (E4M3). One 32-bit lane
+// per value and selects only, so the loop over it vectorises; the generic
+// float_to_e4m3/e5m2 chain costs twice as many instructions.
+template <int EBITS, int MBITS>
+TIDAL_INLINE_INTO_CLONES uint32_t encode_scaled(float y) {
+  constexpr bool kFiniteOnly = EBITS == 4;
+  constexpr uint32_t kMaxCode = kFiniteOnly ? 0x7eu : 0x7bu;
   const uint32_t u = bits_of(y);
-  return (u & 0x7fffffffu) == 0x7f800000u ? static_cast<uint8_t>(((u >> 24) & 0x80u) | 0x7cu)
-                                          : float_to_e5m2(y, true);
+  const uint32_t sign = (u >> 24) & 0x80u, mag = u & 0x7fffffffu;
+  const uint32_t q = std::min(round_to_small_float<EBITS, MBITS, true>(mag), kMaxCode);
+  const uint32_t special =
+      kFiniteOnly ? 0x7fu : select_bits(mag == 0x7f800000u, sign | 0x7cu, 0x7fu);
+  return select_bits(mag >= 0x7f800000u, special, sign | q);
 }
 
 // f32 view of src[0, n): src itself for f32, else converted into `tmp`.
@@ -72,11 +101,13 @@ void store_floats(const float* v, size_t n, void* dst, tidal_dtype_t dtype) {
   }
 }
 
-// The largest finite |x| of v[0, n); NaN and infinities do not count.
-float finite_amax(const float* v, size_t n, float amax) {
+// The largest finite |x| of v[0, n) as bits (for non-negative floats the
+// integer order is the float order, and an integer max vectorises); NaN
+// and infinities do not count.
+TIDAL_INLINE_INTO_CLONES uint32_t finite_amax_bits(const float* v, size_t n, uint32_t amax) {
   for (size_t i = 0; i < n; ++i) {
-    const float a = std::fabs(v[i]);
-    amax = std::max(amax, a <= FLT_MAX ? a : 0.0f);
+    const uint32_t a = bits_of(v[i]) & 0x7fffffffu;
+    amax = std::max(amax, select_bits(a < 0x7f800000u, a, 0u));
   }
   return amax;
 }
@@ -90,69 +121,80 @@ float block_scale(float amax, float fmax, bool pow2) {
   return (u & 0x7fffffu) == 0 ? s : from_bits((u & 0x7f800000u) + 0x800000u);
 }
 
-template <bool kE4M3>
-void encode_chunk(const float* v, size_t n, float scale, uint8_t* out) {
+template <int EBITS, int MBITS>
+TIDAL_INLINE_INTO_CLONES void encode_chunk(const float* v, size_t n, float scale, uint8_t* out) {
   for (size_t i = 0; i < n; ++i) {
-    const float y = v[i] / scale;
-    out[i] = kE4M3 ? encode_e4m3(y) : encode_e5m2(y);
+    out[i] = static_cast<uint8_t>(encode_scaled<EBITS, MBITS>(v[i] / scale));
   }
 }
 
 // Blocks [b0, b1) of the stream.
-void encode_blocks(const Fp8Codec& c, const char* src, tidal_dtype_t dtype, size_t count,
+TIDAL_CLONE_FOR_AVX2 void encode_blocks(const Fp8Codec& c, const char* src, tidal_dtype_t dtype, size_t count,
                    size_t b0, size_t b1, uint8_t* dst, float* scales, float factor) {
   const size_t es = dtype_size(dtype);
   const float fmax = fp8_max(c.format);
   float tmp[kChunk];
   for (size_t b = b0; b < b1; ++b) {
     const size_t lo = b * c.block, hi = std::min(count, lo + c.block);
-    float amax = 0.0f;
+    uint32_t amax = 0;
     for (size_t i = lo; i < hi; i += kChunk) {
       const size_t n = std::min(kChunk, hi - i);
-      amax = finite_amax(as_floats(src + i * es, dtype, n, tmp), n, amax);
+      amax = finite_amax_bits(as_floats(src + i * es, dtype, n, tmp), n, amax);
     }
-    const float scale = block_scale(amax, fmax, c.pow2_scales);
+    const float scale = block_scale(from_bits(amax), fmax, c.pow2_scales);
     for (size_t i = lo; i < hi; i += kChunk) {
       const size_t n = std::min(kChunk, hi - i);
       const float* v = as_floats(src + i * es, dtype, n, tmp);
-      if (c.format == TIDAL_FP8_E4M3) encode_chunk<true>(v, n, scale, dst + i);
-      else encode_chunk<false>(v, n, scale, dst + i);
+      if (c.format == TIDAL_FP8_E4M3) encode_chunk<4, 3>(v, n, scale, dst + i);
+      else encode_chunk<5, 2>(v, n, scale, dst + i);
     }
     scales[b] = scale * factor;
   }
 }
 
-// FP8 byte -> float, by table.
-struct Fp8Table {
-  float e4m3[256], e5m2[256];
-  Fp8Table() {
-    for (int i = 0; i < 256; ++i) {
-      e4m3[i] = e4m3_to_float(static_cast<uint8_t>(i));
-      e5m2[i] = e5m2_to_float(static_cast<uint8_t>(i));
-    }
-  }
-};
-const Fp8Table& fp8_table() {
-  static const Fp8Table t;
-  return t;
+// n floats from an L1 buffer to dst with non-temporal stores (from dst's
+// first 16-byte boundary): a decode much larger than the caches would
+// otherwise read every destination line before writing it.
+TIDAL_INLINE_INTO_CLONES void stream_floats(float* dst, const float* src, size_t n) {
+  size_t i = 0;
+#if TIDAL_HAVE_STREAMING_STORES
+  for (; i < n && reinterpret_cast<uintptr_t>(dst + i) % 16 != 0; ++i) dst[i] = src[i];
+  for (; i + 4 <= n; i += 4) _mm_stream_ps(dst + i, _mm_loadu_ps(src + i));
+#endif
+  for (; i < n; ++i) dst[i] = src[i];
 }
 
 // Elements [lo, hi) of the stream into dst (element lo at dst[0]).
-void decode_range(const Fp8Codec& c, const uint8_t* src, const float* scales, size_t lo,
-                  size_t hi, char* dst, tidal_dtype_t dtype, float post) {
-  const float* table = c.format == TIDAL_FP8_E4M3 ? fp8_table().e4m3 : fp8_table().e5m2;
+// `streaming`: f32 output goes out with non-temporal stores.
+TIDAL_CLONE_FOR_AVX2 void decode_range(const Fp8Codec& c, const uint8_t* src,
+                                       const float* scales, size_t lo, size_t hi, char* dst,
+                                       tidal_dtype_t dtype, float post, bool streaming) {
+  const bool e4m3 = c.format == TIDAL_FP8_E4M3;
   const size_t es = dtype_size(dtype);
-  float tmp[kChunk];
+  const bool direct = dtype == TIDAL_F32 && !streaming;
+  alignas(64) float tmp[kChunk];
   for (size_t i = lo; i < hi;) {
     // One chunk never crosses a block boundary: one multiplier per chunk.
     const size_t block_end = (i / c.block + 1) * c.block;
     const size_t n = std::min({kChunk, hi - i, block_end - i});
     const float m = scales[i / c.block] * post;
-    float* out = dtype == TIDAL_F32 ? reinterpret_cast<float*>(dst + (i - lo) * es) : tmp;
-    for (size_t k = 0; k < n; ++k) out[k] = table[src[i + k]] * m;
-    if (out == tmp) store_floats(tmp, n, dst + (i - lo) * es, dtype);
+    float* out = direct ? reinterpret_cast<float*>(dst + (i - lo) * es) : tmp;
+    const uint8_t* in = src + i;
+    if (e4m3) {
+      for (size_t k = 0; k < n; ++k) out[k] = small_float_to_float<4, 3>(in[k]) * m;
+    } else {
+      for (size_t k = 0; k < n; ++k) out[k] = small_float_to_float<5, 2>(in[k]) * m;
+    }
+    if (dtype == TIDAL_F32 && streaming) {
+      stream_floats(reinterpret_cast<float*>(dst + (i - lo) * es), tmp, n);
+    } else if (!direct) {
+      store_floats(tmp, n, dst + (i - lo) * es, dtype);
+    }
     i += n;
   }
+#if TIDAL_HAVE_STREAMING_STORES
+  if (streaming) _mm_sfence();  // streamed lines are visible before the decode counts as done
+#endif
 }
 
 }  // namespace
@@ -194,18 +236,19 @@ void fp8_encode(const Fp8Codec& codec, const void* src, tidal_dtype_t value_dtyp
 
 void fp8_decode_serial(const Fp8Codec& codec, const uint8_t* src, const float* scales,
                        size_t first, size_t count, void* dst, tidal_dtype_t value_dtype,
-                       float post) {
+                       float post, bool streaming) {
   decode_range(codec, src, scales, first, first + count, static_cast<char*>(dst), value_dtype,
-               post);
+               post, streaming);
 }
 
 void fp8_decode(const Fp8Codec& codec, const uint8_t* src, const float* scales, size_t first,
                 size_t count, void* dst, tidal_dtype_t value_dtype, float post) {
   char* d = static_cast<char*>(dst);
   const size_t es = dtype_size(value_dtype);
+  const bool streaming = count * es >= kStreamingCopyBytes;
   const size_t parts = std::min(parallel_width(), count / (kFp8ParallelElements / 2));
   if (parts <= 1) {
-    decode_range(codec, src, scales, first, first + count, d, value_dtype, post);
+    decode_range(codec, src, scales, first, first + count, d, value_dtype, post, streaming);
     return;
   }
   const size_t step = (count / parts + 63) / 64 * 64;
@@ -213,7 +256,8 @@ void fp8_decode(const Fp8Codec& codec, const uint8_t* src, const float* scales, 
     const size_t lo = std::min(count, p * step);
     const size_t hi = p + 1 == parts ? count : std::min(count, lo + step);
     if (lo < hi) {
-      decode_range(codec, src, scales, first + lo, first + hi, d + lo * es, value_dtype, post);
+      decode_range(codec, src, scales, first + lo, first + hi, d + lo * es, value_dtype, post,
+                   streaming);
     }
   });
 }

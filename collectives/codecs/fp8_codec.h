@@ -56,10 +56,12 @@ void fp8_encode(const Fp8Codec& codec, const void* src, tidal_dtype_t value_dtyp
 // dst[0, count) in value_dtype: float(byte) * (scale * post).
 void fp8_decode(const Fp8Codec& codec, const uint8_t* src, const float* scales, size_t first,
                 size_t count, void* dst, tidal_dtype_t value_dtype, float post = 1.0f);
-// The same on the calling thread alone.
+// The same on the calling thread alone; `streaming`: write f32 output
+// with non-temporal stores (for decodes much larger than the caches; fp8_decode
+// chooses it from kStreamingCopyBytes).
 void fp8_decode_serial(const Fp8Codec& codec, const uint8_t* src, const float* scales,
                        size_t first, size_t count, void* dst, tidal_dtype_t value_dtype,
-                       float post = 1.0f);
+                       float post = 1.0f, bool streaming = false);
 
 // From this many elements an encode or decode is split across the workers.
 constexpr size_t kFp8ParallelElements = size_t(1) << 20;

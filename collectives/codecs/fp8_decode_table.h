@@ -31,7 +31,7 @@ class Fp8DecodeTable {
 
  private:
   void run_range(const Fp8Codec& codec, tidal_dtype_t value_dtype, float post, size_t begin,
-                 size_t end) const;
+                 size_t end, bool streaming) const;
   std::vector<Fp8Run> runs_;
   std::vector<size_t> prefix_{0};  // prefix_[i]: elements before run i
 };

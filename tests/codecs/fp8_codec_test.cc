@@ -243,6 +243,60 @@ TEST(Fp8Codec, ThreadedEncodeAndDecodeEqualBlockByBlockCalls) {
   }
 }
 
+TEST(Fp8Codec, EncodingAtScaleOneIsTheFormatsRoundingForEveryTopHalf) {
+  // Every float whose top 16 bits take each value (low bits 0, 0x8000,
+  // 0xffff: ties and both sides), in blocks led by the format's maximum so
+  // the scale is 1: the bytes are float_to_e4m3/e5m2 with saturation, and
+  // +-inf is NaN (E4M3) or +-inf (E5M2).
+  for (tidal_dtype_t f : {TIDAL_FP8_E4M3, TIDAL_FP8_E5M2}) {
+    const float fmax = f == TIDAL_FP8_E4M3 ? 448.0f : 57344.0f;
+    std::vector<float> x;
+    for (uint32_t top = 0; top < 65536; ++top) {
+      for (uint32_t low : {0u, 0x8000u, 0xffffu}) {
+        if (x.size() % 256 == 0) x.push_back(fmax);
+        float v;
+        const uint32_t u = top << 16 | low;
+        std::memcpy(&v, &u, 4);
+        if (std::fabs(v) > fmax && std::isfinite(v)) v = std::copysign(fmax, v);
+        x.push_back(v);
+      }
+    }
+    auto c = codec(f, 256);
+    Encoded e = encode(c, x);
+    for (size_t i = 0; i < x.size(); ++i) {
+      ASSERT_EQ(e.scales[i / 256], 1.0f);
+      const uint32_t u = bits(x[i]);
+      uint8_t want = f == TIDAL_FP8_E4M3 ? tidal::float_to_e4m3(x[i], true)
+                                         : tidal::float_to_e5m2(x[i], true);
+      if ((u & 0x7fffffffu) == 0x7f800000u) {
+        want = f == TIDAL_FP8_E4M3 ? 0x7f : static_cast<uint8_t>(((u >> 24) & 0x80u) | 0x7cu);
+      }
+      ASSERT_EQ(e.bytes[i], want) << tidal_dtype_name(f) << " value bits " << std::hex << u;
+    }
+  }
+}
+
+TEST(Fp8Codec, DecodingEveryByteAtScaleOneGivesTheFormatsValue) {
+  std::vector<uint8_t> bytes(256);
+  for (int i = 0; i < 256; ++i) bytes[i] = static_cast<uint8_t>(i);
+  for (tidal_dtype_t f : {TIDAL_FP8_E4M3, TIDAL_FP8_E5M2}) {
+    auto c = codec(f, 256);
+    const float one = 1.0f;
+    std::vector<float> out(256);
+    ASSERT_EQ(tidal_fp8_decode(&c, bytes.data(), &one, 256, out.data(), TIDAL_F32), TIDAL_SUCCESS);
+    for (int i = 0; i < 256; ++i) {
+      const uint8_t b = static_cast<uint8_t>(i);
+      const float want = f == TIDAL_FP8_E4M3 ? tidal::e4m3_to_float(b) : tidal::e5m2_to_float(b);
+      if (std::isnan(want)) {
+        EXPECT_TRUE(std::isnan(out[i])) << tidal_dtype_name(f) << " byte " << i;
+      } else {
+        EXPECT_EQ(bits(out[i]), bits(want)) << tidal_dtype_name(f) << " byte " << i << ": "
+                                            << out[i] << " for " << want;
+      }
+    }
+  }
+}
+
 TEST(Fp8Codec, ScaleCountIsTheCeiling) {
   EXPECT_EQ(tidal_fp8_scale_count(0, 128), 0u);
   EXPECT_EQ(tidal_fp8_scale_count(1, 128), 1u);
