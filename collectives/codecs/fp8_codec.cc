@@ -172,6 +172,7 @@ TIDAL_CLONE_FOR_AVX2 void decode_range(const Fp8Codec& c, const uint8_t* src,
   const bool e4m3 = c.format == TIDAL_FP8_E4M3;
   const size_t es = dtype_size(dtype);
   const bool direct = dtype == TIDAL_F32 && !streaming;
+  const bool f16c = have_f16c();
   alignas(64) float tmp[kChunk];
   for (size_t i = lo; i < hi;) {
     // One chunk never crosses a block boundary: one multiplier per chunk.
@@ -180,7 +181,9 @@ TIDAL_CLONE_FOR_AVX2 void decode_range(const Fp8Codec& c, const uint8_t* src,
     const float m = scales[i / c.block] * post;
     float* out = direct ? reinterpret_cast<float*>(dst + (i - lo) * es) : tmp;
     const uint8_t* in = src + i;
-    if (e4m3) {
+    if (f16c) {
+      fp8_to_f32_f16c(in, c.format, out, n, m);
+    } else if (e4m3) {
       for (size_t k = 0; k < n; ++k) out[k] = small_float_to_float<4, 3>(in[k]) * m;
     } else {
       for (size_t k = 0; k < n; ++k) out[k] = small_float_to_float<5, 2>(in[k]) * m;

@@ -42,6 +42,15 @@ void convert_scalar(const void* src, tidal_dtype_t st, void* dst, tidal_dtype_t 
   }
 }
 
+void fp8_scalar(const uint8_t* in, tidal_dtype_t format, float* out, size_t count,
+                float scale) {
+  for (size_t i = 0; i < count; ++i) {
+    out[i] = (format == TIDAL_FP8_E4M3 ? small_float_to_float<4, 3>(in[i])
+                                       : small_float_to_float<5, 2>(in[i])) *
+             scale;
+  }
+}
+
 }  // namespace
 
 #if TIDAL_HAVE_F16C_PATH
@@ -128,6 +137,39 @@ void f16_convert_f16c(const void* src, tidal_dtype_t st, void* dst, tidal_dtype_
   convert_scalar(s + i * ses, st, d + i * des, dt, count - i, scale);
 }
 
+// 16 bytes per step: widen to 16-bit lanes, place the bits as an f16 (a
+// NaN as the canonical f16 NaN, so the f32 NaN is small_float_to_float's),
+// convert, and scale: E4M3 first by 2^8 (exact), then by `scale`, so the
+// one rounding is that of the portable value * scale (scale * 2^8 itself
+// could overflow).
+TIDAL_F16C
+void fp8_to_f32_f16c(const uint8_t* in, tidal_dtype_t format, float* out, size_t count,
+                     float scale) {
+  const bool e4m3 = format == TIDAL_FP8_E4M3;
+  const __m256 k = _mm256_set1_ps(scale), lift = _mm256_set1_ps(e4m3 ? 256.0f : 1.0f);
+  const __m256i mag_mask = _mm256_set1_epi16(0x7f), f16_nan = _mm256_set1_epi16(0x7e00);
+  // Magnitudes at or above this are NaN: E4M3 0x7f only; E5M2 0x7d..0x7f.
+  const __m256i nan_from = _mm256_set1_epi16(e4m3 ? 0x7e : 0x7c);
+  size_t i = 0;
+  for (; i + 16 <= count; i += 16) {
+    const __m256i w = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i)));
+    const __m256i mag = _mm256_and_si256(w, mag_mask);
+    __m256i h;
+    if (e4m3) {
+      const __m256i sign = _mm256_slli_epi16(_mm256_andnot_si256(mag_mask, w), 8);
+      h = _mm256_or_si256(sign, _mm256_slli_epi16(mag, 7));
+    } else {
+      h = _mm256_slli_epi16(w, 8);
+    }
+    h = _mm256_blendv_epi8(h, f16_nan, _mm256_cmpgt_epi16(mag, nan_from));
+    const __m256 lo = _mm256_mul_ps(_mm256_cvtph_ps(_mm256_castsi256_si128(h)), lift);
+    const __m256 hi = _mm256_mul_ps(_mm256_cvtph_ps(_mm256_extracti128_si256(h, 1)), lift);
+    _mm256_storeu_ps(out + i, _mm256_mul_ps(lo, k));
+    _mm256_storeu_ps(out + i + 8, _mm256_mul_ps(hi, k));
+  }
+  fp8_scalar(in + i, format, out + i, count - i, scale);
+}
+
 #else  // no F16C path: callers check have_f16c() and never get here
 
 bool have_f16c() { return false; }
@@ -144,6 +186,11 @@ void f16_divide_f16c(uint16_t* buf, size_t count, int divisor) {
 void f16_convert_f16c(const void* src, tidal_dtype_t st, void* dst, tidal_dtype_t dt,
                       size_t count, float scale) {
   convert_scalar(src, st, dst, dt, count, scale);
+}
+
+void fp8_to_f32_f16c(const uint8_t* in, tidal_dtype_t format, float* out, size_t count,
+                     float scale) {
+  fp8_scalar(in, format, out, count, scale);
 }
 
 #endif

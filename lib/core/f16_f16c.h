@@ -34,4 +34,12 @@ void f16_divide_f16c(uint16_t* buf, size_t count, int divisor);
 void f16_convert_f16c(const void* src, tidal_dtype_t src_dtype, void* dst,
                       tidal_dtype_t dst_dtype, size_t count, float scale);
 
+// out[i] = value(in[i]) * scale for FP8 bytes of `format` (TIDAL_FP8_E4M3
+// or TIDAL_FP8_E5M2): an E5M2 byte is the top half of the f16 of the same
+// value, an E4M3 byte moves into an f16 exactly at 2^-8 of its value, and
+// F16C widens 8 f16 per instruction (subnormals included). Bit for bit
+// small_float_to_float(in[i]) * scale (lib/core/dtype.h), NaN included.
+void fp8_to_f32_f16c(const uint8_t* in, tidal_dtype_t format, float* out, size_t count,
+                     float scale);
+
 }  // namespace tidal

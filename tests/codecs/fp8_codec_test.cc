@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "collectives/codecs/fp8_codec.h"
+#include "lib/core/cpu_kernels.h"
 #include "lib/core/dtype.h"
 #include "tidal/fp8.h"
 
@@ -293,6 +295,31 @@ TEST(Fp8Codec, DecodingEveryByteAtScaleOneGivesTheFormatsValue) {
         EXPECT_EQ(bits(out[i]), bits(want)) << tidal_dtype_name(f) << " byte " << i << ": "
                                             << out[i] << " for " << want;
       }
+    }
+  }
+}
+
+TEST(Fp8Codec, F16cAndPortableDecodesGiveTheSameBits) {
+  // Every byte at many scales (tiny, huge, a power of two that overflows
+  // when multiplied by 2^8, negative post-scales), odd counts for the tails.
+  std::vector<uint8_t> bytes(4099);
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<uint8_t>(i * 7 + i / 256);
+  const std::vector<float> scales = {1.0f, FLT_MIN, 3.0e-39f, std::ldexp(1.0f, 120), FLT_MAX / 448,
+                                     0.0137f, 12345.0f, 1.0f, 7.0f};
+  for (tidal_dtype_t f : {TIDAL_FP8_E4M3, TIDAL_FP8_E5M2}) {
+    tidal::Fp8Codec c;
+    c.format = f;
+    c.block = 512;
+    std::vector<std::vector<float>> out(2, std::vector<float>(bytes.size()));
+    for (int portable : {0, 1}) {
+      tidal::set_portable_cpu_kernels(portable == 1);
+      tidal::fp8_decode(c, bytes.data(), scales.data(), 0, bytes.size(), out[portable].data(),
+                        TIDAL_F32, -0.75f);
+    }
+    tidal::set_portable_cpu_kernels(false);
+    for (size_t i = 0; i < bytes.size(); ++i) {
+      ASSERT_EQ(bits(out[0][i]), bits(out[1][i]))
+          << tidal_dtype_name(f) << " byte " << int(bytes[i]) << " scale " << scales[i / 512];
     }
   }
 }
