@@ -10,6 +10,7 @@ packages=(
   libmpich-dev mpich libucx-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   gnuplot-nox python3 python3-venv
+  libtorch-dev   # the reference DiT trainer in examples/ only
 )
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(clang-14 libclang-rt-14-dev)
