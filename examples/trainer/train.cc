@@ -1,4 +1,4 @@
-// train_dit — a reference DiT trainer on tidal, run under mpiexec.
+// train — the reference DiT / VAE trainer on tidal, run under mpiexec.
 //
 // ZeRO-3-style data parallelism, everything through tidal's C API:
 //   - gradients: one tensor list over per-parameter gradient buffers and a
@@ -11,12 +11,13 @@
 //     all-gathers the updated shards, prefetched in forward order and
 //     waited for just before each layer runs (optionally in bf16 or
 //     block-scaled FP8: --gather bf16|fp8);
-//   - data: synthetic class-conditional latents, filled ahead by a pinned
-//     host-memory loader;
+//   - data: synthetic class-conditional latents (DiT) or images (VAE),
+//     filled ahead by a pinned host-memory loader (tasks.h);
 //   - checkpoint: rank 0 saves the parameters asynchronously in
 //     safetensors (--ckpt DIR) and reads them back to verify.
 //
-//   mpiexec -n 2 build/examples/dit_trainer/train_dit --steps 50
+//   mpiexec -n 2 build/examples/trainer/train --model dit --steps 50
+//   mpiexec -n 2 build/examples/trainer/train --model vae --steps 50
 #include <mpi.h>
 #include <torch/torch.h>
 
@@ -31,12 +32,12 @@
 #include <vector>
 
 #include "sharded_adamw.h"
+#include "tasks.h"
 #include "tidal/bucket.h"
 #include "tidal/ckpt.h"
 #include "tidal/mpi.h"
 #include "tidal/overlap.h"
 #include "tidal/pinned.h"
-#include "tiny_dit.h"
 
 namespace {
 
@@ -48,6 +49,7 @@ void check(tidal_status_t rc, const char* what) {
 }
 
 struct Args {
+  std::string model = "dit";   // dit | vae
   int steps = 20;
   int global_batch = 8;
   float lr = 1e-3f;
@@ -65,7 +67,8 @@ Args parse(int argc, char** argv) {
       if (i + 1 >= argc) throw std::invalid_argument(k + " needs a value");
       return argv[++i];
     };
-    if (k == "--steps") a.steps = std::stoi(value());
+    if (k == "--model") a.model = value();
+    else if (k == "--steps") a.steps = std::stoi(value());
     else if (k == "--global-batch") a.global_batch = std::stoi(value());
     else if (k == "--lr") a.lr = std::stof(value());
     else if (k == "--bucket-kib") a.bucket_kib = std::stoul(value());
@@ -74,6 +77,7 @@ Args parse(int argc, char** argv) {
     else if (k == "--seed") a.seed = std::stoull(value());
     else throw std::invalid_argument("unknown option " + k);
   }
+  if (a.model != "dit" && a.model != "vae") throw std::invalid_argument("--model is dit or vae");
   if (a.gather != "f32" && a.gather != "bf16" && a.gather != "fp8") {
     throw std::invalid_argument("--gather is f32, bf16 or fp8");
   }
@@ -83,14 +87,12 @@ Args parse(int argc, char** argv) {
   return a;
 }
 
-// One training sample: clean latent x0, the noise, timestep and label.
+// This rank's part of a step's global batch.
 struct Batch {
-  const dit::Config* cfg;
+  const trainer::Task* task;
   int rank, world, local;
   uint64_t seed;
-  size_t latent() const { return static_cast<size_t>(cfg->channels) * cfg->input * cfg->input; }
-  size_t sample_floats() const { return 2 * latent() + 2; }
-  size_t bytes() const { return static_cast<size_t>(local) * sample_floats() * sizeof(float); }
+  size_t bytes() const { return static_cast<size_t>(local) * task->sample_floats() * sizeof(float); }
 };
 
 // Fills batch `step` of this rank: global samples [rank*local, (rank+1)*local)
@@ -98,24 +100,11 @@ struct Batch {
 // global batch. Runs on the pinned loader's thread.
 tidal_status_t fill_batch(void* user, uint64_t step, void* buffer, size_t) {
   const Batch& b = *static_cast<const Batch*>(user);
-  float* out = static_cast<float*>(buffer);
   for (int s = 0; s < b.local; ++s) {
     const uint64_t sample = step * static_cast<uint64_t>(b.local) * b.world +
                             static_cast<uint64_t>(b.rank) * b.local + s;
     std::mt19937_64 rng(b.seed * 0x9e3779b97f4a7c15ull + sample);
-    std::normal_distribution<float> normal;
-    const int label = static_cast<int>(rng() % b.cfg->classes);
-    const int t = static_cast<int>(rng() % 1000);
-    float* x0 = out + s * b.sample_floats();
-    float* noise = x0 + b.latent();
-    const int side = b.cfg->input;
-    for (size_t i = 0; i < b.latent(); ++i) {  // a class-dependent pattern, slightly noisy
-      const int c = static_cast<int>(i / (side * side)), h = (i / side) % side, w = i % side;
-      x0[i] = 0.8f * std::sin(0.7f * (label + 1) * (h + 1) + 0.3f * w + c) + 0.05f * normal(rng);
-    }
-    for (size_t i = 0; i < b.latent(); ++i) noise[i] = normal(rng);
-    noise[b.latent()] = static_cast<float>(t);
-    noise[b.latent() + 1] = static_cast<float>(label);
+    b.task->fill(rng, static_cast<float*>(buffer) + s * b.task->sample_floats());
   }
   return TIDAL_SUCCESS;
 }
@@ -197,9 +186,9 @@ int train(const Args& args, tidal_comm_t comm, int rank, int world) {
   }
   torch::set_num_threads(1);
   torch::manual_seed(static_cast<uint64_t>(args.seed));  // same initial weights everywhere
-  const dit::Config cfg;
-  dit::TinyDiT model(cfg);
-  std::vector<torch::Tensor> params = model->parameters();
+  std::unique_ptr<trainer::Task> task = trainer::make_task(args.model);
+  torch::nn::Module& model = task->module();
+  std::vector<torch::Tensor> params = model.parameters();
   std::vector<torch::Tensor> grads;
   for (const auto& p : params) grads.push_back(torch::zeros_like(p));
 
@@ -235,7 +224,7 @@ int train(const Args& args, tidal_comm_t comm, int rank, int world) {
   // The buckets of each layer (the list is in reverse order: forward runs
   // from the last bucket to the first).
   std::vector<std::pair<size_t, size_t>> layer_buckets;
-  for (const auto& [first, last] : model->layer_params()) {
+  for (const auto& [first, last] : task->layer_params()) {
     size_t lo = SIZE_MAX, hi = 0;
     for (size_t t = first; t <= last; ++t) {
       size_t a = 0, b = 0;
@@ -247,7 +236,7 @@ int train(const Args& args, tidal_comm_t comm, int rank, int world) {
   }
   auto wait_layer = [&](size_t first, size_t) {
     for (size_t l = 0; l < layer_buckets.size(); ++l) {
-      if (model->layer_params()[l].first != first) continue;
+      if (task->layer_params()[l].first != first) continue;
       for (size_t b = layer_buckets[l].first; b <= layer_buckets[l].second; ++b) {
         check(tidal_param_wait(gatherer, b), "tidal_param_wait");
       }
@@ -255,7 +244,7 @@ int train(const Args& args, tidal_comm_t comm, int rank, int world) {
   };
 
   // Data: the pinned loader fills batches ahead on its own thread.
-  Batch batch{&cfg, rank, world, args.global_batch / world, args.seed};
+  Batch batch{task.get(), rank, world, args.global_batch / world, args.seed};
   tidal_pinned_config_t pc = TIDAL_PINNED_CONFIG_INITIALIZER;
   pc.preallocate_bytes = 4 * batch.bytes();
   tidal_pinned_pool_t pool = nullptr;
@@ -265,36 +254,23 @@ int train(const Args& args, tidal_comm_t comm, int rank, int world) {
                                    fill_batch, &batch, &loader),
         "pinned loader");
 
-  std::vector<double> alpha_bar(1000);  // linear beta schedule, as DDPM
-  double prod = 1.0;
-  for (int t = 0; t < 1000; ++t) {
-    prod *= 1.0 - (1e-4 + (0.02 - 1e-4) * t / 999.0);
-    alpha_bar[t] = prod;
-  }
   dit::ShardedAdamW adamw(master.size(), dit::AdamWOptions{args.lr});
   void* grad_shard = nullptr;
   size_t grad_shard_bytes = 0;
   check(tidal_grad_reducer_shard(reducer, &grad_shard, &grad_shard_bytes), "reducer shard");
 
-  const int64_t n = batch.local, lat = static_cast<int64_t>(batch.latent());
+  const int64_t n = batch.local;
   for (int step = 0; step < args.steps; ++step) {
     void* data = nullptr;
     uint64_t index = 0;
     check(tidal_pinned_loader_next(loader, &data, &index), "next batch");
-    auto samples = torch::from_blob(data, {n, static_cast<int64_t>(batch.sample_floats())},
-                                    torch::kFloat32);
-    auto x0 = samples.narrow(1, 0, lat).reshape({n, cfg.channels, cfg.input, cfg.input});
-    auto noise = samples.narrow(1, lat, lat).reshape({n, cfg.channels, cfg.input, cfg.input});
-    auto t = samples.select(1, 2 * lat).to(torch::kInt64);
-    auto y = samples.select(1, 2 * lat + 1).to(torch::kInt64);
-    auto ab = torch::from_blob(alpha_bar.data(), {1000}, torch::kFloat64).index_select(0, t)
-                  .to(torch::kFloat32).reshape({n, 1, 1, 1});
-    auto xt = torch::sqrt(ab) * x0 + torch::sqrt(1 - ab) * noise;
+    auto samples = torch::from_blob(
+        data, {n, static_cast<int64_t>(task->sample_floats())}, torch::kFloat32);
 
     // Forward: prefetch every bucket in forward order, wait per layer.
     for (size_t b = buckets; b-- > 0;) check(tidal_param_prefetch(gatherer, b), "prefetch");
-    auto loss = torch::mse_loss(model->forward(xt, t, y, wait_layer), noise);
-    model->zero_grad();
+    auto loss = task->loss(samples, wait_layer);
+    model.zero_grad();
     loss.backward();  // the hooks launch each bucket's reduce-scatter as it fills
     check(tidal_grad_reducer_wait(reducer), "tidal_grad_reducer_wait");
     check(tidal_pinned_free(pool, data), "pinned free");
@@ -328,7 +304,7 @@ int train(const Args& args, tidal_comm_t comm, int rank, int world) {
   }
   if (!args.ckpt.empty() && rank == 0) {
     // Asynchronous save (the snapshot returns before the write), then a read back.
-    auto named = model->named_parameters();
+    auto named = model.named_parameters();
     std::vector<std::vector<int64_t>> shapes;
     std::vector<std::string> names;
     for (const auto& kv : named) {

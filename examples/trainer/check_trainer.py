@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Checks the reference DiT trainer end to end (ctest: example.dit_trainer_1_vs_2_ranks).
+"""Checks the reference trainer end to end (ctest: example.trainer_dit, _vae).
 
-    check_trainer.py MPIEXEC TRAIN_DIT CKPT_DIR
+    check_trainer.py MPIEXEC TRAIN MODEL CKPT_DIR
 
 1. One process and two processes train 6 steps on the same global batches
    from the same initial weights (the trainer's data is per global sample):
@@ -37,9 +37,9 @@ def losses(out):
 
 
 def main():
-    mpiexec, exe, ckpt = sys.argv[1:4]
+    mpiexec, exe, model, ckpt = sys.argv[1:5]
     shutil.rmtree(ckpt, ignore_errors=True)
-    common = ["--steps", "6", "--global-batch", "8", "--bucket-kib", "32"]
+    common = ["--model", model, "--steps", "6", "--global-batch", "8", "--bucket-kib", "32"]
     s1, q1 = final_params(run(mpiexec, exe, 1, *common))
     out2 = run(mpiexec, exe, 2, *common, "--ckpt", ckpt)
     s2, q2 = final_params(out2)
@@ -52,7 +52,8 @@ def main():
     if not m or m.group(1) != m.group(2):
         print("the checkpoint did not read back")
         ok = False
-    fp8 = losses(run(mpiexec, exe, 2, "--steps", "60", "--gather", "fp8", "--lr", "3e-3"))
+    fp8 = losses(run(mpiexec, exe, 2, "--model", model, "--steps", "60", "--gather", "fp8",
+                     "--lr", "3e-3"))
     if len(fp8) < 2 or not fp8[-1] < 0.8 * fp8[0]:
         print(f"the FP8-gather run's loss did not fall: {fp8}")
         ok = False
