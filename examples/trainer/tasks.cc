@@ -22,12 +22,18 @@ void pattern(std::mt19937_64& rng, int label, int channels, int side, float* out
 
 class DiTTask : public Task {
  public:
-  DiTTask() : model_(cfg_) {
+  DiTTask(int width, int depth) : cfg_(config(width, depth)), model_(cfg_) {
     double prod = 1.0;  // linear beta schedule, as DDPM
     for (int t = 0; t < 1000; ++t) {
       prod *= 1.0 - (1e-4 + (0.02 - 1e-4) * t / 999.0);
       alpha_bar_.push_back(static_cast<float>(prod));
     }
+  }
+  static dit::Config config(int width, int depth) {
+    dit::Config c;
+    if (width > 0) c.hidden = width;
+    if (depth > 0) c.depth = depth;
+    return c;
   }
   torch::nn::Module& module() override { return *model_; }
   const std::vector<std::pair<size_t, size_t>>& layer_params() const override {
@@ -65,7 +71,12 @@ class DiTTask : public Task {
 
 class VAETask : public Task {
  public:
-  VAETask() : model_(cfg_) {}
+  explicit VAETask(int width) : cfg_(config(width)), model_(cfg_) {}
+  static vae::Config config(int width) {
+    vae::Config c;
+    if (width > 0) c.width = width;
+    return c;
+  }
   torch::nn::Module& module() override { return *model_; }
   const std::vector<std::pair<size_t, size_t>>& layer_params() const override {
     return model_->layer_params();
@@ -99,9 +110,9 @@ class VAETask : public Task {
 
 }  // namespace
 
-std::unique_ptr<Task> make_task(const std::string& name) {
-  if (name == "dit") return std::make_unique<DiTTask>();
-  if (name == "vae") return std::make_unique<VAETask>();
+std::unique_ptr<Task> make_task(const std::string& name, int width, int depth) {
+  if (name == "dit") return std::make_unique<DiTTask>(width, depth);
+  if (name == "vae") return std::make_unique<VAETask>(width);
   return nullptr;
 }
 

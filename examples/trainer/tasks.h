@@ -33,7 +33,8 @@ class Task {
   virtual torch::Tensor loss(torch::Tensor samples, const dit::BeforeLayer& before_layer) = 0;
 };
 
-// "dit" or "vae"; nullptr for another name.
-std::unique_ptr<Task> make_task(const std::string& name);
+// "dit" or "vae"; nullptr for another name. `width` (the DiT's hidden size
+// or the VAE's conv channels) and `depth` (DiT blocks): 0 keeps the defaults.
+std::unique_ptr<Task> make_task(const std::string& name, int width = 0, int depth = 0);
 
 }  // namespace trainer

@@ -21,6 +21,8 @@
 #include <mpi.h>
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -57,6 +59,8 @@ struct Args {
   std::string gather = "f32";  // f32 | bf16 | fp8
   std::string ckpt;            // directory; empty: no checkpoint
   uint64_t seed = 1;
+  bool overlap = true;         // reduce buckets during backward (else after it)
+  int width = 0, depth = 0;    // model size (0: the task's default)
 };
 
 Args parse(int argc, char** argv) {
@@ -75,6 +79,9 @@ Args parse(int argc, char** argv) {
     else if (k == "--gather") a.gather = value();
     else if (k == "--ckpt") a.ckpt = value();
     else if (k == "--seed") a.seed = std::stoull(value());
+    else if (k == "--overlap") a.overlap = std::stoi(value()) != 0;
+    else if (k == "--width") a.width = std::stoi(value());
+    else if (k == "--depth") a.depth = std::stoi(value());
     else throw std::invalid_argument("unknown option " + k);
   }
   if (a.model != "dit" && a.model != "vae") throw std::invalid_argument("--model is dit or vae");
@@ -186,7 +193,7 @@ int train(const Args& args, tidal_comm_t comm, int rank, int world) {
   }
   torch::set_num_threads(1);
   torch::manual_seed(static_cast<uint64_t>(args.seed));  // same initial weights everywhere
-  std::unique_ptr<trainer::Task> task = trainer::make_task(args.model);
+  std::unique_ptr<trainer::Task> task = trainer::make_task(args.model, args.width, args.depth);
   torch::nn::Module& model = task->module();
   std::vector<torch::Tensor> params = model.parameters();
   std::vector<torch::Tensor> grads;
@@ -199,10 +206,11 @@ int train(const Args& args, tidal_comm_t comm, int rank, int world) {
   ro.op = TIDAL_AVG;
   tidal_grad_reducer_t reducer = nullptr;
   check(tidal_grad_reducer_create(grad_list, &ro, &reducer), "grad reducer");
+  const bool overlap = args.overlap;
   for (size_t i = 0; i < params.size(); ++i) {
-    params[i].register_hook([&grads, reducer, i](torch::Tensor g) {
+    params[i].register_hook([&grads, reducer, i, overlap](torch::Tensor g) {
       grads[i].copy_(g);
-      check(tidal_grad_ready(reducer, i), "tidal_grad_ready");
+      if (overlap) check(tidal_grad_ready(reducer, i), "tidal_grad_ready");
     });
   }
 
@@ -260,7 +268,9 @@ int train(const Args& args, tidal_comm_t comm, int rank, int world) {
   check(tidal_grad_reducer_shard(reducer, &grad_shard, &grad_shard_bytes), "reducer shard");
 
   const int64_t n = batch.local;
+  std::vector<double> step_ms;
   for (int step = 0; step < args.steps; ++step) {
+    const auto start = std::chrono::steady_clock::now();
     void* data = nullptr;
     uint64_t index = 0;
     check(tidal_pinned_loader_next(loader, &data, &index), "next batch");
@@ -272,10 +282,15 @@ int train(const Args& args, tidal_comm_t comm, int rank, int world) {
     auto loss = task->loss(samples, wait_layer);
     model.zero_grad();
     loss.backward();  // the hooks launch each bucket's reduce-scatter as it fills
+    if (!overlap) {   // the baseline: every bucket after backward
+      for (size_t i = 0; i < params.size(); ++i) check(tidal_grad_ready(reducer, i), "ready");
+    }
     check(tidal_grad_reducer_wait(reducer), "tidal_grad_reducer_wait");
     check(tidal_pinned_free(pool, data), "pinned free");
     adamw.step(master.data(), static_cast<const float*>(grad_shard));
     check(tidal_param_release(gatherer, SIZE_MAX), "release");
+    step_ms.push_back(std::chrono::duration<double, std::milli>(
+                          std::chrono::steady_clock::now() - start).count());
 
     float l = loss.item<float>(), mean = 0;
     check(tidal_all_reduce(&l, &mean, 1, TIDAL_F32, TIDAL_AVG, comm, nullptr), "loss");
@@ -301,6 +316,12 @@ int train(const Args& args, tidal_comm_t comm, int rank, int world) {
                 static_cast<unsigned long long>(gc.buckets_launched), args.gather.c_str(),
                 gc.wait_ns / 1e6);
     std::printf("final params: sum %.9e sumsq %.9e\n", sum, sq);
+    if (step_ms.size() > 2) {  // the first two steps warm up
+      std::vector<double> v(step_ms.begin() + 2, step_ms.end());
+      std::sort(v.begin(), v.end());
+      std::printf("step time: median %.2f ms over %zu steps (overlap %s)\n", v[v.size() / 2],
+                  v.size(), args.overlap ? "on" : "off");
+    }
   }
   if (!args.ckpt.empty() && rank == 0) {
     // Asynchronous save (the snapshot returns before the write), then a read back.
