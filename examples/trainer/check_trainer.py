@@ -8,6 +8,7 @@
    their final parameters must agree up to the order of float sums.
 2. The two-process run saves a checkpoint and reads it back.
 3. Two processes with the FP8 parameter gather train 60 steps: the loss falls.
+4. Bad arguments end with exit status 1 and a message naming the problem.
 Exit status 0 when all hold.
 """
 import re
@@ -57,6 +58,17 @@ def main():
     if len(fp8) < 2 or not fp8[-1] < 0.8 * fp8[0]:
         print(f"the FP8-gather run's loss did not fall: {fp8}")
         ok = False
+    for bad, message in [(["--model", "gpt"], "--model is dit or vae"),
+                         (["--gather", "int4"], "--gather is f32, bf16 or fp8"),
+                         (["--steps", "0"], "must be positive"),
+                         (["--global-batch", "3"], "must divide by the number of ranks"),
+                         (["--steps"], "--steps needs a value"),
+                         (["--frobnicate", "1"], "unknown option --frobnicate")]:
+        out = subprocess.run([mpiexec, "-n", "2", exe, *bad], capture_output=True, text=True,
+                             timeout=120)
+        if out.returncode == 0 or message not in out.stderr:
+            print(f"bad arguments {bad}: exit {out.returncode}, stderr {out.stderr!r}")
+            ok = False
     print("trainer check:", "ok" if ok else "FAILED")
     return 0 if ok else 1
 
