@@ -6,7 +6,7 @@
 #include <cstddef>
 #include <vector>
 
-namespace dit {
+namespace trainer {
 
 struct AdamWOptions {
   float lr = 1e-3f, beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f, weight_decay = 0.0f;
@@ -37,4 +37,4 @@ class ShardedAdamW {
   long t_ = 0;
 };
 
-}  // namespace dit
+}  // namespace trainer

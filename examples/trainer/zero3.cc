@@ -96,7 +96,7 @@ Zero3::Zero3(tidal_comm_t comm, std::vector<torch::Tensor> params,
                   s.count * sizeof(float));
     }
   }
-  adamw_ = std::make_unique<dit::ShardedAdamW>(master_.size(), options_.adamw);
+  adamw_ = std::make_unique<ShardedAdamW>(master_.size(), options_.adamw);
   tidal_param_gatherer_options_t go = TIDAL_PARAM_GATHERER_OPTIONS_INITIALIZER;
   go.depth = 2;
   check(tidal_param_gatherer_create(param_list_, master_.data(), &go, &gatherer_), "gatherer");

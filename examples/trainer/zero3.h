@@ -34,7 +34,7 @@ struct Zero3Options {
   size_t bucket_bytes = 64 << 10;  // in f32 bytes (gather lists scale it to their dtype)
   int gather_dtype = -1;           // -1 (f32), TIDAL_BF16 or TIDAL_FP8_E4M3
   bool overlap = true;             // reduce buckets during backward (else after it)
-  dit::AdamWOptions adamw;
+  AdamWOptions adamw;
 };
 
 class Zero3 {
@@ -70,7 +70,7 @@ class Zero3 {
   std::vector<float> master_;  // this rank's shard of the parameters (f32)
   float* grad_shard_ = nullptr;
   size_t buckets_ = 0;
-  std::unique_ptr<dit::ShardedAdamW> adamw_;
+  std::unique_ptr<ShardedAdamW> adamw_;
 };
 
 }  // namespace trainer
