@@ -6,3 +6,5 @@ run_bench host_overlap "$host_log" $build/bench/bucketing/tidal-bench-overlap \
   --ranks 4 --bucket-mib 4 --reps 5
 run_bench host_ckpt "$host_log" $build/bench/ckpt/tidal-ckpt-bench --reps 2 \
   --sections throughput stall
+run_bench host_fp8_gather "$host_log" $build/bench/bucketing/tidal-bench-fp8-gather \
+  --ranks 8 --model DiT-B/2 --bucket-mib 16 --reps 3
