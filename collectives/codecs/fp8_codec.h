@@ -38,7 +38,7 @@ Status check_fp8_codec(const Fp8Codec& codec, tidal_dtype_t value_dtype);
 
 // Scales for `count` elements: ceil(count / block).
 inline size_t fp8_scale_count(size_t count, size_t block) {
-  return block == 0 ? 0 : (count + block - 1) / block;
+  return block == 0 ? 0 : count / block + (count % block != 0);  // no overflow near SIZE_MAX
 }
 
 // The largest finite value of `format` (448 or 57344).

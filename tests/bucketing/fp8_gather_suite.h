@@ -157,7 +157,8 @@ inline void expect_tensors(const std::vector<std::vector<unsigned char>>& got,
   }
 }
 
-inline void check_fp8_all_gather(tidal_comm_t comm, const Fp8Case& c, int serial = 0) {
+inline void check_fp8_all_gather(tidal_comm_t comm, const Fp8Case& c, int serial = 0,
+                                 int schedule = TIDAL_SCHEDULE_UNSET) {
   std::vector<std::vector<unsigned char>> storage;
   std::vector<tidal_tensor_desc_t> descs;
   tidal_tensor_list_t list = make_fp8_list(comm, c, &storage, &descs);
@@ -168,6 +169,7 @@ inline void check_fp8_all_gather(tidal_comm_t comm, const Fp8Case& c, int serial
   o.pre_scale = c.pre;
   o.post_scale = c.post;
   o.passes_on_progress_thread = serial;
+  o.schedule = schedule;
   ASSERT_EQ(tidal_bucketed_all_gather(list, shard.data(), &o, nullptr), TIDAL_SUCCESS)
       << c.name << ": " << tidal_last_error();
   expect_tensors(storage, want, c.name, "bucketed all-gather");
@@ -291,6 +293,10 @@ inline void check_fp8_bad_input(tidal_comm_t comm) {
 inline void run_fp8_gather_suite(tidal_comm_t comm) {
   for (const Fp8Case& c : fp8_cases()) check_fp8_all_gather(comm, c);
   check_fp8_all_gather(comm, fp8_cases()[3], /*serial=*/1);
+  // The byte all-gather through tidal's own schedules.
+  for (int schedule : {TIDAL_SCHEDULE_RING, TIDAL_SCHEDULE_TORUS2D, TIDAL_SCHEDULE_NDRING}) {
+    check_fp8_all_gather(comm, fp8_cases()[0], 0, schedule);
+  }
   check_fp8_param_gatherer(comm);
   check_fp8_bad_input(comm);
 }

@@ -330,6 +330,8 @@ TEST(Fp8Codec, ScaleCountIsTheCeiling) {
   EXPECT_EQ(tidal_fp8_scale_count(128, 128), 1u);
   EXPECT_EQ(tidal_fp8_scale_count(129, 128), 2u);
   EXPECT_EQ(tidal_fp8_scale_count(5, 0), 0u);
+  EXPECT_EQ(tidal_fp8_scale_count(SIZE_MAX, 128), SIZE_MAX / 128 + 1);
+  EXPECT_EQ(tidal_fp8_scale_count(SIZE_MAX, 1), SIZE_MAX);
 }
 
 TEST(Fp8Codec, BadArgumentsAreClearErrors) {
