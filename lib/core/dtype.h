@@ -114,13 +114,21 @@ inline float small_float_to_float(uint32_t b) {
 
 // OCP FP8 E4M3 ("e4m3fn"): no infinities; 0x7f/0xff are NaN; max 448.
 // Out-of-range finite values become NaN unless `saturate` (then +-448).
+// kMaskSelect: the same bits with mask selects (for loops that must
+// vectorise; see round_to_small_float).
 float e4m3_to_float(uint8_t v);
+template <bool kMaskSelect = false>
 inline uint8_t float_to_e4m3(float f, bool saturate = false) {
   uint32_t u;
   std::memcpy(&u, &f, 4);
   const uint32_t sign = (u >> 24) & 0x80u, magnitude = u & 0x7fffffffu;
-  const uint32_t bits = round_to_small_float<4, 3>(magnitude);
+  const uint32_t bits = round_to_small_float<4, 3, kMaskSelect>(magnitude);
   const uint32_t overflow = saturate ? (sign | 0x7eu) : 0x7fu;  // NaN carries no sign
+  if (kMaskSelect) {
+    const uint32_t out =
+        select_bits(bits > 0x7eu || magnitude == 0x7f800000u, overflow, sign | bits);
+    return static_cast<uint8_t>(select_bits(magnitude > 0x7f800000u, 0x7fu, out));
+  }
   const uint32_t out = magnitude > 0x7f800000u ? 0x7fu          // NaN
                        : magnitude == 0x7f800000u ? overflow    // infinity
                        : bits > 0x7eu ? overflow : (sign | bits);
@@ -128,12 +136,18 @@ inline uint8_t float_to_e4m3(float f, bool saturate = false) {
 }
 // OCP FP8 E5M2: IEEE-style with infinities; max finite 57344.
 float e5m2_to_float(uint8_t v);
+template <bool kMaskSelect = false>
 inline uint8_t float_to_e5m2(float f, bool saturate = false) {
   uint32_t u;
   std::memcpy(&u, &f, 4);
   const uint32_t sign = (u >> 24) & 0x80u, magnitude = u & 0x7fffffffu;
-  const uint32_t bits = round_to_small_float<5, 2>(magnitude);
+  const uint32_t bits = round_to_small_float<5, 2, kMaskSelect>(magnitude);
   const uint32_t overflow = sign | (saturate ? 0x7bu : 0x7cu);
+  if (kMaskSelect) {
+    const uint32_t out =
+        select_bits(bits > 0x7bu || magnitude == 0x7f800000u, overflow, sign | bits);
+    return static_cast<uint8_t>(select_bits(magnitude > 0x7f800000u, 0x7fu, out));
+  }
   const uint32_t out = magnitude > 0x7f800000u ? 0x7fu          // NaN
                        : magnitude == 0x7f800000u ? overflow    // infinity
                        : bits > 0x7bu ? overflow : (sign | bits);

@@ -1,5 +1,6 @@
 #include "lib/core/f16_f16c.h"
 
+#include <algorithm>
 
 #include "lib/core/cpu_kernels.h"
 #include "lib/core/dtype.h"
@@ -170,6 +171,53 @@ void fp8_to_f32_f16c(const uint8_t* in, tidal_dtype_t format, float* out, size_t
   fp8_scalar(in + i, format, out + i, count - i, scale);
 }
 
+namespace {
+
+// Folds in chunks: decode both inputs (F16C), fold in f32, encode back with
+// the mask-select encoder (a loop that vectorises: no decode table, whose
+// gathers would make it slower than the scalar loop).
+constexpr size_t kFp8Chunk = 256;
+
+template <tidal_op_t Op, bool kE4M3>
+TIDAL_F16C void fp8_fold_loop(uint8_t* out, const uint8_t* a, const uint8_t* b, size_t count) {
+  const tidal_dtype_t format = kE4M3 ? TIDAL_FP8_E4M3 : TIDAL_FP8_E5M2;
+  alignas(32) float x[kFp8Chunk], y[kFp8Chunk];
+  for (size_t i = 0; i < count; i += kFp8Chunk) {
+    const size_t n = std::min(kFp8Chunk, count - i);
+    fp8_to_f32_f16c(a + i, format, x, n, 1.0f);  // read both before out (it may alias)
+    fp8_to_f32_f16c(b + i, format, y, n, 1.0f);
+    for (size_t k = 0; k < n; ++k) {
+      const float r = apply_op<float>(x[k], y[k], Op);
+      out[i + k] = kE4M3 ? float_to_e4m3<true>(r) : float_to_e5m2<true>(r);
+    }
+  }
+}
+
+}  // namespace
+
+void fp8_fold_f16c(uint8_t* out, const uint8_t* a, const uint8_t* b, size_t count,
+                   tidal_dtype_t format, tidal_op_t op) {
+  with_op(op, [&](auto o) {
+    if (format == TIDAL_FP8_E4M3) fp8_fold_loop<decltype(o)::value, true>(out, a, b, count);
+    else fp8_fold_loop<decltype(o)::value, false>(out, a, b, count);
+  });
+}
+
+TIDAL_F16C
+void fp8_divide_f16c(uint8_t* buf, size_t count, tidal_dtype_t format, int divisor) {
+  const float d = static_cast<float>(divisor);
+  alignas(32) float x[kFp8Chunk];
+  for (size_t i = 0; i < count; i += kFp8Chunk) {
+    const size_t n = std::min(kFp8Chunk, count - i);
+    fp8_to_f32_f16c(buf + i, format, x, n, 1.0f);
+    if (format == TIDAL_FP8_E4M3) {
+      for (size_t k = 0; k < n; ++k) buf[i + k] = float_to_e4m3<true>(x[k] / d);
+    } else {
+      for (size_t k = 0; k < n; ++k) buf[i + k] = float_to_e5m2<true>(x[k] / d);
+    }
+  }
+}
+
 #else  // no F16C path: callers check have_f16c() and never get here
 
 bool have_f16c() { return false; }
@@ -191,6 +239,25 @@ void f16_convert_f16c(const void* src, tidal_dtype_t st, void* dst, tidal_dtype_
 void fp8_to_f32_f16c(const uint8_t* in, tidal_dtype_t format, float* out, size_t count,
                      float scale) {
   fp8_scalar(in, format, out, count, scale);
+}
+
+void fp8_fold_f16c(uint8_t* out, const uint8_t* a, const uint8_t* b, size_t count,
+                   tidal_dtype_t format, tidal_op_t op) {
+  for (size_t i = 0; i < count; ++i) {
+    const bool e4m3 = format == TIDAL_FP8_E4M3;
+    const float x = e4m3 ? e4m3_to_float(a[i]) : e5m2_to_float(a[i]);
+    const float y = e4m3 ? e4m3_to_float(b[i]) : e5m2_to_float(b[i]);
+    const float r = apply_op<float>(x, y, op);
+    out[i] = e4m3 ? float_to_e4m3(r) : float_to_e5m2(r);
+  }
+}
+
+void fp8_divide_f16c(uint8_t* buf, size_t count, tidal_dtype_t format, int divisor) {
+  for (size_t i = 0; i < count; ++i) {
+    const bool e4m3 = format == TIDAL_FP8_E4M3;
+    const float x = (e4m3 ? e4m3_to_float(buf[i]) : e5m2_to_float(buf[i])) / divisor;
+    buf[i] = e4m3 ? float_to_e4m3(x) : float_to_e5m2(x);
+  }
 }
 
 #endif

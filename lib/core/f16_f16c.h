@@ -42,4 +42,13 @@ void f16_convert_f16c(const void* src, tidal_dtype_t src_dtype, void* dst,
 void fp8_to_f32_f16c(const uint8_t* in, tidal_dtype_t format, float* out, size_t count,
                      float scale);
 
+// FP8 folds and the FP8 average's divide on the same decode: out[i] =
+// encode(value(a[i]) (op) value(b[i])) and buf[i] = encode(value(buf[i]) /
+// divisor), as reduce_to / divide_by define them for TIDAL_FP8_E4M3 and
+// TIDAL_FP8_E5M2 (non-saturating: overflow is NaN in E4M3, inf in E5M2),
+// bit for bit. out may alias a or b exactly.
+void fp8_fold_f16c(uint8_t* out, const uint8_t* a, const uint8_t* b, size_t count,
+                   tidal_dtype_t format, tidal_op_t op);
+void fp8_divide_f16c(uint8_t* buf, size_t count, tidal_dtype_t format, int divisor);
+
 }  // namespace tidal

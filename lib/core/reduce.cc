@@ -126,6 +126,11 @@ void reduce_to(void* out, const void* a, const void* b, size_t count, tidal_dtyp
                   static_cast<const uint16_t*>(b), count, op);
     return;
   }
+  if ((dtype == TIDAL_FP8_E4M3 || dtype == TIDAL_FP8_E5M2) && have_f16c()) {
+    fp8_fold_f16c(static_cast<uint8_t*>(out), static_cast<const uint8_t*>(a),
+                  static_cast<const uint8_t*>(b), count, dtype, op);
+    return;
+  }
   switch (dtype) {
     case TIDAL_F32: fold_to<Plain<float>>(out, a, b, count, op); break;
     case TIDAL_F64: fold_to<Plain<double>>(out, a, b, count, op); break;
@@ -147,6 +152,10 @@ void divide_by(void* buf, size_t count, tidal_dtype_t dtype, int divisor) {
   }
   if (dtype == TIDAL_F16 && have_f16c()) {
     f16_divide_f16c(static_cast<uint16_t*>(buf), count, divisor);
+    return;
+  }
+  if ((dtype == TIDAL_FP8_E4M3 || dtype == TIDAL_FP8_E5M2) && have_f16c()) {
+    fp8_divide_f16c(static_cast<uint8_t*>(buf), count, dtype, divisor);
     return;
   }
   switch (dtype) {
