@@ -119,12 +119,13 @@ class TensorList {
 
   char* bucket_ptr(size_t b) const;
   char* own_block_ptr(size_t b) const;
-  // FP8 buckets: the codec, one rank's block size on the wire (bytes) and
-  // where the scales start inside it.
+  // FP8 buckets (tensor_list_fp8.cc): the codec, one rank's block size on
+  // the wire (bytes) and where the scales start inside it.
   bool fp8(size_t b) const { return is_fp8_comm(plan_.comm_dtype(plan_.buckets[b])); }
   Fp8Codec fp8_codec(size_t b) const;
   size_t fp8_block_bytes(size_t b) const;
   size_t fp8_scales_at(size_t b) const;
+  void build_fp8_table(size_t b);
   Status queue_fp8_all_gather(size_t b, const char* shard_in, const BucketScales& scales,
                               int schedule, RequestPtr* last, BucketCounters* c, bool unpack);
   Status decode_pass(size_t b, float post, bool overlapped, BucketCounters* c) const;
