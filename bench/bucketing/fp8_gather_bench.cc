@@ -17,11 +17,10 @@
 #include <string>
 #include <vector>
 
-#include <CLI/CLI.hpp>
-
 #include "bench/bucketing/bench_stats.h"
 #include "bench/bucketing/dit_models.h"
 #include "bench/bucketing/rank_harness.h"
+#include "bench/bucketing/sweep_options.h"
 #include "tidal/bucket.h"
 
 namespace {
@@ -29,12 +28,11 @@ namespace {
 using tidal_bench::Samples;
 using tidal_bench::timed_max;
 
-struct Options {
-  std::string backend = "local";
-  int ranks = 4;
-  std::string model = "DiT-B/2";
-  std::vector<double> bucket_mib = {4, 16};
-  int reps = 5;
+struct Options : tidal_bench::SweepOptions {
+  Options() {
+    model = "DiT-B/2";
+    bucket_mib = {4, 16};
+  }
   size_t fp8_block = 128;
 };
 
@@ -161,18 +159,11 @@ void sweep_one_size(tidal_comm_t comm, int rank, const Options& o,
 int main(int argc, char** argv) {
   CLI::App app{"tidal-bench-fp8-gather: parameter all-gather in f32, bf16 and FP8"};
   Options o;
-  app.add_option("--backend", o.backend, "local or mpi (run under mpiexec)");
-  app.add_option("--ranks", o.ranks, "local ranks (threads)");
-  app.add_option("--model", o.model, "DiT-S/2, DiT-B/2 or DiT-XL/2");
-  app.add_option("--bucket-mib", o.bucket_mib, "bucket sizes to sweep (MiB)")->delimiter(',');
-  app.add_option("--reps", o.reps, "interleaved rounds per bucket size");
+  tidal_bench::add_sweep_options(app, &o);
   app.add_option("--fp8-block", o.fp8_block, "FP8 elements per scale");
   CLI11_PARSE(app, argc, argv);
   tidal_bench::DiTConfig model;
-  if (!tidal_bench::dit_by_name(o.model, &model)) {
-    std::fprintf(stderr, "unknown model %s\n", o.model.c_str());
-    return 2;
-  }
+  if (!tidal_bench::sweep_model(o, &model)) return 2;
   const auto weights = dit_weights(model);
   return tidal_bench::run_on_ranks(o.backend, o.ranks, argc, argv,
                                    [&](tidal_comm_t comm, int rank, int size) {

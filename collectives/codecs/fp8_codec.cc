@@ -43,18 +43,6 @@ constexpr size_t kChunk = 512;
 
 bool is_fp8(tidal_dtype_t d) { return d == TIDAL_FP8_E4M3 || d == TIDAL_FP8_E5M2; }
 
-TIDAL_INLINE_INTO_CLONES uint32_t bits_of(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  return u;
-}
-
-TIDAL_INLINE_INTO_CLONES float from_bits(uint32_t u) {
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
-
 // The byte of a scaled value y (|y| <= FP8_MAX when finite): rounded,
 // saturated at the largest finite code (rounding may step past it by an
 // ulp), NaN -> NaN, +-inf -> +-inf (E5M2) or NaN (E4M3). One 32-bit lane
@@ -64,7 +52,7 @@ template <int EBITS, int MBITS>
 TIDAL_INLINE_INTO_CLONES uint32_t encode_scaled(float y) {
   constexpr bool kFiniteOnly = EBITS == 4;
   constexpr uint32_t kMaxCode = kFiniteOnly ? 0x7eu : 0x7bu;
-  const uint32_t u = bits_of(y);
+  const uint32_t u = float_bits(y);
   const uint32_t sign = (u >> 24) & 0x80u, mag = u & 0x7fffffffu;
   const uint32_t q = std::min(round_to_small_float<EBITS, MBITS, true>(mag), kMaxCode);
   const uint32_t special =
@@ -106,7 +94,7 @@ void store_floats(const float* v, size_t n, void* dst, tidal_dtype_t dtype) {
 // and infinities do not count.
 TIDAL_INLINE_INTO_CLONES uint32_t finite_amax_bits(const float* v, size_t n, uint32_t amax) {
   for (size_t i = 0; i < n; ++i) {
-    const uint32_t a = bits_of(v[i]) & 0x7fffffffu;
+    const uint32_t a = float_bits(v[i]) & 0x7fffffffu;
     amax = std::max(amax, select_bits(a < 0x7f800000u, a, 0u));
   }
   return amax;
@@ -116,9 +104,9 @@ float block_scale(float amax, float fmax, bool pow2) {
   if (!(amax > 0.0f)) return 1.0f;
   const float s = std::max(amax / fmax, FLT_MIN);
   if (!pow2) return s;
-  const uint32_t u = bits_of(s);
+  const uint32_t u = float_bits(s);
   // A normal float: a power of two when its mantissa is 0, else the next one up.
-  return (u & 0x7fffffu) == 0 ? s : from_bits((u & 0x7f800000u) + 0x800000u);
+  return (u & 0x7fffffu) == 0 ? s : bits_float((u & 0x7f800000u) + 0x800000u);
 }
 
 template <int EBITS, int MBITS>
@@ -141,7 +129,7 @@ TIDAL_CLONE_FOR_AVX2 void encode_blocks(const Fp8Codec& c, const char* src, tida
       const size_t n = std::min(kChunk, hi - i);
       amax = finite_amax_bits(as_floats(src + i * es, dtype, n, tmp), n, amax);
     }
-    const float scale = block_scale(from_bits(amax), fmax, c.pow2_scales);
+    const float scale = block_scale(bits_float(amax), fmax, c.pow2_scales);
     for (size_t i = lo; i < hi; i += kChunk) {
       const size_t n = std::min(kChunk, hi - i);
       const float* v = as_floats(src + i * es, dtype, n, tmp);

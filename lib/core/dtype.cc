@@ -4,20 +4,6 @@
 #include <cstring>
 
 namespace tidal {
-namespace {
-
-uint32_t bits_of(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  return u;
-}
-float float_of(uint32_t u) {
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
-
-}  // namespace
 
 bool dtype_valid(tidal_dtype_t dtype) {
   return static_cast<int>(dtype) >= 0 && dtype < TIDAL_DTYPE_COUNT;
@@ -41,19 +27,19 @@ float f16_to_float(uint16_t h) {
   uint32_t sign = (h & 0x8000u) << 16;
   uint32_t exp = (h >> 10) & 0x1f;
   uint32_t man = h & 0x3ff;
-  if (exp == 0x1f) return float_of(sign | 0x7f800000u | (man << 13));
+  if (exp == 0x1f) return bits_float(sign | 0x7f800000u | (man << 13));
   if (exp == 0) {
     float v = std::ldexp(static_cast<float>(man), -24);
     return sign ? -v : v;
   }
-  return float_of(sign | ((exp + 112) << 23) | (man << 13));
+  return bits_float(sign | ((exp + 112) << 23) | (man << 13));
 }
 
 uint16_t float_to_f16(float f) {
   // Bit-level round to nearest even (after F. Giesen's float_to_half_fast3_rtne).
   const uint32_t f16_max = (127u + 16u) << 23;           // 65536.0f: inf from here
   const uint32_t denorm_magic = ((127u - 15u) + (23u - 10u) + 1u) << 23;
-  uint32_t u = bits_of(f);
+  uint32_t u = float_bits(f);
   const uint32_t sign = u & 0x80000000u;
   u ^= sign;
   uint16_t out;
@@ -61,7 +47,7 @@ uint16_t float_to_f16(float f) {
     out = u > 0x7f800000u ? 0x7e00 : 0x7c00;  // NaN stays NaN, the rest is inf
   } else if (u < (113u << 23)) {
     // Subnormal: let the FPU round the mantissa by adding a magic number.
-    out = static_cast<uint16_t>(bits_of(float_of(u) + float_of(denorm_magic)) - denorm_magic);
+    out = static_cast<uint16_t>(float_bits(bits_float(u) + bits_float(denorm_magic)) - denorm_magic);
   } else {
     const uint32_t mant_odd = (u >> 13) & 1u;
     u += (static_cast<uint32_t>(15 - 127) << 23) + 0xfffu + mant_odd;

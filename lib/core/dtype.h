@@ -15,19 +15,25 @@ bool dtype_valid(tidal_dtype_t dtype);
 size_t dtype_size(tidal_dtype_t dtype);
 bool dtype_is_float(tidal_dtype_t dtype);
 
-float f16_to_float(uint16_t h);
-uint16_t float_to_f16(float f);
-// bf16 is the training dtype: these two are inline so reduction and pack
-// loops vectorise instead of calling out per element.
-inline float bf16_to_float(uint16_t b) {
-  uint32_t u = static_cast<uint32_t>(b) << 16;
+// A float's bits and back (what every conversion below works on).
+inline uint32_t float_bits(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  return u;
+}
+inline float bits_float(uint32_t u) {
   float f;
   std::memcpy(&f, &u, 4);
   return f;
 }
+
+float f16_to_float(uint16_t h);
+uint16_t float_to_f16(float f);
+// bf16 is the training dtype: these two are inline so reduction and pack
+// loops vectorise instead of calling out per element.
+inline float bf16_to_float(uint16_t b) { return bits_float(static_cast<uint32_t>(b) << 16); }
 inline uint16_t float_to_bf16(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
+  const uint32_t u = float_bits(f);
   const uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
   const uint32_t quiet_nan = (u >> 16) | 0x40u;
   // A select rather than an early return, so loops over it vectorise.
@@ -68,12 +74,7 @@ inline uint32_t round_to_small_float(uint32_t magnitude) {
   // the FPU round to a multiple of the quantum; the difference in bits is
   // the count of quanta (it may reach the smallest normal's encoding).
   constexpr uint32_t kMagicBits = static_cast<uint32_t>(kMinNormalExp - MBITS + 23 + 127) << 23;
-  float value, magic;
-  std::memcpy(&value, &magnitude, 4);
-  std::memcpy(&magic, &kMagicBits, 4);
-  const float sum = value + magic;
-  uint32_t sum_bits;
-  std::memcpy(&sum_bits, &sum, 4);
+  const uint32_t sum_bits = float_bits(bits_float(magnitude) + bits_float(kMagicBits));
   if (kMaskSelect) return select_bits(magnitude < kMinNormalBits, sum_bits - kMagicBits, normal);
   return magnitude < kMinNormalBits ? sum_bits - kMagicBits : normal;
 }
@@ -95,63 +96,54 @@ inline float small_float_to_float(uint32_t b) {
   const uint32_t normal = (mag << (23 - MBITS)) + (static_cast<uint32_t>(127 - kBias) << 23);
   // Subnormal: 2^(1-bias) * (1 + m / 2^MBITS) - 2^(1-bias), exact.
   constexpr uint32_t kMinNormal = static_cast<uint32_t>(128 - kBias) << 23;
-  float lifted, min_normal;
-  const uint32_t lifted_bits = (mag << (23 - MBITS)) | kMinNormal;
-  std::memcpy(&lifted, &lifted_bits, 4);
-  std::memcpy(&min_normal, &kMinNormal, 4);
-  const float sub = lifted - min_normal;
-  uint32_t sub_bits;
-  std::memcpy(&sub_bits, &sub, 4);
+  const uint32_t sub_bits =
+      float_bits(bits_float((mag << (23 - MBITS)) | kMinNormal) - bits_float(kMinNormal));
   const bool nan = kFiniteOnly ? mag == kMag : mag > kExpAll;
   const bool inf = !kFiniteOnly && mag == kExpAll;
   uint32_t out = select_bits(mag < (1u << MBITS), sub_bits, normal);
   out = select_bits(inf, 0x7f800000u, out) | sign;
-  out = select_bits(nan, 0x7fc00000u, out);
-  float f;
-  std::memcpy(&f, &out, 4);
-  return f;
+  return bits_float(select_bits(nan, 0x7fc00000u, out));
 }
 
-// OCP FP8 E4M3 ("e4m3fn"): no infinities; 0x7f/0xff are NaN; max 448.
-// Out-of-range finite values become NaN unless `saturate` (then +-448).
+// float -> a small float's encoding, rounded to nearest even. A finite
+// value past the largest finite code (or an infinity) becomes that code
+// with `saturate`, else the format's overflow: NaN (unsigned) where it has
+// no infinity (E4M3), +-infinity otherwise. NaN becomes 0x7f.
 // kMaskSelect: the same bits with mask selects (for loops that must
 // vectorise; see round_to_small_float).
-float e4m3_to_float(uint8_t v);
-template <bool kMaskSelect = false>
-inline uint8_t float_to_e4m3(float f, bool saturate = false) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
+template <int EBITS, int MBITS, bool kMaskSelect = false>
+inline uint8_t float_to_small_float(float f, bool saturate) {
+  constexpr uint32_t kMag = (1u << (EBITS + MBITS)) - 1;
+  constexpr uint32_t kExpAll = kMag & ~((1u << MBITS) - 1);
+  constexpr bool kFiniteOnly = EBITS == 4 && MBITS == 3;
+  constexpr uint32_t kMaxBits = kFiniteOnly ? kMag - 1 : kExpAll - 1;
+  const uint32_t u = float_bits(f);
   const uint32_t sign = (u >> 24) & 0x80u, magnitude = u & 0x7fffffffu;
-  const uint32_t bits = round_to_small_float<4, 3, kMaskSelect>(magnitude);
-  const uint32_t overflow = saturate ? (sign | 0x7eu) : 0x7fu;  // NaN carries no sign
+  const uint32_t bits = round_to_small_float<EBITS, MBITS, kMaskSelect>(magnitude);
+  const uint32_t overflow = saturate ? (sign | kMaxBits) : kFiniteOnly ? kMag : (sign | kExpAll);
   if (kMaskSelect) {
     const uint32_t out =
-        select_bits(bits > 0x7eu || magnitude == 0x7f800000u, overflow, sign | bits);
+        select_bits(bits > kMaxBits || magnitude == 0x7f800000u, overflow, sign | bits);
     return static_cast<uint8_t>(select_bits(magnitude > 0x7f800000u, 0x7fu, out));
   }
   const uint32_t out = magnitude > 0x7f800000u ? 0x7fu          // NaN
                        : magnitude == 0x7f800000u ? overflow    // infinity
-                       : bits > 0x7eu ? overflow : (sign | bits);
+                       : bits > kMaxBits ? overflow : (sign | bits);
   return static_cast<uint8_t>(out);
+}
+
+// OCP FP8 E4M3 ("e4m3fn"): no infinities; 0x7f/0xff are NaN; max 448.
+// Out-of-range finite values become NaN unless `saturate` (then +-448).
+float e4m3_to_float(uint8_t v);
+template <bool kMaskSelect = false>
+inline uint8_t float_to_e4m3(float f, bool saturate = false) {
+  return float_to_small_float<4, 3, kMaskSelect>(f, saturate);
 }
 // OCP FP8 E5M2: IEEE-style with infinities; max finite 57344.
 float e5m2_to_float(uint8_t v);
 template <bool kMaskSelect = false>
 inline uint8_t float_to_e5m2(float f, bool saturate = false) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  const uint32_t sign = (u >> 24) & 0x80u, magnitude = u & 0x7fffffffu;
-  const uint32_t bits = round_to_small_float<5, 2, kMaskSelect>(magnitude);
-  const uint32_t overflow = sign | (saturate ? 0x7bu : 0x7cu);
-  if (kMaskSelect) {
-    const uint32_t out =
-        select_bits(bits > 0x7bu || magnitude == 0x7f800000u, overflow, sign | bits);
-    return static_cast<uint8_t>(select_bits(magnitude > 0x7f800000u, 0x7fu, out));
-  }
-  const uint32_t out = magnitude > 0x7f800000u ? 0x7fu          // NaN
-                       : magnitude == 0x7f800000u ? overflow    // infinity
-                       : bits > 0x7bu ? overflow : (sign | bits);
-  return static_cast<uint8_t>(out);
+  return float_to_small_float<5, 2, kMaskSelect>(f, saturate);
 }
 
 }  // namespace tidal

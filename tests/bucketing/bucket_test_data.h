@@ -141,17 +141,37 @@ std::vector<std::vector<unsigned char>> per_tensor_reference(tidal_comm_t comm, 
   return out;
 }
 
+// The runs of `tensor` this rank owns (tidal_tensor_list_shard_segments).
+inline std::vector<tidal_shard_segment_t> shard_segments_of(tidal_tensor_list_t list,
+                                                            size_t tensor) {
+  size_t n = 0;
+  EXPECT_EQ(tidal_tensor_list_shard_segments(list, tensor, nullptr, 0, &n), TIDAL_SUCCESS);
+  std::vector<tidal_shard_segment_t> segs(n);
+  EXPECT_EQ(tidal_tensor_list_shard_segments(list, tensor, segs.data(), n, &n), TIDAL_SUCCESS);
+  return segs;
+}
+
+// Writes into `shard` this rank's runs of tensors [0, tensors): element e
+// of tensor t is value(t, e), stored as dtype(t).
+template <typename Dtype, typename Value>
+void write_owned_values(tidal_tensor_list_t list, size_t tensors, Dtype dtype, Value value,
+                        unsigned char* shard) {
+  for (size_t t = 0; t < tensors; ++t) {
+    for (const auto& s : shard_segments_of(list, t)) {
+      for (size_t i = 0; i < s.count; ++i) {
+        store(dtype(t), shard + s.shard_offset, i, value(t, s.tensor_offset + i));
+      }
+    }
+  }
+}
+
 // The shard bytes this rank owns must equal the reference, run by run.
 inline void expect_shard_matches(tidal_tensor_list_t list, const ListCase& c, const void* shard,
                                  const std::vector<std::vector<unsigned char>>& want,
                                  const char* what) {
   for (size_t t = 0; t < want.size(); ++t) {
-    size_t n = 0;
-    ASSERT_EQ(tidal_tensor_list_shard_segments(list, t, nullptr, 0, &n), TIDAL_SUCCESS);
-    std::vector<tidal_shard_segment_t> segs(n);
-    ASSERT_EQ(tidal_tensor_list_shard_segments(list, t, segs.data(), n, &n), TIDAL_SUCCESS);
     const size_t es = tidal_dtype_size(dtype_of(c, t));
-    for (const auto& s : segs) {
+    for (const auto& s : shard_segments_of(list, t)) {
       if (std::memcmp(static_cast<const char*>(shard) + s.shard_offset,
                       want[t].data() + s.tensor_offset * es, s.count * es) != 0) {
         ADD_FAILURE() << c.name << " " << what << ": tensor " << t << " elements ["

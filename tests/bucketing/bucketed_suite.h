@@ -88,17 +88,9 @@ inline void check_bucketed_reduce_scatter(tidal_comm_t comm, const ListCase& c, 
 // This rank's shard of the parameters: the values of the runs it owns.
 inline void write_param_shard(tidal_tensor_list_t list, const ListCase& c,
                               const std::vector<size_t>& counts, unsigned char* shard) {
-  for (size_t t = 0; t < counts.size(); ++t) {
-    size_t n = 0;
-    tidal_tensor_list_shard_segments(list, t, nullptr, 0, &n);
-    std::vector<tidal_shard_segment_t> segs(n);
-    tidal_tensor_list_shard_segments(list, t, segs.data(), n, &n);
-    for (const auto& sg : segs) {
-      for (size_t i = 0; i < sg.count; ++i) {
-        store(dtype_of(c, t), shard + sg.shard_offset, i, param_value(c, t, sg.tensor_offset + i));
-      }
-    }
-  }
+  write_owned_values(
+      list, counts.size(), [&](size_t t) { return dtype_of(c, t); },
+      [&](size_t t, size_t e) { return param_value(c, t, e); }, shard);
 }
 
 inline void check_bucketed_all_gather(tidal_comm_t comm, const ListCase& c, int serial = 0) {

@@ -77,20 +77,10 @@ inline tidal_tensor_list_t make_fp8_list(tidal_comm_t comm, const Fp8Case& c,
 
 // This rank's shard (its runs of every tensor, in the storage dtypes).
 inline std::vector<unsigned char> fp8_param_shard(tidal_tensor_list_t list, const Fp8Case& c) {
-  const auto counts = test_counts();
   std::vector<unsigned char> shard(shard_bytes_of(list), 0);
-  for (size_t t = 0; t < counts.size(); ++t) {
-    size_t n = 0;
-    tidal_tensor_list_shard_segments(list, t, nullptr, 0, &n);
-    std::vector<tidal_shard_segment_t> segs(n);
-    tidal_tensor_list_shard_segments(list, t, segs.data(), n, &n);
-    for (const auto& sg : segs) {
-      for (size_t i = 0; i < sg.count; ++i) {
-        store(fp8_dtype_of(c, t), shard.data() + sg.shard_offset, i,
-              fp8_param_value(t, sg.tensor_offset + i));
-      }
-    }
-  }
+  write_owned_values(
+      list, test_counts().size(), [&](size_t t) { return fp8_dtype_of(c, t); },
+      [](size_t t, size_t e) { return fp8_param_value(t, e); }, shard.data());
   return shard;
 }
 
@@ -111,7 +101,7 @@ inline std::vector<std::vector<unsigned char>> fp8_expected(tidal_comm_t comm,
     EXPECT_EQ(tidal_tensor_list_bucket_info(list, b, &info), TIDAL_SUCCESS);
     EXPECT_EQ(info.comm_dtype, c.format);
     codec.format = c.format;
-    const size_t n = info.shard_count, es = tidal_dtype_size(info.dtype);
+    const size_t n = info.shard_count;
     std::vector<uint8_t> bytes(n);
     std::vector<float> scales(tidal_fp8_scale_count(n, codec.block));
     EXPECT_EQ(tidal_fp8_encode(&codec, shard.data() + info.shard_offset, info.dtype, n,
@@ -121,7 +111,6 @@ inline std::vector<std::vector<unsigned char>> fp8_expected(tidal_comm_t comm,
     EXPECT_EQ(tidal_fp8_decode(&codec, bytes.data(), scales.data(), n,
                                round_trip.data() + info.shard_offset, info.dtype),
               TIDAL_SUCCESS);
-    (void)es;
   }
   const auto counts = test_counts();
   std::vector<std::vector<unsigned char>> out(counts.size());
@@ -129,11 +118,7 @@ inline std::vector<std::vector<unsigned char>> fp8_expected(tidal_comm_t comm,
     const tidal_dtype_t d = fp8_dtype_of(c, t);
     const size_t es = tidal_dtype_size(d);
     out[t].assign(counts[t] * es, 0);
-    size_t n = 0;
-    tidal_tensor_list_shard_segments(list, t, nullptr, 0, &n);
-    std::vector<tidal_shard_segment_t> segs(n);
-    tidal_tensor_list_shard_segments(list, t, segs.data(), n, &n);
-    for (const auto& sg : segs) {
+    for (const auto& sg : shard_segments_of(list, t)) {
       std::memcpy(out[t].data() + sg.tensor_offset * es, round_trip.data() + sg.shard_offset,
                   sg.count * es);
     }
@@ -143,6 +128,23 @@ inline std::vector<std::vector<unsigned char>> fp8_expected(tidal_comm_t comm,
         << tidal_last_error();
   }
   return out;
+}
+
+// A list of the case's tensors, this rank's parameter shard, and what the
+// gather must write into the tensors.
+struct Fp8Gather {
+  std::vector<std::vector<unsigned char>> storage;
+  std::vector<tidal_tensor_desc_t> descs;
+  tidal_tensor_list_t list = nullptr;
+  std::vector<unsigned char> shard;
+  std::vector<std::vector<unsigned char>> want;
+};
+
+inline void make_fp8_gather(tidal_comm_t comm, const Fp8Case& c, Fp8Gather* g) {
+  g->list = make_fp8_list(comm, c, &g->storage, &g->descs);
+  ASSERT_NE(g->list, nullptr);
+  g->shard = fp8_param_shard(g->list, c);
+  g->want = fp8_expected(comm, g->list, c, g->shard);
 }
 
 inline void expect_tensors(const std::vector<std::vector<unsigned char>>& got,
@@ -159,20 +161,20 @@ inline void expect_tensors(const std::vector<std::vector<unsigned char>>& got,
 
 inline void check_fp8_all_gather(tidal_comm_t comm, const Fp8Case& c, int serial = 0,
                                  int schedule = TIDAL_SCHEDULE_UNSET) {
-  std::vector<std::vector<unsigned char>> storage;
-  std::vector<tidal_tensor_desc_t> descs;
-  tidal_tensor_list_t list = make_fp8_list(comm, c, &storage, &descs);
-  ASSERT_NE(list, nullptr);
-  const std::vector<unsigned char> shard = fp8_param_shard(list, c);
-  const auto want = fp8_expected(comm, list, c, shard);
+  Fp8Gather g;
+  make_fp8_gather(comm, c, &g);
+  if (!g.list) return;
+  tidal_tensor_list_t list = g.list;
+  const auto& storage = g.storage;
+  const auto& descs = g.descs;
   tidal_bucketed_options_t o = TIDAL_BUCKETED_OPTIONS_INITIALIZER;
   o.pre_scale = c.pre;
   o.post_scale = c.post;
   o.passes_on_progress_thread = serial;
   o.schedule = schedule;
-  ASSERT_EQ(tidal_bucketed_all_gather(list, shard.data(), &o, nullptr), TIDAL_SUCCESS)
+  ASSERT_EQ(tidal_bucketed_all_gather(list, g.shard.data(), &o, nullptr), TIDAL_SUCCESS)
       << c.name << ": " << tidal_last_error();
-  expect_tensors(storage, want, c.name, "bucketed all-gather");
+  expect_tensors(storage, g.want, c.name, "bucketed all-gather");
   // The values are close to the parameters: within half an FP8 step of
   // themselves, or of the format's smallest step at the largest possible
   // scale (a coarse check that decoding found its scales).
@@ -213,23 +215,21 @@ inline void check_fp8_all_gather(tidal_comm_t comm, const Fp8Case& c, int serial
 
 inline void check_fp8_param_gatherer(tidal_comm_t comm) {
   const Fp8Case& c = fp8_cases()[0];
-  std::vector<std::vector<unsigned char>> storage;
-  std::vector<tidal_tensor_desc_t> descs;
-  tidal_tensor_list_t list = make_fp8_list(comm, c, &storage, &descs);
-  ASSERT_NE(list, nullptr);
-  const std::vector<unsigned char> shard = fp8_param_shard(list, c);
-  const auto want = fp8_expected(comm, list, c, shard);
+  Fp8Gather f;
+  make_fp8_gather(comm, c, &f);
+  if (!f.list) return;
+  tidal_tensor_list_t list = f.list;
   tidal_param_gatherer_options_t o = TIDAL_PARAM_GATHERER_OPTIONS_INITIALIZER;
   o.depth = 2;
   tidal_param_gatherer_t g = nullptr;
-  ASSERT_EQ(tidal_param_gatherer_create(list, shard.data(), &o, &g), TIDAL_SUCCESS)
+  ASSERT_EQ(tidal_param_gatherer_create(list, f.shard.data(), &o, &g), TIDAL_SUCCESS)
       << tidal_last_error();
   const size_t nb = num_buckets(list);
   for (size_t b = 0; b < nb; ++b) ASSERT_EQ(tidal_param_prefetch(g, b), TIDAL_SUCCESS);
   for (size_t b = 0; b < nb; ++b) {
     ASSERT_EQ(tidal_param_wait(g, b), TIDAL_SUCCESS) << tidal_last_error();
   }
-  expect_tensors(storage, want, c.name, "param gatherer");
+  expect_tensors(f.storage, f.want, c.name, "param gatherer");
   EXPECT_EQ(tidal_param_gatherer_destroy(g), TIDAL_SUCCESS);
   EXPECT_EQ(tidal_tensor_list_destroy(list), TIDAL_SUCCESS);
 }

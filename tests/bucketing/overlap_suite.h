@@ -235,15 +235,7 @@ inline void check_param_gatherer(tidal_comm_t comm) {
   tidal_tensor_list_t list = make_list(comm, c, &set);
   ASSERT_NE(list, nullptr);
   std::vector<unsigned char> shard(shard_bytes_of(list), 0);
-  for (size_t t = 0; t < counts.size(); ++t) {
-    size_t n = 0;
-    tidal_tensor_list_shard_segments(list, t, nullptr, 0, &n);
-    std::vector<tidal_shard_segment_t> segs(n);
-    tidal_tensor_list_shard_segments(list, t, segs.data(), n, &n);
-    for (const auto& s : segs)
-      for (size_t i = 0; i < s.count; ++i)
-        store(TIDAL_F32, shard.data() + s.shard_offset, i, param_value(c, t, s.tensor_offset + i));
-  }
+  write_param_shard(list, c, counts, shard.data());
   tidal_param_gatherer_options_t o = TIDAL_PARAM_GATHERER_OPTIONS_INITIALIZER;
   o.depth = 2;
   o.max_inflight_bytes = 40 << 10;
