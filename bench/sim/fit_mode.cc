@@ -72,7 +72,7 @@ class ProbeBuffer {
 // `bytes` to the next rank and receives as many from the previous one, in
 // one p2p batch.
 Status probe_tier(RankGroup& g, Transport& t, const std::vector<size_t>& sizes,
-                  cost::AlphaBetaFit* fit, std::vector<cost::TimedTransfer>* points) {
+                  std::vector<cost::TimedTransfer>* points) {
   const int n = t.size(), me = t.rank();
   for (size_t bytes : sizes) {
     ProbeBuffer out(bytes), in(bytes);
@@ -84,7 +84,7 @@ Status probe_tier(RankGroup& g, Transport& t, const std::vector<size_t>& sizes,
     }));
     points->push_back({static_cast<double>(bytes), s});
   }
-  return cost::fit_alpha_beta(*points, fit);
+  return Status();
 }
 
 // A rank's local work at the same time on every rank (they share the
@@ -92,7 +92,7 @@ Status probe_tier(RankGroup& g, Transport& t, const std::vector<size_t>& sizes,
 // buffers into a third, as the schedules' folds do (out = input (op)
 // message).
 Status probe_local_work(RankGroup& g, const std::vector<size_t>& sizes, bool fold,
-                        cost::AlphaBetaFit* fit, std::vector<cost::TimedTransfer>* out_points) {
+                        std::vector<cost::TimedTransfer>* out_points) {
   std::vector<cost::TimedTransfer>& points = *out_points;
   for (size_t bytes : sizes) {
     const size_t count = bytes / sizeof(float);
@@ -106,12 +106,18 @@ Status probe_local_work(RankGroup& g, const std::vector<size_t>& sizes, bool fol
     }));
     points.push_back({static_cast<double>(count * sizeof(float)), s});
   }
-  return cost::fit_alpha_beta(points, fit);
+  return Status();
 }
+
+// A preempted probe can time a larger size no slower than a smaller one:
+// the fit refuses such points and the probe runs again, this many runs in
+// all, before the refusal stands.
+constexpr int kProbeAttempts = 3;
 
 struct FittedMachine {
   cost::AlphaBetaFit tier, copy, fold;
   std::vector<cost::TimedTransfer> tier_points, copy_points, fold_points;
+  int tier_attempts = 0, copy_attempts = 0, fold_attempts = 0;
 };
 
 struct CheckRow {
@@ -189,6 +195,10 @@ void print_report(const FitOptions& o, int n, const FittedMachine& fitted,
   fmt::print("# fitted tier: alpha = {:.2f} us, beta = {:.2f} GB/s per rank (r^2 = {:.4f}, "
              "worst residual {:.1f}%)\n", fit.tier.alpha_s * 1e6, fit.tier.beta_Bps / 1e9,
              fit.r_squared, fit.max_rel_error * 100);
+  if (fitted.tier_attempts + fitted.copy_attempts + fitted.fold_attempts > 3) {
+    fmt::print("# noisy machine: probes re-run (send/recv {}, copy {}, fold {} runs)\n",
+               fitted.tier_attempts, fitted.copy_attempts, fitted.fold_attempts);
+  }
   fmt::print("# local work on every rank at once (GB/s at each size, then the fit)\n");
   for (size_t i = 0; i < fitted.copy_points.size(); ++i) {
     const auto& c = fitted.copy_points[i];
@@ -232,12 +242,29 @@ Status write_csv(const std::string& path, const FitOptions& o, int n,
 // What every rank runs.
 Status fit_on_rank(RankGroup& g, Transport& t, const FitComms& comms, const FitOptions& o) {
   FittedMachine fitted;
-  TIDAL_RETURN_IF_ERROR(probe_tier(g, t, o.fit_sizes, &fitted.tier, &fitted.tier_points)
-                            .with_context("send/recv probe"));
-  TIDAL_RETURN_IF_ERROR(probe_local_work(g, o.check_sizes, false, &fitted.copy, &fitted.copy_points)
-                            .with_context("copy probe"));
-  TIDAL_RETURN_IF_ERROR(probe_local_work(g, o.check_sizes, true, &fitted.fold, &fitted.fold_points)
-                            .with_context("reduction probe"));
+  auto tier = [&](std::vector<cost::TimedTransfer>* p) { return probe_tier(g, t, o.fit_sizes, p); };
+  auto copy = [&](std::vector<cost::TimedTransfer>* p) {
+    return probe_local_work(g, o.check_sizes, false, p);
+  };
+  auto fold = [&](std::vector<cost::TimedTransfer>* p) {
+    return probe_local_work(g, o.check_sizes, true, p);
+  };
+  struct Step {
+    const char* name;
+    cost::Probe probe;
+    cost::AlphaBetaFit* fit;
+    std::vector<cost::TimedTransfer>* points;
+    int* attempts;
+  } steps[] = {
+      {"send/recv probe", tier, &fitted.tier, &fitted.tier_points, &fitted.tier_attempts},
+      {"copy probe", copy, &fitted.copy, &fitted.copy_points, &fitted.copy_attempts},
+      {"reduction probe", fold, &fitted.fold, &fitted.fold_points, &fitted.fold_attempts},
+  };
+  for (const Step& step : steps) {
+    const Status s =
+        cost::probe_and_fit(step.probe, kProbeAttempts, step.fit, step.points, step.attempts);
+    if (!s.ok()) return s.with_context(fmt::format("{} ({} runs)", step.name, *step.attempts));
+  }
   std::vector<CheckRow> rows;
   TIDAL_RETURN_IF_ERROR(check_model(g, t, comms, fitted, o.check_sizes, &rows));
   if (g.rank() != 0) return Status();

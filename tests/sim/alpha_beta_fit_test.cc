@@ -51,4 +51,51 @@ TEST(AlphaBetaFit, UnfittableDataIsAnInvalidArgument) {
             TIDAL_ERR_INVALID_ARGUMENT);  // a zero time
 }
 
+// A probe that times the larger size faster on its first runs (a preempted
+// small message) is run again until the fit accepts its points.
+TEST(ProbeAndFit, ReRunsAProbeTheFitRefusesUntilItFits) {
+  int calls = 0;
+  auto probe = [&](std::vector<TimedTransfer>* p) {
+    ++calls;
+    const double small = calls < 3 ? 5e-3 : 1e-5 + 4096 / 10e9;  // preempted twice
+    p->push_back({4096, small});
+    p->push_back({4e6, 1e-5 + 4e6 / 10e9});
+    return tidal::Status();
+  };
+  AlphaBetaFit fit;
+  std::vector<TimedTransfer> points;
+  int attempts = 0;
+  ASSERT_TRUE(tidal::cost::probe_and_fit(probe, 3, &fit, &points, &attempts).ok());
+  EXPECT_EQ(attempts, 3);
+  EXPECT_EQ(points.size(), 2u);  // the last run's points only
+  EXPECT_NEAR(fit.tier.beta_Bps, 10e9, 1e6);
+}
+
+TEST(ProbeAndFit, KeepsTheRefusalAfterTheLastRunAndStopsAtAProbeError) {
+  auto never_grows = [](std::vector<TimedTransfer>* p) {
+    p->push_back({4096, 2e-3});
+    p->push_back({4e6, 1e-3});
+    return tidal::Status();
+  };
+  AlphaBetaFit fit;
+  std::vector<TimedTransfer> points;
+  int attempts = 0;
+  tidal::Status s = tidal::cost::probe_and_fit(never_grows, 2, &fit, &points, &attempts);
+  EXPECT_EQ(s.code(), TIDAL_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(s.message().find("does not grow"), std::string::npos) << s.message();
+  EXPECT_EQ(attempts, 2);
+
+  int calls = 0;
+  auto broken = [&](std::vector<TimedTransfer>*) {
+    ++calls;
+    return tidal::Status(TIDAL_ERR_TIMEOUT, "peer gone");
+  };
+  EXPECT_EQ(tidal::cost::probe_and_fit(broken, 3, &fit, &points, &attempts).code(),
+            TIDAL_ERR_TIMEOUT);
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(tidal::cost::probe_and_fit(never_grows, 0, &fit, &points, &attempts).code(),
+            TIDAL_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(attempts, 0);
+}
+
 }  // namespace

@@ -50,5 +50,23 @@ Status fit_alpha_beta(const std::vector<TimedTransfer>& points, AlphaBetaFit* ou
   return Status();
 }
 
+Status probe_and_fit(const Probe& probe, int max_attempts, AlphaBetaFit* fit,
+                     std::vector<TimedTransfer>* points, int* attempts) {
+  *attempts = 0;
+  if (max_attempts < 1) {
+    return Status(TIDAL_ERR_INVALID_ARGUMENT,
+                  fmt::format("fit: max_attempts {} must be at least 1", max_attempts));
+  }
+  Status fitted;
+  while (*attempts < max_attempts) {
+    ++*attempts;
+    points->clear();
+    TIDAL_RETURN_IF_ERROR(probe(points));
+    fitted = fit_alpha_beta(*points, fit);
+    if (fitted.ok()) break;
+  }
+  return fitted;
+}
+
 }  // namespace cost
 }  // namespace tidal
