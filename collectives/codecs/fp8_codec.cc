@@ -1,12 +1,12 @@
 #include "collectives/codecs/fp8_codec.h"
 
 #include <algorithm>
-#include <cfloat>
 #include <cmath>
 #include <cstring>
 
 #include <fmt/format.h>
 
+#include "collectives/codecs/fp8_scalar.h"
 #include "collectives/kernels/cpu/pack_kernel.h"
 #include "lib/core/dtype.h"
 #include "lib/core/f16_f16c.h"
@@ -43,23 +43,6 @@ constexpr size_t kChunk = 512;
 
 bool is_fp8(tidal_dtype_t d) { return d == TIDAL_FP8_E4M3 || d == TIDAL_FP8_E5M2; }
 
-// The byte of a scaled value y (|y| <= FP8_MAX when finite): rounded,
-// saturated at the largest finite code (rounding may step past it by an
-// ulp), NaN -> NaN, +-inf -> +-inf (E5M2) or NaN (E4M3). One 32-bit lane
-// per value and selects only, so the loop over it vectorises; the generic
-// float_to_e4m3/e5m2 chain costs twice as many instructions.
-template <int EBITS, int MBITS>
-TIDAL_INLINE_INTO_CLONES uint32_t encode_scaled(float y) {
-  constexpr bool kFiniteOnly = EBITS == 4;
-  constexpr uint32_t kMaxCode = kFiniteOnly ? 0x7eu : 0x7bu;
-  const uint32_t u = float_bits(y);
-  const uint32_t sign = (u >> 24) & 0x80u, mag = u & 0x7fffffffu;
-  const uint32_t q = std::min(round_to_small_float<EBITS, MBITS, true>(mag), kMaxCode);
-  const uint32_t special =
-      kFiniteOnly ? 0x7fu : select_bits(mag == 0x7f800000u, sign | 0x7cu, 0x7fu);
-  return select_bits(mag >= 0x7f800000u, special, sign | q);
-}
-
 // f32 view of src[0, n): src itself for f32, else converted into `tmp`.
 const float* as_floats(const void* src, tidal_dtype_t dtype, size_t n, float* tmp) {
   if (dtype == TIDAL_F32) return static_cast<const float*>(src);
@@ -89,30 +72,16 @@ void store_floats(const float* v, size_t n, void* dst, tidal_dtype_t dtype) {
   }
 }
 
-// The largest finite |x| of v[0, n) as bits (for non-negative floats the
-// integer order is the float order, and an integer max vectorises); NaN
-// and infinities do not count.
+// The largest finite |x| of v[0, n) as bits (an integer max vectorises).
 TIDAL_INLINE_INTO_CLONES uint32_t finite_amax_bits(const float* v, size_t n, uint32_t amax) {
-  for (size_t i = 0; i < n; ++i) {
-    const uint32_t a = float_bits(v[i]) & 0x7fffffffu;
-    amax = std::max(amax, select_bits(a < 0x7f800000u, a, 0u));
-  }
+  for (size_t i = 0; i < n; ++i) amax = std::max(amax, fp8_finite_magnitude_bits(v[i]));
   return amax;
-}
-
-float block_scale(float amax, float fmax, bool pow2) {
-  if (!(amax > 0.0f)) return 1.0f;
-  const float s = std::max(amax / fmax, FLT_MIN);
-  if (!pow2) return s;
-  const uint32_t u = float_bits(s);
-  // A normal float: a power of two when its mantissa is 0, else the next one up.
-  return (u & 0x7fffffu) == 0 ? s : bits_float((u & 0x7f800000u) + 0x800000u);
 }
 
 template <int EBITS, int MBITS>
 TIDAL_INLINE_INTO_CLONES void encode_chunk(const float* v, size_t n, float scale, uint8_t* out) {
   for (size_t i = 0; i < n; ++i) {
-    out[i] = static_cast<uint8_t>(encode_scaled<EBITS, MBITS>(v[i] / scale));
+    out[i] = static_cast<uint8_t>(fp8_encode_scaled<EBITS, MBITS>(v[i] / scale));
   }
 }
 
@@ -129,7 +98,7 @@ TIDAL_CLONE_FOR_AVX2 void encode_blocks(const Fp8Codec& c, const char* src, tida
       const size_t n = std::min(kChunk, hi - i);
       amax = finite_amax_bits(as_floats(src + i * es, dtype, n, tmp), n, amax);
     }
-    const float scale = block_scale(bits_float(amax), fmax, c.pow2_scales);
+    const float scale = fp8_block_scale(bits_float(amax), fmax, c.pow2_scales);
     for (size_t i = lo; i < hi; i += kChunk) {
       const size_t n = std::min(kChunk, hi - i);
       const float* v = as_floats(src + i * es, dtype, n, tmp);

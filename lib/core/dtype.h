@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "lib/core/host_device.h"
 #include "tidal/tidal.h"
 
 namespace tidal {
@@ -15,24 +16,33 @@ bool dtype_valid(tidal_dtype_t dtype);
 size_t dtype_size(tidal_dtype_t dtype);
 bool dtype_is_float(tidal_dtype_t dtype);
 
-// A float's bits and back (what every conversion below works on).
-inline uint32_t float_bits(float f) {
+// A float's bits and back (what every conversion below works on). The
+// TIDAL_HD functions of this header also run inside CUDA kernels.
+TIDAL_HD uint32_t float_bits(float f) {
+#if defined(__CUDA_ARCH__)
+  return __float_as_uint(f);
+#else
   uint32_t u;
   std::memcpy(&u, &f, 4);
   return u;
+#endif
 }
-inline float bits_float(uint32_t u) {
+TIDAL_HD float bits_float(uint32_t u) {
+#if defined(__CUDA_ARCH__)
+  return __uint_as_float(u);
+#else
   float f;
   std::memcpy(&f, &u, 4);
   return f;
+#endif
 }
 
 float f16_to_float(uint16_t h);
 uint16_t float_to_f16(float f);
 // bf16 is the training dtype: these two are inline so reduction and pack
 // loops vectorise instead of calling out per element.
-inline float bf16_to_float(uint16_t b) { return bits_float(static_cast<uint32_t>(b) << 16); }
-inline uint16_t float_to_bf16(float f) {
+TIDAL_HD float bf16_to_float(uint16_t b) { return bits_float(static_cast<uint32_t>(b) << 16); }
+TIDAL_HD uint16_t float_to_bf16(float f) {
   const uint32_t u = float_bits(f);
   const uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
   const uint32_t quiet_nan = (u >> 16) | 0x40u;
@@ -42,7 +52,7 @@ inline uint16_t float_to_bf16(float f) {
 
 // c ? a : b as bit masks: GCC keeps a chain of these branch-free, so a
 // loop over them vectorises (it turns nested ?: chains into control flow).
-inline uint32_t select_bits(bool c, uint32_t a, uint32_t b) {
+TIDAL_HD uint32_t select_bits(bool c, uint32_t a, uint32_t b) {
   const uint32_t m = 0u - static_cast<uint32_t>(c);
   return (a & m) | (b & ~m);
 }
@@ -60,7 +70,7 @@ inline uint32_t select_bits(bool c, uint32_t a, uint32_t b) {
 // folds must not use it: with it GCC vectorises them with gathers of their
 // decode table, 3.5x slower on this project's CPUs.
 template <int EBITS, int MBITS, bool kMaskSelect = false>
-inline uint32_t round_to_small_float(uint32_t magnitude) {
+TIDAL_HD uint32_t round_to_small_float(uint32_t magnitude) {
   constexpr int kBias = (1 << (EBITS - 1)) - 1;
   constexpr int kMinNormalExp = 1 - kBias;
   constexpr uint32_t kMinNormalBits = static_cast<uint32_t>(kMinNormalExp + 127) << 23;
@@ -85,7 +95,7 @@ inline uint32_t round_to_small_float(uint32_t magnitude) {
 // infinity and only the all-ones mantissa is NaN there. Branch-free; equal
 // to e4m3_to_float / e5m2_to_float for every byte.
 template <int EBITS, int MBITS>
-inline float small_float_to_float(uint32_t b) {
+TIDAL_HD float small_float_to_float(uint32_t b) {
   constexpr int kBias = (1 << (EBITS - 1)) - 1;
   constexpr uint32_t kMag = (1u << (EBITS + MBITS)) - 1;
   constexpr uint32_t kExpAll = kMag & ~((1u << MBITS) - 1);
