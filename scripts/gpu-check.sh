@@ -46,7 +46,7 @@ timeout "$(left)" cmake -S . -B $build -G Ninja -DCMAKE_BUILD_TYPE=Release \
   "${prefix[@]}" > "$out/configure.log" 2>&1 \
   || { log "configure FAILED"; tail -30 "$out/configure.log" | tee -a "$summary"; exit 1; }
 targets=(nccl_test schedules_gpu_test checkpoint_gpu_test cuda_pack_kernel_test
-         cuda_overlap_hooks_test all_reduce_perf all_gather_perf reduce_scatter_perf
+         cuda_overlap_hooks_test cuda_fp8_codec_test cuda_fp8_gather_test all_reduce_perf all_gather_perf reduce_scatter_perf
          tidal-bench-pack-cuda tidal-ckpt-gpu-bench
          tidal-bench-pack tidal-bench-overlap tidal-bench-fp8-gather tidal-ckpt-bench tidal-sim)
 timeout "$(left)" cmake --build $build -j "$(nproc)" --target "${targets[@]}" \
@@ -61,14 +61,15 @@ else
   log "gpu tests: $(grep -E 'tests passed|tests failed' "$out/gpu-tests.log" | tail -1)"
   grep -E 'Failed|\*\*\*' "$out/gpu-tests.log" | head -20 | tee -a "$summary"
 
-  # The CUDA memory checker on the kernel and the hooks (no NCCL in the first).
+  # The CUDA memory checker on the kernels and the hooks (no NCCL in the
+  # kernel tests).
   if command -v compute-sanitizer > /dev/null; then
-    for t in "cuda_pack_kernel_test --gtest_filter=CudaPackKernel.Plain*" \
-             "cuda_overlap_hooks_test"; do
+    for t in "bucketing/cuda_pack_kernel_test --gtest_filter=CudaPackKernel.Plain*" \
+             "codecs/cuda_fp8_codec_test" "bucketing/cuda_overlap_hooks_test"; do
       echo "## compute-sanitizer --tool memcheck $t" >> "$out/sanitizer.log"
       # shellcheck disable=SC2086
       timeout $(( $(left) < 60 ? $(left) : 60 )) compute-sanitizer --tool memcheck \
-        --error-exitcode 3 $build/tests/bucketing/$t >> "$out/sanitizer.log" 2>&1
+        --error-exitcode 3 $build/tests/$t >> "$out/sanitizer.log" 2>&1
       log "memcheck ${t%% *}: exit $? ($(grep 'ERROR SUMMARY' "$out/sanitizer.log" | tail -1))"
     done
   fi

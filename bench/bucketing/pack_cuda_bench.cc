@@ -2,7 +2,11 @@
 // bucket) against one cudaMemcpyAsync per tensor and the device-to-device
 // bound (one cudaMemcpyAsync of the same bytes; and one per bucket, the
 // same launch count as the pack), on DiT parameter lists,
-// interleaved, timed with CUDA events. Without a usable GPU it prints why
+// interleaved, timed with CUDA events. Also the FP8 codec kernels of an
+// FP8 parameter gather: the E4M3 encode of the whole f32 arena (block 128)
+// and the decode tables of every bucket back into the tensors; they move
+// 5 bytes per element where the f32 memcpy moves 8, so their bound is
+// 1.6x the memcpy's "x of bound". Without a usable GPU it prints why
 // and exits 0 (so scripts can run it anywhere).
 #include <cstdio>
 #include <vector>
@@ -13,6 +17,8 @@
 #include "bench/bucketing/bench_stats.h"
 #include "bench/bucketing/dit_models.h"
 #include "collectives/bucketing/bucket_plan.h"
+#include "collectives/codecs/cuda/fp8_codec_cuda.h"
+#include "collectives/codecs/fp8_decode_table.h"
 #include "collectives/kernels/copy_table.h"
 #include "collectives/kernels/cuda/pack_kernel_cuda.h"
 #include "tidal/nccl.h"
@@ -24,13 +30,16 @@ struct DeviceSetup {
   std::vector<size_t> counts;
   float *arena = nullptr, *flat = nullptr;
   uint16_t* arena_bf16 = nullptr;
+  uint8_t* fp8 = nullptr;  // the arena encoded: one byte per element
+  float* fp8_scales = nullptr;
   std::vector<tidal::CopyTable> pack, pack_bf16;
+  std::vector<tidal::Fp8DecodeTable> fp8_decode;
   tidal::BucketPlan plan;
   size_t total = 0;
 
   ~DeviceSetup() {
     for (float* t : tensors) cudaFree(t);
-    cudaFree(arena), cudaFree(flat), cudaFree(arena_bf16);
+    cudaFree(arena), cudaFree(flat), cudaFree(arena_bf16), cudaFree(fp8), cudaFree(fp8_scales);
   }
 };
 
@@ -52,16 +61,26 @@ bool build(const tidal_bench::DiTConfig& model, size_t bucket_bytes, DeviceSetup
   if (cudaMalloc(&s->arena, arena * 4) != cudaSuccess) return false;
   if (cudaMalloc(&s->flat, arena * 4) != cudaSuccess) return false;
   if (cudaMalloc(&s->arena_bf16, arena * 2) != cudaSuccess) return false;
+  if (cudaMalloc(&s->fp8, arena) != cudaSuccess) return false;
+  if (cudaMalloc(&s->fp8_scales, tidal::fp8_scale_count(arena, 128) * 4) != cudaSuccess) {
+    return false;
+  }
   for (const tidal::Bucket& b : s->plan.buckets) {
     tidal::CopyTable t, tb;
+    tidal::Fp8DecodeTable td;
     for (size_t k = 0; k < b.piece_count; ++k) {
       const tidal::Piece& p = s->plan.pieces[b.first_piece + k];
       t.add(s->tensors[p.tensor] + p.tensor_offset, s->arena + b.arena_offset + p.bucket_offset, p.count);
       tb.add(s->tensors[p.tensor] + p.tensor_offset, s->arena_bf16 + b.arena_offset + p.bucket_offset, p.count);
+      td.add({s->fp8, s->fp8_scales, b.arena_offset + p.bucket_offset,
+              s->tensors[p.tensor] + p.tensor_offset, p.count});
     }
-    if (!t.finalize(true).ok() || !tb.finalize(true).ok()) return false;
+    if (!t.finalize(true).ok() || !tb.finalize(true).ok() || !td.finalize(true).ok()) {
+      return false;
+    }
     s->pack.push_back(std::move(t));
     s->pack_bf16.push_back(std::move(tb));
+    s->fp8_decode.push_back(std::move(td));
   }
   return true;
 }
@@ -121,6 +140,14 @@ void run_model(const tidal_bench::DiTConfig& model, size_t bucket_bytes, int rep
     }));
     add("fused pack f32->bf16 x0.5", time_on_stream(st, [&] {
       for (auto& t : s.pack_bf16) t.run(tidal::CopyOp{TIDAL_F32, TIDAL_BF16, 0.5f}, st);
+    }));
+    const tidal::Fp8Codec e4m3;  // block 128, linear scales
+    add("FP8 e4m3 encode (arena)", time_on_stream(st, [&] {
+      (void)tidal::cuda_fp8_encode(e4m3, s.flat, TIDAL_F32, s.plan.groups[0].count, s.fp8,
+                                   s.fp8_scales, 1.0f, st);
+    }));
+    add("FP8 e4m3 decode tables", time_on_stream(st, [&] {
+      for (auto& t : s.fp8_decode) (void)t.run(e4m3, TIDAL_F32, 1.0f, st);
     }));
   }
   cudaStreamDestroy(st);

@@ -56,12 +56,6 @@ Status TensorList::create(Communicator& comm, const std::vector<void*>& data,
   BucketPlan plan;
   TIDAL_RETURN_IF_ERROR(make_bucket_plan(specs, po, &plan));
   const bool device = comm.transport().memory_kind() == MemoryKind::kDevice;
-  if (device && is_fp8_comm(static_cast<tidal_dtype_t>(po.comm_dtype))) {
-    return Status(TIDAL_ERR_UNSUPPORTED,
-                  fmt::format("FP8 communication runs on host memory; backend {} holds device "
-                              "memory (gather in bf16 there)",
-                              comm.backend()));
-  }
   std::unique_ptr<TensorList> list(new TensorList(comm, std::move(plan), options.zero_copy, device));
   TIDAL_RETURN_IF_ERROR(list->allocate_and_bind(data));
   TIDAL_RETURN_IF_ERROR(list->build_tables());
@@ -122,7 +116,7 @@ Status TensorList::build_tables() {
     const Bucket& bk = plan_.buckets[b];
     const size_t ses = dtype_size(plan_.storage_dtype(bk)), ces = dtype_size(plan_.comm_dtype(bk));
     if (fp8(b)) {
-      build_fp8_table(b);
+      TIDAL_RETURN_IF_ERROR(build_fp8_table(b));
       continue;
     }
     for (size_t k = 0; k < bk.piece_count; ++k) {
@@ -206,8 +200,8 @@ RequestPtr TensorList::queue_pack(size_t b, float scale, BucketCounters* c) {
 RequestPtr TensorList::queue_unpack(size_t b, float scale, BucketCounters* c) {
   const Bucket& bk = plan_.buckets[b];
   if (fp8(b)) {
-    return comm_.submit("bucket_fp8_decode", [this, b, scale, c](const ExecContext&) {
-      return decode_pass(b, scale, /*overlapped=*/false, c);
+    return comm_.submit("bucket_fp8_decode", [this, b, scale, c](const ExecContext& ctx) {
+      return decode_pass(b, scale, /*overlapped=*/false, c, ctx.stream);
     });
   }
   CopyOp op{plan_.comm_dtype(bk), plan_.storage_dtype(bk), scale};

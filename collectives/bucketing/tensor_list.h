@@ -12,7 +12,8 @@
 // bucket on the wire is one block per rank, each the rank's encoded bytes
 // then its block scales (collectives/codecs); the pack encodes this rank's
 // shard into its block, one all-gather of bytes moves every block, and the
-// unpack decodes them into the tensors.
+// unpack decodes them into the tensors — CPU passes on host memory, CUDA
+// kernels on the communication stream on device memory (NCCL).
 //
 // Whole-list calls on host memory run their packs (reduce-scatter) or
 // unpacks (all-gather) on the list's pack worker thread instead of the
@@ -125,10 +126,12 @@ class TensorList {
   Fp8Codec fp8_codec(size_t b) const;
   size_t fp8_block_bytes(size_t b) const;
   size_t fp8_scales_at(size_t b) const;
-  void build_fp8_table(size_t b);
+  Status build_fp8_table(size_t b);
   Status queue_fp8_all_gather(size_t b, const char* shard_in, const BucketScales& scales,
                               int schedule, RequestPtr* last, BucketCounters* c, bool unpack);
-  Status decode_pass(size_t b, float post, bool overlapped, BucketCounters* c) const;
+  // The decode of bucket b: on the host, or a kernel on `stream` (device lists).
+  Status decode_pass(size_t b, float post, bool overlapped, BucketCounters* c,
+                     void* stream = nullptr) const;
   // Queues the pack of bucket b (or, zero-copy, an in-place scale if any).
   // Each returns the queued step's request, or nullptr if none was needed.
   RequestPtr queue_pack(size_t b, float scale, BucketCounters* c);

@@ -1,13 +1,20 @@
 // tensor_list_fp8.cc — the FP8 side of a tensor list (comm dtype
 // TIDAL_FP8_E4M3/E5M2, all-gather only): the wire layout of a bucket, its
 // decode table, the queued encode -> byte all-gather -> decode, and the
-// refusal to reduce. The rest of TensorList is in tensor_list.cc.
+// refusal to reduce. Host lists run the CPU codec; device lists (NCCL) its
+// CUDA kernels on the communication stream. The rest of TensorList is in
+// tensor_list.cc.
 #include <algorithm>
 
 #include <fmt/format.h>
 
 #include "collectives/bucketing/tensor_list.h"
 #include "lib/core/dtype.h"
+#include "tidal/version.h"
+
+#if TIDAL_HAVE_CUDA
+#include "collectives/codecs/cuda/fp8_codec_cuda.h"
+#endif
 
 namespace tidal {
 namespace {
@@ -16,9 +23,26 @@ using Clock = std::chrono::steady_clock;
 
 size_t round16(size_t v) { return (v + 15) / 16 * 16; }
 
+// Encodes `count` values of this rank's shard into its wire block: bytes
+// at `own`, scales after them. Device lists launch the kernel on `stream`.
+Status encode_shard(const Fp8Codec& codec, const char* shard_in, tidal_dtype_t storage,
+                    size_t count, uint8_t* own, float* own_scales, float pre, bool device,
+                    void* stream) {
+  if (device) {
+#if TIDAL_HAVE_CUDA
+    return cuda_fp8_encode(codec, shard_in, storage, count, own, own_scales, pre, stream);
+#else
+    return Status(TIDAL_ERR_UNSUPPORTED, "device FP8 encode in a build without CUDA");
+#endif
+  }
+  (void)stream;
+  fp8_encode(codec, shard_in, storage, count, own, own_scales, pre);
+  return Status();
+}
+
 }  // namespace
 
-void TensorList::build_fp8_table(size_t b) {
+Status TensorList::build_fp8_table(size_t b) {
   const Bucket& bk = plan_.buckets[b];
   const size_t ses = dtype_size(plan_.storage_dtype(bk));
   // A piece may span several ranks' blocks: one run per block it touches.
@@ -37,6 +61,7 @@ void TensorList::build_fp8_table(size_t b) {
       done += n;
     }
   }
+  return fp8_unpack_[b].finalize(device_);
 }
 
 Fp8Codec TensorList::fp8_codec(size_t b) const {
@@ -57,13 +82,14 @@ size_t TensorList::fp8_block_bytes(size_t b) const {
   return fp8_scales_at(b) + round16(scales * sizeof(float));
 }
 
-Status TensorList::decode_pass(size_t b, float post, bool overlapped, BucketCounters* c) const {
+Status TensorList::decode_pass(size_t b, float post, bool overlapped, BucketCounters* c,
+                               void* stream) const {
   auto start = Clock::now();
-  fp8_unpack_[b].run(fp8_codec(b), plan_.storage_dtype(plan_.buckets[b]), post);
+  Status s = fp8_unpack_[b].run(fp8_codec(b), plan_.storage_dtype(plan_.buckets[b]), post, stream);
   c->unpack_ns += elapsed_ns(start);
   c->unpack_calls += 1;
   if (overlapped) c->overlapped_passes += 1;
-  return Status();
+  return s;
 }
 
 Status TensorList::check_reducible() const {
@@ -92,14 +118,16 @@ Status TensorList::queue_fp8_all_gather(size_t b, const char* shard_in, const Bu
   float* own_scales = reinterpret_cast<float*>(own_block_ptr(b) + fp8_scales_at(b));
   const size_t count = bk.shard_count;
   const float pre = scales.pre;
-  comm_.submit("bucket_fp8_encode",
-               [codec, shard_in, storage, count, own, own_scales, pre, c](const ExecContext&) {
-                 auto start = Clock::now();
-                 fp8_encode(codec, shard_in, storage, count, own, own_scales, pre);
-                 c->pack_ns += elapsed_ns(start);
-                 c->pack_calls += 1;
-                 return Status();
-               });
+  const bool device = device_;
+  comm_.submit("bucket_fp8_encode", [codec, shard_in, storage, count, own, own_scales, pre, c,
+                                     device](const ExecContext& ctx) {
+    auto start = Clock::now();
+    Status s = encode_shard(codec, shard_in, storage, count, own, own_scales, pre, device,
+                            ctx.stream);
+    c->pack_ns += elapsed_ns(start);
+    c->pack_calls += 1;
+    return s;
+  });
   const size_t block = fp8_block_bytes(b);
   CollectiveCall call{CollKind::kAllGather, own, bucket_ptr(b), block, TIDAL_U8, TIDAL_SUM, 0};
   TIDAL_RETURN_IF_ERROR(

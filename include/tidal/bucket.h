@@ -81,7 +81,7 @@ typedef struct tidal_tensor_list *tidal_tensor_list_t;
  * `options` may be NULL (defaults). Errors: TIDAL_ERR_INVALID_ARGUMENT
  * (NULL, n == 0, a zero-element tensor, a NULL or wrong-memory-kind
  * pointer, bad options), TIDAL_ERR_UNSUPPORTED (a cast other than f32 to
- * bf16/f16 or to FP8; FP8 with zero-copy or on device memory),
+ * bf16/f16 or to FP8; FP8 with zero-copy),
  * TIDAL_ERR_NO_MEMORY.
  *
  * FP8 communication (comm_dtype TIDAL_FP8_E4M3 / TIDAL_FP8_E5M2) is for
@@ -89,7 +89,9 @@ typedef struct tidal_tensor_list *tidal_tensor_list_t;
  * a bucket (one byte per element plus an f32 scale per fp8_block elements
  * of its block), ONE all-gather moves the bytes and scales of every rank,
  * and the unpack decodes them into the tensors (in their own dtype). A
- * bucket moves about a quarter of its f32 bytes. Reductions in FP8 lose too
+ * bucket moves about a quarter of its f32 bytes. Host memory runs the CPU
+ * codec; device memory (NCCL) its CUDA kernels, on the communication
+ * stream, with the same bytes and scales. Reductions in FP8 lose too
  * much precision to be offered: reduce-scatter and all-reduce of such a
  * list (and a grad reducer over one) fail with TIDAL_ERR_UNSUPPORTED. */
 tidal_status_t tidal_tensor_list_create(tidal_comm_t comm, const tidal_tensor_desc_t *tensors,

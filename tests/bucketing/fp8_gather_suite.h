@@ -51,6 +51,16 @@ inline float fp8_param_value(size_t t, size_t e) {
   return std::ldexp(v, static_cast<int>((t + e / 300) % 9) - 4);
 }
 
+inline tidal_bucket_options_t fp8_list_options(const Fp8Case& c) {
+  tidal_bucket_options_t o = TIDAL_BUCKET_OPTIONS_INITIALIZER;
+  o.bucket_bytes = 8 << 10;  // 8 KiB of FP8: pieces span several ranks' blocks
+  o.first_bucket_bytes = 1 << 10;
+  o.comm_dtype = c.format;
+  o.fp8_block = c.block;
+  o.fp8_pow2_scales = c.pow2;
+  return o;
+}
+
 inline tidal_tensor_list_t make_fp8_list(tidal_comm_t comm, const Fp8Case& c,
                                          std::vector<std::vector<unsigned char>>* storage,
                                          std::vector<tidal_tensor_desc_t>* descs) {
@@ -62,12 +72,7 @@ inline tidal_tensor_list_t make_fp8_list(tidal_comm_t comm, const Fp8Case& c,
     (*storage)[t].assign(counts[t] * tidal_dtype_size(d), 0xCD);
     descs->push_back(tidal_tensor_desc_t{(*storage)[t].data(), counts[t], d});
   }
-  tidal_bucket_options_t o = TIDAL_BUCKET_OPTIONS_INITIALIZER;
-  o.bucket_bytes = 8 << 10;  // 8 KiB of FP8: pieces span several ranks' blocks
-  o.first_bucket_bytes = 1 << 10;
-  o.comm_dtype = c.format;
-  o.fp8_block = c.block;
-  o.fp8_pow2_scales = c.pow2;
+  const tidal_bucket_options_t o = fp8_list_options(c);
   tidal_tensor_list_t list = nullptr;
   EXPECT_EQ(tidal_tensor_list_create(comm, descs->data(), descs->size(), &o, &list),
             TIDAL_SUCCESS)
