@@ -168,6 +168,45 @@ TEST(PinnedPool, BadFreesAreErrorsNotCrashes) {
   tidal_pinned_pool_destroy(pool);
 }
 
+// The argument errors the loops above never hit: an allocation past the
+// pool's limit, a fenced free of memory the pool did not lend, a loader
+// with no batch or no depth, and a malformed TIDAL_PINNED_BYTES.
+TEST(PinnedPool, OversizedRequestsBadFencedFreesAndBadLoadersAreErrors) {
+  tidal_pinned_pool_t pool = make_pool(1 << 20, 0);
+  void* p = nullptr;
+  EXPECT_EQ(tidal_pinned_alloc(pool, size_t(1) << 51, &p), TIDAL_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(tidal_last_error()).find("too large"), std::string::npos)
+      << tidal_last_error();
+  int local = 0;
+  tidal_pinned_fence_t fence = nullptr;
+  EXPECT_EQ(tidal_pinned_free_after_fence(pool, &local, &fence), TIDAL_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(tidal_last_error()).find("tidal_pinned_free_after_fence"),
+            std::string::npos)
+      << tidal_last_error();
+  EXPECT_EQ(fence, nullptr);
+  EXPECT_EQ(tidal_pinned_free_after_fence(pool, &local, nullptr), TIDAL_ERR_INVALID_ARGUMENT);
+  tidal_pinned_loader_t loader = nullptr;
+  EXPECT_EQ(tidal_pinned_loader_create(pool, 0, 2, 0, fill_with_index, nullptr, &loader),
+            TIDAL_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(tidal_pinned_loader_create(pool, 4096, 0, 0, fill_with_index, nullptr, &loader),
+            TIDAL_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(tidal_last_error()).find("must be positive"), std::string::npos)
+      << tidal_last_error();
+  EXPECT_EQ(tidal_pinned_loader_create(pool, 4096, 2, 0, nullptr, nullptr, &loader),
+            TIDAL_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(loader, nullptr);
+  EXPECT_EQ(stats_of(pool).bytes_in_use, 0u);
+  tidal_pinned_pool_destroy(pool);
+
+  setenv("TIDAL_PINNED_BYTES", "64M", 1);  // a byte count, no suffixes
+  tidal_pinned_pool_t bad = nullptr;
+  EXPECT_EQ(tidal_pinned_pool_create(nullptr, &bad), TIDAL_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(tidal_last_error()).find("TIDAL_PINNED_BYTES='64M'"), std::string::npos)
+      << tidal_last_error();
+  EXPECT_EQ(bad, nullptr);
+  unsetenv("TIDAL_PINNED_BYTES");
+}
+
 TEST(PinnedPool, LoaderReportsTheFillFunctionsError) {
   tidal_pinned_pool_t pool = make_pool(1 << 20, 0);
   auto failing = [](void*, uint64_t index, void*, size_t) -> tidal_status_t {
