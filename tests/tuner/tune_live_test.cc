@@ -96,6 +96,40 @@ TEST(TuneLive, BareAllReduceAndAllGatherProfilesMeasure) {
   });
 }
 
+// The two paths the tests above leave: an all-gather profile that includes
+// the unpack (a one-bucket tensor list's bucketed all-gather; its pack
+// time is 0: the gather packs nothing on the marking thread), and a bare
+// reduce-scatter.
+TEST(TuneLive, AllGatherWithUnpackAndBareReduceScatterProfilesMeasure) {
+  const size_t sizes[2] = {128 << 10, 512 << 10};
+  std::vector<std::vector<double>> gathered(2, std::vector<double>(2, 0));
+  run_local_ranks(2, [&](tidal_comm_t comm, int rank) {
+    tidal_measure_options_t o = TIDAL_MEASURE_OPTIONS_INITIALIZER;
+    o.repetitions = 1;
+    o.stream_bytes = 4 << 20;
+    double pack[2] = {-1, -1};
+    o.pack_seconds_out = pack;
+    ASSERT_EQ(o.include_pack, 1) << "the default measures what a bucket costs with its pass";
+    ASSERT_EQ(tidal_measure_comm_profile(comm, TIDAL_TUNE_ALL_GATHER, TIDAL_SCHEDULE_UNSET, sizes,
+                                         2, &o, gathered[rank].data()),
+              TIDAL_SUCCESS) << tidal_last_error();
+    EXPECT_EQ(pack[0], 0);
+    EXPECT_EQ(pack[1], 0);
+    o.include_pack = 0;
+    o.pack_seconds_out = nullptr;
+    double bare[2] = {0, 0};
+    ASSERT_EQ(tidal_measure_comm_profile(comm, TIDAL_TUNE_REDUCE_SCATTER, TIDAL_SCHEDULE_RING,
+                                         sizes, 2, &o, bare),
+              TIDAL_SUCCESS) << tidal_last_error();
+    EXPECT_GT(bare[0], 0);
+    EXPECT_GT(bare[1], 0);
+  });
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_GT(gathered[0][i], 0);
+    EXPECT_EQ(gathered[0][i], gathered[1][i]);  // the maximum over ranks
+  }
+}
+
 TEST(TuneLive, BadSweepArgumentsAreRejectedBeforeAnyCommunication) {
   run_local_ranks(1, [&](tidal_comm_t comm, int) {
     size_t zero = 0;
