@@ -180,3 +180,38 @@ TEST(CheckpointCorruption, MalformedHeadersAreRejectedWithTheReason) {
 TEST(CheckpointCorruption, MissingFileIsAnIoError) {
   expect_rejected("/nonexistent/none.safetensors", TIDAL_ERR_IO, "cannot open");
 }
+
+TEST(CheckpointCorruption, ADirectoryIsAnIoErrorNotACrash) {
+  TempDir dir;
+  expect_rejected(dir.path(), TIDAL_ERR_IO, "is not a regular file");
+}
+
+// tidal's own __metadata__ entries (the step and the per-tensor xxh3
+// checksums) are validated as strictly as the header: a file whose step or
+// checksum table is damaged is corrupt, not silently unverified.
+TEST(CheckpointCorruption, DamagedStepOrChecksumTablesAreRejectedWithTheReason) {
+  TempDir dir;
+  const std::string tensor = R"("a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]})";
+  auto with_metadata = [&](const std::string& entries) {
+    return "{\"__metadata__\":{" + entries + "}," + tensor + "}";
+  };
+  struct Case {
+    std::string json;
+    std::string needle;
+  } cases[] = {
+      {with_metadata(R"("tidal.step":"-3")"), "metadata 'tidal.step' is not a step: '-3'"},
+      {with_metadata(R"("tidal.step":"12x")"), "is not a step"},
+      {with_metadata(R"("tidal.xxh3_64":"[1,2]")"), "'tidal.xxh3_64' is not a JSON object"},
+      {with_metadata(R"("tidal.xxh3_64":"{\"a\":\"xyz\"}")"), "tensor 'a': malformed checksum"},
+      {with_metadata(R"("tidal.xxh3_64":"{\"a\":7}")"), "tensor 'a': malformed checksum"},
+      {with_metadata(R"("tidal.xxh3_64":"{\"a\":\"0123456789abcdef\",\"b\":\"0123456789abcdef\"}")"),
+       "checksum for tensor 'b' which the file lacks"},
+      {"{\"__metadata__\":{\"tidal.xxh3_64\":\"{}\"}," + tensor + "}",
+       "tensor 'a' has no checksum"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.json);
+    write_raw_safetensors(dir.file("m.safetensors"), c.json, std::vector<uint8_t>(2));
+    expect_rejected(dir.file("m.safetensors"), TIDAL_ERR_CORRUPT, c.needle);
+  }
+}
