@@ -4,7 +4,9 @@
 // unknown bucket order or op, handles used after destroy, and handles
 // destroyed after what they depend on. Each is a clear status, never a
 // crash; the sanitizer builds run this file too. Also what
-// tidal_tensor_list_buckets_of returns for a tensor split across buckets.
+// tidal_tensor_list_buckets_of returns for a tensor split across buckets,
+// and tidal_param_release (a released bucket is gathered again).
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -161,6 +163,42 @@ TEST_F(BucketApiErrors, AHookOutlivingItsListAndAListOutlivingItsCommFailCleanly
   EXPECT_NE(std::string(tidal_last_error()).find("destroy lists before their communicator"),
             std::string::npos)
       << tidal_last_error();
+}
+
+TEST_F(BucketApiErrors, ReleasedBucketsAreGatheredAgainAndInFlightOnesCannotBeReleased) {
+  size_t bytes = 0, nb = 0;
+  ASSERT_EQ(tidal_tensor_list_shard_bytes(list_, &bytes), TIDAL_SUCCESS);
+  ASSERT_EQ(tidal_tensor_list_num_buckets(list_, &nb), TIDAL_SUCCESS);
+  ASSERT_GE(nb, 2u);
+  std::vector<unsigned char> shard(bytes);
+  tidal_param_gatherer_options_t o = TIDAL_PARAM_GATHERER_OPTIONS_INITIALIZER;
+  o.depth = 0;
+  tidal_param_gatherer_t g = nullptr;
+  expect_error(tidal_param_gatherer_create(list_, shard.data(), &o, &g),
+               TIDAL_ERR_INVALID_ARGUMENT, "prefetch depth must be at least 1");
+  EXPECT_EQ(g, nullptr);
+  ASSERT_EQ(tidal_param_gatherer_create(list_, shard.data(), nullptr, &g), TIDAL_SUCCESS);
+  auto launched = [&] {
+    tidal_bucket_counters_t k;
+    EXPECT_EQ(tidal_param_gatherer_get_counters(g, &k), TIDAL_SUCCESS);
+    return k.buckets_launched;
+  };
+  ASSERT_EQ(tidal_param_wait(g, 0), TIDAL_SUCCESS) << tidal_last_error();
+  ASSERT_EQ(tidal_param_wait(g, 0), TIDAL_SUCCESS);
+  EXPECT_EQ(launched(), 1u) << "a gathered bucket stays gathered";
+  ASSERT_EQ(tidal_param_release(g, 0), TIDAL_SUCCESS);
+  ASSERT_EQ(tidal_param_wait(g, 0), TIDAL_SUCCESS);
+  EXPECT_EQ(launched(), 2u) << "a released bucket is gathered again";
+
+  ASSERT_EQ(tidal_param_prefetch(g, 1), TIDAL_SUCCESS);
+  expect_error(tidal_param_release(g, 1), TIDAL_ERR_INVALID_USAGE, "being gathered");
+  ASSERT_EQ(tidal_param_wait(g, 1), TIDAL_SUCCESS);
+  expect_error(tidal_param_release(g, nb), TIDAL_ERR_INVALID_ARGUMENT, "out of range");
+  ASSERT_EQ(tidal_param_release(g, SIZE_MAX), TIDAL_SUCCESS) << "releases every bucket";
+  ASSERT_EQ(tidal_param_wait(g, 0), TIDAL_SUCCESS);
+  ASSERT_EQ(tidal_param_wait(g, 1), TIDAL_SUCCESS);
+  EXPECT_EQ(launched(), 5u);
+  EXPECT_EQ(tidal_param_gatherer_destroy(g), TIDAL_SUCCESS);
 }
 
 }  // namespace
