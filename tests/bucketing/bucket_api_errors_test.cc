@@ -56,6 +56,10 @@ TEST_F(BucketApiErrors, CreateRejectsNullArgumentsAndAnUnknownOrder) {
                TIDAL_ERR_INVALID_ARGUMENT, "NULL argument");
   EXPECT_EQ(tidal_tensor_list_create(nullptr, descs_.data(), descs_.size(), nullptr, &list),
             TIDAL_ERR_INVALID_ARGUMENT);
+  std::vector<tidal_tensor_desc_t> with_null = descs_;
+  with_null[2].data = nullptr;
+  expect_error(tidal_tensor_list_create(comm_, with_null.data(), with_null.size(), nullptr, &list),
+               TIDAL_ERR_INVALID_ARGUMENT, "tensor 2 has a NULL pointer");
   tidal_bucket_options_t o = TIDAL_BUCKET_OPTIONS_INITIALIZER;
   o.order = 7;
   expect_error(tidal_tensor_list_create(comm_, descs_.data(), descs_.size(), &o, &list),

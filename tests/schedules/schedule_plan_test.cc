@@ -26,10 +26,10 @@ const CollKind kKinds[] = {CollKind::kAllGather, CollKind::kReduceScatter,
 const int kSchedules[] = {TIDAL_SCHEDULE_RING, TIDAL_SCHEDULE_TORUS2D, TIDAL_SCHEDULE_NDRING};
 
 std::vector<Schedule> every_rank(const CollectiveCall& call, int schedule,
-                                 const RankLayout& layout) {
+                                 const RankLayout& layout, bool native_phases = false) {
   std::vector<Schedule> all(static_cast<size_t>(layout.world()));
   for (int r = 0; r < layout.world(); ++r) {
-    tidal::Status s = tidal::build_schedule(call, r, schedule, layout, &all[r]);
+    tidal::Status s = tidal::build_schedule(call, r, schedule, layout, &all[r], native_phases);
     EXPECT_TRUE(s.ok()) << s.message();
   }
   return all;
@@ -308,6 +308,28 @@ TEST(SchedulePlans, CostFromTheStepListsChargesEveryRoundItsSlowestHop) {
   // Torus: 7 inter-node rounds of one block, then 3 intra-node rounds of 8.
   EXPECT_DOUBLE_EQ(torus, 7 * (1e-5 + block / 1e10) + 3 * (1e-6 + 8 * block / 1e11));
   EXPECT_EQ(tidal::estimate_schedule_seconds({}, layout, tiers, &ring).code(),
+            TIDAL_ERR_INVALID_ARGUMENT);
+  // The same torus with native phases (one phase step per dim) is charged
+  // as the rings those phases run: the same time, for both directions.
+  double native = 0;
+  ASSERT_TRUE(tidal::estimate_schedule_seconds(
+                  every_rank(call, TIDAL_SCHEDULE_TORUS2D, layout, true), layout, tiers, &native)
+                  .ok());
+  EXPECT_DOUBLE_EQ(native, torus);
+  CollectiveCall rs{CollKind::kReduceScatter, nullptr, nullptr, count, TIDAL_F32, TIDAL_SUM, 0};
+  double rs_p2p = 0, rs_native = 0;
+  ASSERT_TRUE(tidal::estimate_schedule_seconds(every_rank(rs, TIDAL_SCHEDULE_TORUS2D, layout),
+                                               layout, tiers, &rs_p2p).ok());
+  ASSERT_TRUE(tidal::estimate_schedule_seconds(
+                  every_rank(rs, TIDAL_SCHEDULE_TORUS2D, layout, true), layout, tiers, &rs_native)
+                  .ok());
+  EXPECT_DOUBLE_EQ(rs_native, rs_p2p);
+  // Tiers that do not match the layout, or a tier without bandwidth.
+  EXPECT_EQ(tidal::estimate_schedule_seconds(every_rank(call, TIDAL_SCHEDULE_RING, layout), layout,
+                                             {tiers[0]}, &ring).code(),
+            TIDAL_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(tidal::estimate_schedule_seconds(every_rank(call, TIDAL_SCHEDULE_RING, layout), layout,
+                                             {tiers[0], {"inter", 1e-5, 0}}, &ring).code(),
             TIDAL_ERR_INVALID_ARGUMENT);
 }
 

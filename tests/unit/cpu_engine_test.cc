@@ -5,6 +5,8 @@
 #include <atomic>
 #include <chrono>
 #include <mutex>
+#include <new>
+#include <stdexcept>
 #include <set>
 #include <thread>
 #include <vector>
@@ -101,6 +103,29 @@ TEST(CpuEngine, AFailureBreaksTheEngineForLaterItemsWhoeverRanIt) {
   EXPECT_NE(s.message().find("failed earlier"), std::string::npos) << s.message();
   EXPECT_FALSE(ran);
   EXPECT_EQ(engine.async_error().code(), TIDAL_ERR_INTERNAL);
+}
+
+// A work item that throws (a user callback, an allocation) fails its
+// request with a status instead of taking the process down.
+TEST(CpuEngine, AnItemThatThrowsFailsItsRequestInsteadOfTheProcess) {
+  {
+    CpuEngine engine(60, nullptr, 0);
+    RequestPtr r = engine.submit("throws", [](const ExecContext&) -> Status {
+      throw std::runtime_error("callback exploded");
+    });
+    Status s = engine.wait(r, Deadline::never());
+    EXPECT_EQ(s.code(), TIDAL_ERR_INTERNAL);
+    EXPECT_NE(s.message().find("callback exploded"), std::string::npos) << s.message();
+  }
+  {
+    CpuEngine engine(60, nullptr, 0);
+    RequestPtr r = engine.submit("allocates", [](const ExecContext&) -> Status {
+      throw std::bad_alloc();
+    });
+    Status s = engine.wait(r, Deadline::never());
+    EXPECT_EQ(s.code(), TIDAL_ERR_NO_MEMORY);
+    EXPECT_NE(s.message().find("out of memory"), std::string::npos) << s.message();
+  }
 }
 
 TEST(CpuEngine, AWaitTimesOutWhileAnotherItemHoldsTheQueue) {
