@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lib/checkpoint/file_io.h"
+#include "lib/checkpoint/json_text.h"
 #include "lib/checkpoint/safetensors_reader.h"
 
 namespace tidal {
@@ -99,7 +100,9 @@ Status commit_checkpoint(const std::string& dir, int64_t step) {
   }
   if (ec) return Status(TIDAL_ERR_IO, fmt::format("cannot list '{}': {}", dir, ec.message()));
   json manifest = {{"format", 1}, {"step", step}, {"files", files}};
-  return write_file_atomically(dir + "/" + kManifestName, manifest.dump(1) + "\n");
+  std::string text;
+  TIDAL_RETURN_IF_ERROR(json_text(manifest, 1, fmt::format("file names in '{}'", dir).c_str(), &text));
+  return write_file_atomically(dir + "/" + kManifestName, text + "\n");
 }
 
 Status check_checkpoint(const std::string& dir, bool verify_data) {
@@ -176,7 +179,9 @@ Status write_shard_index(const std::string& dir, const std::string& index_name,
     total += reader->header().data_bytes;
   }
   json index = {{"metadata", {{"total_size", total}}}, {"weight_map", weight_map}};
-  return write_file_atomically(dir + "/" + index_name, index.dump(2) + "\n");
+  std::string text;
+  TIDAL_RETURN_IF_ERROR(json_text(index, 2, "shard file names", &text));
+  return write_file_atomically(dir + "/" + index_name, text + "\n");
 }
 
 Status read_shard_index(const std::string& index_path,

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "lib/checkpoint/json_text.h"
 #include "lib/core/dtype.h"
 
 namespace tidal {
@@ -276,15 +277,12 @@ Status plan_header(const std::vector<TensorLayout>& tensors,
     offset += out->byte_sizes[i];
   }
   json meta(metadata);
-  meta[kChecksumKey] = sums.dump();
+  std::string sums_text, text;
+  TIDAL_RETURN_IF_ERROR(json_text(sums, -1, "tensor names", &sums_text));
+  meta[kChecksumKey] = sums_text;
   meta[kFormatKey] = "1";
   root["__metadata__"] = meta;
-  std::string text;
-  try {
-    text = root.dump();
-  } catch (const json::exception& e) {
-    return Status(TIDAL_ERR_INVALID_ARGUMENT, std::string("tensor names and metadata must be UTF-8: ") + e.what());
-  }
+  TIDAL_RETURN_IF_ERROR(json_text(root, -1, "tensor names and metadata", &text));
   text.append((8 - text.size() % 8) % 8, ' ');
   if (text.size() > kMaxHeaderBytes)
     return Status(TIDAL_ERR_INVALID_ARGUMENT, fmt::format("header of {} bytes exceeds the format's limit", text.size()));

@@ -1,7 +1,8 @@
 // The checkpoint C API's paths no other test reached (found with a
 // coverage build): polling a snapshot with tidal_ckpt_save_test_snapshot,
-// reading tensors by index, and the argument errors — a bad ndim or NULL
-// shape, NULL metadata, malformed TIDAL_CKPT_* overrides, a writer thread
+// reading tensors by index, and the argument errors — a bad ndim, NULL
+// shape or data, an unknown dtype, a size that overflows, a name that is
+// not UTF-8, NULL metadata, malformed TIDAL_CKPT_* overrides, a writer thread
 // count past 64, an unknown tensor name, NULL arguments. Each is a clear
 // status and leaves no file behind.
 #include <stdlib.h>
@@ -113,6 +114,19 @@ TEST(CheckpointApi, BadShapesAndNullMetadataAreRejectedBeforeAnyFile) {
   tidal_ckpt_tensor_t null_shape = {"t", TIDAL_F32, 1, nullptr, x};
   expect_error(tidal_ckpt_save_sync(path.c_str(), &null_shape, 1, nullptr),
                TIDAL_ERR_INVALID_ARGUMENT, "NULL shape");
+  tidal_ckpt_tensor_t no_data = {"t", TIDAL_F32, 1, shape, nullptr};
+  expect_error(tidal_ckpt_save_sync(path.c_str(), &no_data, 1, nullptr),
+               TIDAL_ERR_INVALID_ARGUMENT, "tensor 't': data is NULL");
+  tidal_ckpt_tensor_t bad_dtype = {"t", static_cast<tidal_dtype_t>(999), 1, shape, x};
+  expect_error(tidal_ckpt_save_sync(path.c_str(), &bad_dtype, 1, nullptr),
+               TIDAL_ERR_INVALID_ARGUMENT, "unknown dtype 999");
+  int64_t huge[] = {int64_t(1) << 40, int64_t(1) << 40};
+  tidal_ckpt_tensor_t overflow = {"t", TIDAL_F32, 2, huge, x};
+  expect_error(tidal_ckpt_save_sync(path.c_str(), &overflow, 1, nullptr),
+               TIDAL_ERR_INVALID_ARGUMENT, "size overflows");
+  tidal_ckpt_tensor_t not_utf8 = {"t\xff", TIDAL_F32, 1, shape, x};
+  expect_error(tidal_ckpt_save_sync(path.c_str(), &not_utf8, 1, nullptr),
+               TIDAL_ERR_INVALID_ARGUMENT, "must be UTF-8");
   tidal_ckpt_tensor_t ok = {"t", TIDAL_F32, 1, shape, x};
   tidal_ckpt_save_options_t options = TIDAL_CKPT_SAVE_OPTIONS_INITIALIZER;
   options.num_metadata = 1;
@@ -149,6 +163,45 @@ TEST(CheckpointApi, MalformedEnvironmentOverridesAndTooManyWriterThreadsAreRejec
   expect_error(tidal_ckpt_writer_create(&config, &writer), TIDAL_ERR_INVALID_ARGUMENT,
                "writer_threads 65");
   EXPECT_EQ(writer, nullptr);
+}
+
+// Names that are not UTF-8 cannot go into a JSON header, manifest or
+// index: a clear error from every writer (before the fix, the JSON library
+// threw through the C API and ended the process).
+TEST(CheckpointApi, NamesThatAreNotUtf8AreInvalidArgumentsEverywhere) {
+  TempDir dir;
+  float x[2] = {1, 2};
+  int64_t shape[] = {2};
+  tidal_ckpt_tensor_t t = {"w", TIDAL_F32, 1, shape, x};
+  const char* keys[] = {"note"};
+  const char* values[] = {"caf\xe9"};
+  tidal_ckpt_save_options_t options = TIDAL_CKPT_SAVE_OPTIONS_INITIALIZER;
+  options.num_metadata = 1;
+  options.metadata_keys = keys;
+  options.metadata_values = values;
+  expect_error(tidal_ckpt_save_sync(dir.file("m.safetensors").c_str(), &t, 1, &options),
+               TIDAL_ERR_INVALID_ARGUMENT, "must be UTF-8");
+  tidal_ckpt_writer_t writer = nullptr;
+  ASSERT_EQ(tidal_ckpt_writer_create(nullptr, &writer), TIDAL_SUCCESS);
+  tidal_ckpt_tensor_t bad_name = {"w\xc3", TIDAL_F32, 1, shape, x};
+  tidal_ckpt_save_t save = nullptr;
+  expect_error(tidal_ckpt_save_async(writer, dir.file("a.safetensors").c_str(), &bad_name, 1,
+                                     nullptr, &save),
+               TIDAL_ERR_INVALID_ARGUMENT, "must be UTF-8");
+  EXPECT_EQ(save, nullptr);
+  EXPECT_EQ(tidal_ckpt_writer_destroy(writer), TIDAL_SUCCESS);
+
+  // A file whose name is not UTF-8, in a step directory and in an index.
+  const std::string odd = "shard\xff.safetensors";
+  ASSERT_EQ(tidal_ckpt_save_sync(dir.file(odd).c_str(), &t, 1, nullptr), TIDAL_SUCCESS)
+      << tidal_last_error();
+  expect_error(tidal_ckpt_commit(dir.path().c_str(), 7), TIDAL_ERR_INVALID_ARGUMENT,
+               "must be UTF-8");
+  const char* files[] = {odd.c_str()};
+  expect_error(tidal_ckpt_write_index(dir.path().c_str(), "index.json", files, 1),
+               TIDAL_ERR_INVALID_ARGUMENT, "shard file names must be UTF-8");
+  EXPECT_FALSE(std::filesystem::exists(dir.file("index.json")));
+  EXPECT_FALSE(std::filesystem::exists(dir.file("tidal-checkpoint.json")));
 }
 
 TEST(CheckpointApi, WriteIndexRejectsNullArguments) {

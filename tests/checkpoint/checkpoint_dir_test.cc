@@ -102,3 +102,47 @@ TEST(CheckpointDirectory, ShardNamesAndIndexFollowTheHuggingFaceConvention) {
   const char* twice[] = {files[0].c_str(), files[0].c_str()};
   EXPECT_EQ(tidal_ckpt_write_index(dir.path().c_str(), "bad.json", twice, 2), TIDAL_ERR_CORRUPT);
 }
+
+// What the directory layer reads back is validated: a manifest that is not
+// one, data damaged in place (the size still matches: only a verifying
+// check finds it), and an index that is not one.
+TEST(CheckpointDirectory, DamagedManifestsDataAndIndexesAreCorruptWithTheReason) {
+  TempDir root;
+  const std::string dir1 = save_step(root.path(), 1, true);
+  const std::string dir2 = save_step(root.path(), 2, true);
+  std::string manifest;
+  for (const auto& e : std::filesystem::directory_iterator(dir2)) {
+    if (e.path().extension() == ".json") manifest = e.path().string();
+  }
+  ASSERT_FALSE(manifest.empty());
+  std::ofstream(manifest, std::ios::trunc) << "[1, 2]";
+  tidal::Status s = tidal::ckpt::check_checkpoint(dir2, false);
+  EXPECT_EQ(s.code(), TIDAL_ERR_CORRUPT);
+  EXPECT_NE(s.message().find("is not a tidal manifest"), std::string::npos) << s.message();
+  EXPECT_EQ(latest(root.path()), 1) << "the damaged step is skipped";
+
+  {  // flip one data byte of step 1's file (the last byte: tensor data)
+    std::fstream f(dir1 + "/model.safetensors", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(-1, std::ios::end);
+    char c = 0;
+    f.read(&c, 1);
+    c = static_cast<char>(c ^ 0x40);
+    f.seekp(-1, std::ios::end);
+    f.write(&c, 1);
+  }
+  EXPECT_TRUE(tidal::ckpt::check_checkpoint(dir1, false).ok()) << "sizes alone still match";
+  s = tidal::ckpt::check_checkpoint(dir1, true);
+  EXPECT_EQ(s.code(), TIDAL_ERR_CORRUPT);
+  EXPECT_NE(s.message().find("tensor 'w' fails its checksum"), std::string::npos) << s.message();
+
+  std::vector<std::pair<std::string, std::string>> map;
+  const std::string index = root.file("index.json");
+  std::ofstream(index, std::ios::trunc) << R"({"metadata": {}})";
+  s = tidal::ckpt::read_shard_index(index, &map);
+  EXPECT_EQ(s.code(), TIDAL_ERR_CORRUPT);
+  EXPECT_NE(s.message().find("is not a safetensors index"), std::string::npos) << s.message();
+  std::ofstream(index, std::ios::trunc) << R"({"weight_map": {"a": 3}})";
+  s = tidal::ckpt::read_shard_index(index, &map);
+  EXPECT_EQ(s.code(), TIDAL_ERR_CORRUPT);
+  EXPECT_NE(s.message().find("tensor 'a' maps to a non-string"), std::string::npos) << s.message();
+}

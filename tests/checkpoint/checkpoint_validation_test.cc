@@ -163,6 +163,8 @@ TEST(CheckpointCorruption, MalformedHeadersAreRejectedWithTheReason) {
       {R"({"a":{"dtype":"U8","shape":[2],"data_offsets":[2,4]}})", 4, "tensor 'a': gap before"},
       {R"({"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}})", 5, "data region holds 5 bytes"},
       {R"({"a":{"dtype":"U8","shape":[2]}})", 2, "tensor 'a': 'data_offsets' is not a pair"},
+      {R"({"a":{"shape":[2],"data_offsets":[0,2]}})", 2, "tensor 'a': missing or non-string 'dtype'"},
+      {R"({"a":{"dtype":"U8","shape":2,"data_offsets":[0,2]}})", 2, "tensor 'a': missing or non-array 'shape'"},
       {R"({"__metadata__":{"k":3}})", 0, "__metadata__ value of 'k' is not a string"},
       {R"({"a":{"dtype":"U8","shape":[4294967296,4294967296,16],"data_offsets":[0,0]}})", 0, "overflows"},
       {"{\"a\xff\":1}", 0, "not valid JSON"},
