@@ -271,6 +271,72 @@ TEST(SchedulePlans, ValidationCatchesABrokenSchedule) {
   EXPECT_EQ(tidal::validate_schedule(outside[1]).code(), TIDAL_ERR_INTERNAL);
 }
 
+// Every rule of the validator, each broken by a hand-built two-rank
+// schedule, names the step and what is wrong (the builders never produce
+// these: the validator is what says so in the tests above).
+TEST(SchedulePlans, ValidationNamesEveryBrokenRule) {
+  using tidal::BufferId;
+  using tidal::Span;
+  using tidal::Step;
+  using tidal::StepKind;
+  const Span in{BufferId::kInput, 0, 4}, out0{BufferId::kOutput, 0, 4},
+      out2{BufferId::kOutput, 2, 4}, out4{BufferId::kOutput, 4, 4}, none{};
+  auto schedule = [](std::vector<Step> steps) {
+    Schedule s;
+    s.name = "hand-built";
+    s.world = 2;
+    s.input_count = 4;
+    s.output_count = 8;
+    s.rounds = 2;
+    s.steps = std::move(steps);
+    return s;
+  };
+  struct Case {
+    std::vector<Step> steps;
+    const char* message;
+  } cases[] = {
+      {{{StepKind::kCopy, 5, -1, 0, in, out0}}, "round out of range"},
+      {{{StepKind::kCopy, 1, -1, 0, in, out0}, {StepKind::kCopy, 0, -1, 0, in, out4}},
+       "steps not sorted by round"},
+      {{{StepKind::kCopy, 0, -1, 0, in, {BufferId::kOutput, 0, 3}}}, "copy sizes differ"},
+      {{{StepKind::kRecv, 0, 1, 0, none, in}}, "writes the input"},
+      {{{StepKind::kSend, 0, 0, 0, in, none}}, "bad peer 0"},
+      {{{StepKind::kSend, 0, 7, 0, in, none}}, "bad peer 7"},
+      {{{StepKind::kRecvReduce, 0, 1, 0, {BufferId::kOutput, 0, 2}, out4}},
+       "a fold's addend and target differ in size"},
+      {{{StepKind::kRecvReduce, 0, 1, 0, out0, out2}}, "a fold's addend overlaps its target partly"},
+      {{{StepKind::kPhaseAllGather, 0, -1, 0, {BufferId::kOutput, 0, 3},
+         {BufferId::kOutput, 0, 8}, 0}},
+       "a phase's part must be one of the equal parts of its whole"},
+      {{{StepKind::kPhaseAllGather, 0, -1, 0, out0, {BufferId::kOutput, 0, 8}, 0},
+        {StepKind::kCopy, 0, -1, 0, in, out4}},
+       "a phase shares its round"},
+      {{{StepKind::kRecv, 0, 1, 0, none, out0}, {StepKind::kRecv, 0, 1, 1, none, out2}},
+       "two receives of one round overlap"},
+      {{{StepKind::kRecv, 0, 1, 0, none, out0}, {StepKind::kSend, 0, 1, 0, out2, none}},
+       "a send reads what a receive of its round writes"},
+      {{{StepKind::kRecv, 0, 1, 0, none, out0},
+        {StepKind::kRecvReduce, 0, 1, 1, {BufferId::kOutput, 2, 2}, {BufferId::kOutput, 6, 2}}},
+       "a fold's addend is what another receive of its round writes"},
+  };
+  for (const Case& c : cases) {
+    const tidal::Status st = tidal::validate_schedule(schedule(c.steps));
+    EXPECT_EQ(st.code(), TIDAL_ERR_INTERNAL) << c.message;
+    EXPECT_NE(st.message().find(c.message), std::string::npos)
+        << "wanted '" << c.message << "' in: " << st.message();
+    EXPECT_NE(st.message().find("schedule 'hand-built' rank 0 step"), std::string::npos)
+        << st.message();
+  }
+  // A set where rank 0 sends and rank 1 never receives.
+  Schedule r0 = schedule({{StepKind::kSend, 0, 1, 0, in, none}});
+  Schedule r1 = schedule({});
+  r1.rank = 1;
+  ASSERT_TRUE(tidal::validate_schedule(r0).ok()) << tidal::validate_schedule(r0).message();
+  const tidal::Status set = tidal::validate_schedule_set({r0, r1});
+  EXPECT_EQ(set.code(), TIDAL_ERR_INTERNAL);
+  EXPECT_NE(set.message().find("sends but no receives"), std::string::npos) << set.message();
+}
+
 TEST(SchedulePlans, AutoPicksNativeOnOneNodeAndAHierarchyAcrossNodes) {
   RankLayout flat, nodes;
   ASSERT_TRUE(RankLayout::parse("8", 8, &flat).ok());
