@@ -66,6 +66,30 @@ TEST_F(TuneApi, ZeroOrNegativeTimesAreRejected) {
   expect_rejected(TIDAL_ERR_INVALID_ARGUMENT, "forward time");
 }
 
+// The model's other input rules, each with its reason.
+TEST_F(TuneApi, ImpossibleModelInputsAreRejectedWithTheReason) {
+  use_alpha_beta();
+  inputs_.grad_collective = TIDAL_TUNE_ALL_GATHER;
+  expect_rejected(TIDAL_ERR_INVALID_ARGUMENT, "reduce_scatter or all_reduce");
+  inputs_.grad_collective = TIDAL_TUNE_REDUCE_SCATTER;
+  inputs_.prefetch_depth = -1;
+  expect_rejected(TIDAL_ERR_INVALID_ARGUMENT, "prefetch depth -1");
+  inputs_.prefetch_depth = 1;
+  inputs_.max_inflight = 0;
+  expect_rejected(TIDAL_ERR_INVALID_ARGUMENT, "buckets in flight 0");
+  inputs_.max_inflight = 1;
+  const double bytes[2] = {0, 0}, seconds[2] = {1, 1};  // layers that produce nothing
+  inputs_.layer_grad_bytes = bytes;
+  inputs_.layer_bwd_s = seconds;
+  inputs_.num_layers = 2;
+  expect_rejected(TIDAL_ERR_INVALID_ARGUMENT, "total bytes and seconds must be > 0");
+  inputs_.num_layers = 0;
+  inputs_.layer_grad_bytes = nullptr;
+  inputs_.layer_bwd_s = nullptr;
+  inputs_.points_per_octave = 0;
+  expect_rejected(TIDAL_ERR_INVALID_ARGUMENT, "points per octave 1..64");
+}
+
 TEST_F(TuneApi, EmptyProfileIsRejected) {
   expect_rejected(TIDAL_ERR_INVALID_ARGUMENT, "empty");
 }

@@ -107,7 +107,8 @@ TEST(Config, BucketBytesAutoMeansZeroForTheTuner) {
 TEST(Config, MalformedEnvironmentValuesAreRejectedWithTheirName) {
   const char* cases[][2] = {{"TIDAL_TIMEOUT_S", "soon"},  {"TIDAL_SCHEDULE", "spiral"},
                             {"TIDAL_BUCKET_BYTES", "12Q"}, {"TIDAL_BUCKET_BYTES", "-5"},
-                            {"TIDAL_DEBUG", "LOUD"},       {"TIDAL_CHECK_ARGS", "yes"}};
+                            {"TIDAL_DEBUG", "LOUD"},       {"TIDAL_CHECK_ARGS", "yes"},
+                            {"TIDAL_SCHEDULE_PHASES", "sometimes"}};
   for (auto& kv : cases) {
     ScopedEnv e(kv[0], kv[1]);
     tidal::Config c;
@@ -123,6 +124,25 @@ TEST(Config, ACreateCallWithBadEnvironmentFailsCleanly) {
   EXPECT_EQ(tidal_comm_create_local(2, nullptr, comms), TIDAL_ERR_INVALID_ARGUMENT);
   EXPECT_NE(std::string(tidal_last_error()).find("spiral"), std::string::npos);
   EXPECT_EQ(comms[0], nullptr);
+}
+
+TEST(Config, StructFieldsOutOfTheirEnumsAreRejectedWithTheField) {
+  for (int level : {-5, 99}) {  // -1 is TIDAL_LOG_UNSET
+    tidal_config_t user = TIDAL_CONFIG_INITIALIZER;
+    user.log_level = level;
+    tidal::Config c;
+    tidal::Status s = tidal::resolve_config(&user, tidal::Config(), &c);
+    EXPECT_EQ(s.code(), TIDAL_ERR_INVALID_ARGUMENT) << level;
+    EXPECT_NE(s.message().find("config.log_level"), std::string::npos) << s.message();
+  }
+  for (int schedule : {-7, 99}) {
+    tidal_config_t user = TIDAL_CONFIG_INITIALIZER;
+    user.schedule = schedule;
+    tidal::Config c;
+    tidal::Status s = tidal::resolve_config(&user, tidal::Config(), &c);
+    EXPECT_EQ(s.code(), TIDAL_ERR_INVALID_ARGUMENT) << schedule;
+    EXPECT_NE(s.message().find("config.schedule"), std::string::npos) << s.message();
+  }
 }
 
 TEST(Config, AStructNotMadeByTheInitializerIsRejected) {
