@@ -7,7 +7,6 @@
 // NaN has its own bits). Skips with the reason when no GPU is usable.
 #include <cmath>
 #include <cstring>
-#include <random>
 #include <vector>
 
 #include <cuda_runtime_api.h>
@@ -17,6 +16,7 @@
 #include "collectives/codecs/fp8_codec.h"
 #include "collectives/codecs/fp8_decode_table.h"
 #include "lib/core/dtype.h"
+#include "tests/codecs/fp8_test_values.h"
 #include "tidal/nccl.h"
 
 namespace {
@@ -34,15 +34,7 @@ class CudaFp8Codec : public ::testing::Test {
 // subnormals, FLT_MAX, NaN and infinities sprinkled in, and a block of
 // specials only.
 std::vector<float> test_values(size_t n, size_t block) {
-  std::mt19937 rng(11);
-  std::normal_distribution<float> normal;
-  std::uniform_int_distribution<int> exponent(-40, 40);
-  std::vector<float> x(n);
-  float mag = 1.0f;
-  for (size_t i = 0; i < n; ++i) {
-    if (i % block == 0) mag = std::ldexp(1.0f, exponent(rng));
-    x[i] = normal(rng) * mag;
-  }
+  std::vector<float> x = tidal_testing::varied_magnitudes(n, block, 11);
   const float specials[] = {0.0f, -0.0f, NAN, INFINITY, -INFINITY, 3.4028235e38f, 1e-45f,
                             1.0625f, 1.1875f, -448.0f, 464.0f};
   for (size_t i = 0; i < n; i += 97) x[i] = specials[(i / 97) % 11];

@@ -18,9 +18,12 @@
 #include "collectives/codecs/fp8_codec.h"
 #include "lib/core/cpu_kernels.h"
 #include "lib/core/dtype.h"
+#include "tests/codecs/fp8_test_values.h"
 #include "tidal/fp8.h"
 
 namespace {
+
+using tidal_testing::varied_magnitudes;
 
 constexpr float kNaN = NAN, kInf = INFINITY;
 
@@ -53,20 +56,6 @@ std::vector<float> decode(const tidal_fp8_codec_t& c, const Encoded& e) {
             TIDAL_SUCCESS)
       << tidal_last_error();
   return out;
-}
-
-// Normal values whose magnitude changes by up to 2^+-40 from block to block.
-std::vector<float> varied_magnitudes(size_t n, size_t block, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> normal;
-  std::uniform_int_distribution<int> exponent(-40, 40);
-  std::vector<float> x(n);
-  float mag = 1.0f;
-  for (size_t i = 0; i < n; ++i) {
-    if (i % block == 0) mag = std::ldexp(1.0f, exponent(rng));
-    x[i] = normal(rng) * mag;
-  }
-  return x;
 }
 
 bool is_power_of_two(float s) {

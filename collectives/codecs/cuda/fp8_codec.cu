@@ -9,6 +9,7 @@
 #include <cuda_runtime_api.h>
 
 #include "collectives/codecs/fp8_scalar.h"
+#include "collectives/kernels/cuda/cuda_status.h"
 
 namespace tidal {
 namespace {
@@ -18,12 +19,6 @@ constexpr int kWarpsPerBlock = kThreads / 32;
 constexpr uint32_t kTileElems = 4096;  // decode: elements per tile, as the pack kernel
 
 std::atomic<uint64_t> g_launches{0};
-
-Status cuda_error(cudaError_t e, const char* what) {
-  if (e == cudaSuccess) return Status();
-  return Status(e == cudaErrorMemoryAllocation ? TIDAL_ERR_NO_MEMORY : TIDAL_ERR_TRANSPORT,
-                std::string(what) + ": " + cudaGetErrorString(e));
-}
 
 // Values in and out of f32, as the CPU codec converts them (f16 <-> f32 is
 // exact one way and rounds to nearest even the other, like F16C).

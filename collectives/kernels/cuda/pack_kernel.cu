@@ -9,6 +9,8 @@
 #include <cuda_fp16.h>
 #include <cuda_runtime_api.h>
 
+#include "collectives/kernels/cuda/cuda_status.h"
+
 namespace tidal {
 namespace {
 
@@ -38,12 +40,6 @@ struct DeviceOp {
 };
 
 std::atomic<uint64_t> g_launches{0};
-
-Status cuda_error(cudaError_t e, const char* what) {
-  if (e == cudaSuccess) return Status();
-  return Status(e == cudaErrorMemoryAllocation ? TIDAL_ERR_NO_MEMORY : TIDAL_ERR_TRANSPORT,
-                std::string(what) + ": " + cudaGetErrorString(e));
-}
 
 // Element conversions, bitwise identical to lib/core/dtype.cc (round to
 // nearest even; NaN stays NaN).
