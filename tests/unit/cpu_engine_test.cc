@@ -34,7 +34,12 @@ struct HeldItem {
     });
     while (!started) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  ~HeldItem() { release(); }  // a failed assertion must not leave the engine held
+  // A failed assertion must not leave the engine held, and the item reads
+  // `released`: it must end before this object does.
+  ~HeldItem() {
+    release();
+    request->wait(Deadline::never());
+  }
   void release() { released = true; }
   std::atomic<bool> started{false}, released{false};
   RequestPtr request;
@@ -126,6 +131,34 @@ TEST(CpuEngine, AnItemThatThrowsFailsItsRequestInsteadOfTheProcess) {
     EXPECT_EQ(s.code(), TIDAL_ERR_NO_MEMORY);
     EXPECT_NE(s.message().find("out of memory"), std::string::npos) << s.message();
   }
+}
+
+// The same when nobody waits: the progress thread runs the failing item,
+// then fails the next one without running it (Request::test polls without
+// running queued items, so the progress thread does all the work here).
+TEST(CpuEngine, TheProgressThreadFailsItemsQueuedAfterAFailure) {
+  CpuEngine engine(60, nullptr, 0);
+  bool ran = false;
+  HeldItem hold(engine);  // both queue behind it
+  RequestPtr bad = engine.submit("bad", [](const ExecContext&) {
+    return Status(TIDAL_ERR_INTERNAL, "boom");
+  });
+  RequestPtr later = engine.submit("later", [&](const ExecContext&) {
+    ran = true;
+    return Status();
+  });
+  hold.release();
+  Status s;
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!later->test(&s) && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(s.code(), TIDAL_ERR_INTERNAL);
+  EXPECT_NE(s.message().find("later not run: the communicator failed earlier"),
+            std::string::npos) << s.message();
+  EXPECT_FALSE(ran);
+  EXPECT_TRUE(bad->test(&s));
+  EXPECT_NE(s.message().find("boom"), std::string::npos) << s.message();
 }
 
 TEST(CpuEngine, AWaitTimesOutWhileAnotherItemHoldsTheQueue) {
