@@ -27,6 +27,7 @@ tidal_status_t post_p2p(tidal_comm* comm, bool send, void* buf, size_t count,
   tidal::P2POp op{send ? tidal::P2POp::kSend : tidal::P2POp::kRecv, buf,
                   count * tidal::dtype_size(dtype), peer, tag};
   op.eager = send;
+  op.size_unchecked = !send;
   return tidal::api::finish(comm, c.submit_p2p(name, op), request);
 }
 

@@ -56,6 +56,12 @@ struct P2POp {
   // buffers the data). Standalone tidal_send uses it so two ranks that both
   // send first cannot deadlock on their ordered queues.
   bool eager = false;
+  // A receive whose size the sender may not agree with (standalone
+  // tidal_recv): a message of another size must come back as
+  // TIDAL_ERR_MISMATCH, never as a truncation the transport cannot
+  // survive. Schedules leave it false: their sizes are planned alike on
+  // every rank.
+  bool size_unchecked = false;
   const P2PFold* fold = nullptr;  // receives only; see P2PFold
 };
 

@@ -2,6 +2,7 @@
 #include <mpi.h>
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <thread>
 #include <vector>
@@ -38,6 +39,33 @@ TEST(MpiErrors, WithArgumentChecksOnMismatchedCountsAreReportedOnEveryRank) {
   std::string msg = tidal_comm_last_error(c);
   EXPECT_NE(msg.find("rank 1 called all_reduce(count=5"), std::string::npos) << msg;
   EXPECT_EQ(tidal_comm_destroy(c), TIDAL_SUCCESS);
+}
+
+// tidal_send/recv promise TIDAL_ERR_MISMATCH when sizes disagree. Over MPI
+// a larger message used to be a truncated receive, which MPICH reports
+// through MPI_COMM_WORLD's (fatal) error handler: the process died. Both
+// directions must come back as the mismatch on the receiver, the process
+// alive. A fresh communicator per case (a failure breaks it).
+TEST(MpiErrors, PointToPointSizesThatDisagreeAreAMismatchOnTheReceiver) {
+  for (int recv_count : {4, 16}) {  // smaller than the 8 sent (truncation), then larger
+    tidal_comm_t c = nullptr;
+    ASSERT_EQ(tidal_comm_create_mpi(MPI_COMM_WORLD, nullptr, &c), TIDAL_SUCCESS);
+    std::vector<int32_t> b(16, world_rank());
+    if (world_rank() == 0) {
+      EXPECT_EQ(tidal_send(b.data(), 8, TIDAL_I32, 1, 3, c, nullptr), TIDAL_SUCCESS)
+          << tidal_last_error();
+    } else if (world_rank() == 1) {
+      EXPECT_EQ(tidal_recv(b.data(), recv_count, TIDAL_I32, 0, 3, c, nullptr),
+                TIDAL_ERR_MISMATCH) << recv_count;
+      const std::string msg = tidal_comm_last_error(c);
+      const std::string want = "rank 0 sent 32 bytes to rank 1 (tag 3) which expected " +
+                               std::to_string(recv_count * 4);
+      EXPECT_NE(msg.find(want), std::string::npos) << msg;
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    EXPECT_EQ(tidal_comm_abort(c), TIDAL_SUCCESS);
+    EXPECT_EQ(tidal_comm_destroy(c), TIDAL_SUCCESS);
+  }
 }
 
 TEST(MpiErrors, ARankThatJoinsLateMakesTheOthersTimeOut) {

@@ -182,9 +182,47 @@ Status MpiTransport::broadcast(const void* send, void* recv, size_t count,
   return wait_all(&req, 1, nullptr, deadline, "broadcast");
 }
 
+Status MpiTransport::recv_checked(const P2POp& op, const Deadline& deadline) {
+  MPI_Message message;
+  MPI_Status status;
+  for (unsigned spins = 0;; ++spins) {
+    int found = 0;
+    TIDAL_RETURN_IF_ERROR(
+        check(MPI_Improbe(op.peer, op.tag, comm_, &found, &message, &status), "MPI_Improbe"));
+    if (found) break;
+    if (aborted_.load()) return Status(TIDAL_ERR_ABORTED, "mpi: recv aborted");
+    if ((spins & 63) == 0 && deadline.expired()) {
+      return Status(TIDAL_ERR_TIMEOUT, fmt::format("mpi: rank {} timed out receiving from "
+                                                   "rank {} (tag {})", rank_, op.peer, op.tag));
+    }
+    if (spins > 256) sched_yield();
+  }
+  int got = 0;
+  MPI_Get_count(&status, MPI_BYTE, &got);
+  // A message of another size is still taken off the channel (into a
+  // buffer of its own size), so the pairs after it stay matched.
+  std::vector<char> spill;
+  void* into = op.buf;
+  if (static_cast<size_t>(got) != op.bytes) {
+    spill.resize(static_cast<size_t>(got) + 1);
+    into = spill.data();
+  }
+  MPI_Request req;
+  TIDAL_RETURN_IF_ERROR(check(MPI_Imrecv(into, got, MPI_BYTE, &message, &req), "MPI_Imrecv"));
+  TIDAL_RETURN_IF_ERROR(wait_all(&req, 1, nullptr, deadline, "recv"));
+  if (spill.empty()) return Status();
+  return Status(TIDAL_ERR_MISMATCH,
+                fmt::format("mpi: rank {} sent {} bytes to rank {} (tag {}) which expected {}",
+                            op.peer, got, rank_, op.tag, op.bytes));
+}
+
 Status MpiTransport::p2p(const P2POp* ops, size_t n, const Deadline& deadline, void*) {
   TIDAL_RETURN_IF_ERROR(refuse_folds(ops, n, name()));
   progress_eager_sends();
+  if (n == 1 && ops[0].kind == P2POp::kRecv && ops[0].size_unchecked) {
+    TIDAL_RETURN_IF_ERROR(check_count(ops[0].bytes, "recv"));
+    return recv_checked(ops[0], deadline);
+  }
   std::vector<MPI_Request> reqs;
   std::vector<size_t> index;  // op index of each request
   for (size_t i = 0; i < n; ++i) {

@@ -55,6 +55,11 @@ class MpiTransport final : public Transport {
  private:
   explicit MpiTransport(MPI_Comm owned);
   // Polls `reqs` until all complete, the deadline passes or abort().
+  // One receive of a size the sender may not agree with: MPICH reports a
+  // truncated receive through MPI_COMM_WORLD's error handler (fatal by
+  // default) whatever tidal's communicator says, so the message is probed
+  // first (MPI_Improbe) and only received into a buffer that holds it.
+  Status recv_checked(const P2POp& op, const Deadline& deadline);
   Status wait_all(MPI_Request* reqs, int n, MPI_Status* statuses, const Deadline& deadline,
                   const char* what);
   Status check(int rc, const char* what);
