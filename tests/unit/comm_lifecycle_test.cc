@@ -146,6 +146,22 @@ TEST(PointToPoint, AReceiveOfTheWrongSizeIsAMismatch) {
   });
 }
 
+TEST(PointToPoint, AReceiveFromARankThatNeverSendsTimesOutNamingBoth) {
+  tidal_config_t cfg = TIDAL_CONFIG_INITIALIZER;
+  cfg.timeout_s = 0.3;
+  tidal_comm_t comms[2];
+  ASSERT_EQ(tidal_comm_create_local(2, &cfg, comms), TIDAL_SUCCESS);
+  std::vector<int32_t> b(4);
+  auto t0 = Clock::now();
+  EXPECT_EQ(tidal_recv(b.data(), 4, TIDAL_I32, 0, 5, comms[1], nullptr), TIDAL_ERR_TIMEOUT);
+  EXPECT_LT(seconds_since(t0), 10.0);
+  EXPECT_NE(std::string(tidal_comm_last_error(comms[1]))
+                .find("rank 1 timed out receiving 16 bytes from rank 0 (tag 5)"),
+            std::string::npos)
+      << tidal_comm_last_error(comms[1]);
+  for (auto c : comms) EXPECT_EQ(tidal_comm_destroy(c), TIDAL_SUCCESS);
+}
+
 TEST(Requests, TestPollsUntilDoneAndRequestsCompleteInIssueOrder) {
   tidal_testing::run_local_ranks(2, [](tidal_comm_t comm, int rank) {
     const int k = 6;
