@@ -44,6 +44,24 @@ Status check_inputs(const std::vector<TensorSpec>& tensors, const PlanOptions& o
       return Status(TIDAL_ERR_INVALID_ARGUMENT, fmt::format("tensor {} has no elements", i));
     }
   }
+  // Sizes no process can hold are refused before the plan's own tables
+  // (one entry per bucket and per piece) grow with them.
+  constexpr double kMaxBytes = double(uint64_t(1) << 47);  // 128 TiB
+  constexpr double kMaxBuckets = double(1 << 24);
+  double bytes = 0;
+  for (const TensorSpec& t : tensors) bytes += double(t.count) * double(dtype_size(t.dtype));
+  if (bytes > kMaxBytes) {
+    return Status(TIDAL_ERR_NO_MEMORY,
+                  fmt::format("the tensor list holds {:.3g} bytes, more than one process can "
+                              "address (128 TiB)", bytes));
+  }
+  const double buckets = bytes / double(std::max<size_t>(o.bucket_bytes, 1));
+  if (buckets > kMaxBuckets) {
+    return Status(TIDAL_ERR_INVALID_ARGUMENT,
+                  fmt::format("{:.3g} bytes in buckets of {} bytes would make {:.3g} buckets "
+                              "(at most 16M): raise bucket_bytes", bytes, o.bucket_bytes,
+                              buckets));
+  }
   return Status();
 }
 

@@ -151,7 +151,7 @@ extern "C" {
 
 tidal_status_t tidal_tensor_list_create(tidal_comm_t comm, const tidal_tensor_desc_t* tensors,
                                         size_t n, const tidal_bucket_options_t* options,
-                                        tidal_tensor_list_t* list) {
+                                        tidal_tensor_list_t* list) try {
   Status s = tidal::api::check_comm(comm);
   if (!s.ok()) return report(s);
   if (!list || (!tensors && n)) {
@@ -181,9 +181,11 @@ tidal_status_t tidal_tensor_list_create(tidal_comm_t comm, const tidal_tensor_de
   }
   *list = handle;
   return TIDAL_SUCCESS;
+} catch (...) {
+  return tidal::api::report_exception("tidal_tensor_list_create");
 }
 
-tidal_status_t tidal_tensor_list_destroy(tidal_tensor_list_t list) {
+tidal_status_t tidal_tensor_list_destroy(tidal_tensor_list_t list) try {
   if (!list) return TIDAL_SUCCESS;
   {
     std::lock_guard<std::mutex> lock(tidal::api::lists_mu());
@@ -202,18 +204,22 @@ tidal_status_t tidal_tensor_list_destroy(tidal_tensor_list_t list) {
   }
   delete list;
   return TIDAL_SUCCESS;
+} catch (...) {
+  return tidal::api::report_exception("tidal_tensor_list_destroy");
 }
 
-tidal_status_t tidal_tensor_list_num_buckets(tidal_tensor_list_t list, size_t* n) {
+tidal_status_t tidal_tensor_list_num_buckets(tidal_tensor_list_t list, size_t* n) try {
   TensorList* impl;
   tidal_comm* comm;
   tidal_status_t rc = lookup(list, n, &impl, &comm);
   if (rc == TIDAL_SUCCESS) *n = impl->plan().buckets.size();
   return rc;
+} catch (...) {
+  return tidal::api::report_exception("tidal_tensor_list_num_buckets");
 }
 
 tidal_status_t tidal_tensor_list_bucket_info(tidal_tensor_list_t list, size_t bucket,
-                                             tidal_bucket_info_t* info) {
+                                             tidal_bucket_info_t* info) try {
   TensorList* impl;
   tidal_comm* comm;
   tidal_status_t rc = lookup(list, info, &impl, &comm);
@@ -239,27 +245,33 @@ tidal_status_t tidal_tensor_list_bucket_info(tidal_tensor_list_t list, size_t bu
     info->last_tensor = std::max(info->last_tensor, t);
   }
   return TIDAL_SUCCESS;
+} catch (...) {
+  return tidal::api::report_exception("tidal_tensor_list_bucket_info");
 }
 
-tidal_status_t tidal_tensor_list_shard_bytes(tidal_tensor_list_t list, size_t* bytes) {
+tidal_status_t tidal_tensor_list_shard_bytes(tidal_tensor_list_t list, size_t* bytes) try {
   TensorList* impl;
   tidal_comm* comm;
   tidal_status_t rc = lookup(list, bytes, &impl, &comm);
   if (rc == TIDAL_SUCCESS) *bytes = impl->plan().shard_bytes;
   return rc;
+} catch (...) {
+  return tidal::api::report_exception("tidal_tensor_list_shard_bytes");
 }
 
-tidal_status_t tidal_tensor_list_data(tidal_tensor_list_t list, size_t tensor, void** data) {
+tidal_status_t tidal_tensor_list_data(tidal_tensor_list_t list, size_t tensor, void** data) try {
   TensorList* impl;
   tidal_comm* comm;
   tidal_status_t rc = lookup(list, data, &impl, &comm);
   if (rc == TIDAL_SUCCESS) rc = check_tensor(impl, comm, tensor);
   if (rc == TIDAL_SUCCESS) *data = impl->tensor_data(tensor);
   return rc;
+} catch (...) {
+  return tidal::api::report_exception("tidal_tensor_list_data");
 }
 
 tidal_status_t tidal_tensor_list_buckets_of(tidal_tensor_list_t list, size_t tensor,
-                                            size_t* first_bucket, size_t* last_bucket) {
+                                            size_t* first_bucket, size_t* last_bucket) try {
   TensorList* impl;
   tidal_comm* comm;
   tidal_status_t rc = lookup(list, first_bucket, &impl, &comm);
@@ -267,11 +279,13 @@ tidal_status_t tidal_tensor_list_buckets_of(tidal_tensor_list_t list, size_t ten
   if (rc == TIDAL_SUCCESS) rc = check_tensor(impl, comm, tensor);
   if (rc == TIDAL_SUCCESS) tidal::buckets_of_tensor(impl->plan(), tensor, first_bucket, last_bucket);
   return rc;
+} catch (...) {
+  return tidal::api::report_exception("tidal_tensor_list_buckets_of");
 }
 
 tidal_status_t tidal_tensor_list_shard_segments(tidal_tensor_list_t list, size_t tensor,
                                                 tidal_shard_segment_t* segments, size_t max,
-                                                size_t* n) {
+                                                size_t* n) try {
   TensorList* impl;
   tidal_comm* comm;
   tidal_status_t rc = lookup(list, n, &impl, &comm);
@@ -285,12 +299,14 @@ tidal_status_t tidal_tensor_list_shard_segments(tidal_tensor_list_t list, size_t
   }
   *n = segs.size();
   return TIDAL_SUCCESS;
+} catch (...) {
+  return tidal::api::report_exception("tidal_tensor_list_shard_segments");
 }
 
 tidal_status_t tidal_bucketed_reduce_scatter(tidal_tensor_list_t list, void* shard,
                                              tidal_op_t op,
                                              const tidal_bucketed_options_t* options,
-                                             tidal_request_t* request) {
+                                             tidal_request_t* request) try {
   TensorList* impl;
   tidal_comm* comm;
   tidal_status_t rc = lookup(list, shard, &impl, &comm);
@@ -307,11 +323,13 @@ tidal_status_t tidal_bucketed_reduce_scatter(tidal_tensor_list_t list, void* sha
   if (s.ok()) s = impl->queue_reduce_scatter_all(shard, op, scales, schedule, overlap, &last);
   if (!s.ok()) return report(s.with_context("tidal_bucketed_reduce_scatter"), comm);
   return tidal::api::finish(comm, std::move(last), request);
+} catch (...) {
+  return tidal::api::report_exception("tidal_bucketed_reduce_scatter");
 }
 
 tidal_status_t tidal_bucketed_all_gather(tidal_tensor_list_t list, const void* shard,
                                          const tidal_bucketed_options_t* options,
-                                         tidal_request_t* request) {
+                                         tidal_request_t* request) try {
   TensorList* impl;
   tidal_comm* comm;
   tidal_status_t rc = lookup(list, shard, &impl, &comm);
@@ -325,16 +343,20 @@ tidal_status_t tidal_bucketed_all_gather(tidal_tensor_list_t list, const void* s
   if (s.ok()) s = impl->queue_all_gather_all(shard, scales, schedule, overlap, &last);
   if (!s.ok()) return report(s.with_context("tidal_bucketed_all_gather"), comm);
   return tidal::api::finish(comm, std::move(last), request);
+} catch (...) {
+  return tidal::api::report_exception("tidal_bucketed_all_gather");
 }
 
 tidal_status_t tidal_tensor_list_get_counters(tidal_tensor_list_t list,
-                                              tidal_bucket_counters_t* counters) {
+                                              tidal_bucket_counters_t* counters) try {
   TensorList* impl;
   tidal_comm* comm;
   tidal_status_t rc = lookup(list, counters, &impl, &comm);
   if (rc != TIDAL_SUCCESS) return rc;
   tidal::api::export_counters(impl->counters(), counters);
   return TIDAL_SUCCESS;
+} catch (...) {
+  return tidal::api::report_exception("tidal_tensor_list_get_counters");
 }
 
 }  // extern "C"

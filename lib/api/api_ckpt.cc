@@ -131,7 +131,7 @@ Status copy_out(const std::string& text, char* buffer, size_t length, const char
 
 extern "C" {
 
-tidal_status_t tidal_ckpt_writer_create(const tidal_ckpt_writer_config_t* config, tidal_ckpt_writer_t* writer) {
+tidal_status_t tidal_ckpt_writer_create(const tidal_ckpt_writer_config_t* config, tidal_ckpt_writer_t* writer) try {
   if (!writer) return report(null_argument("tidal_ckpt_writer_create", "writer"));
   ckpt::WriterConfig resolved;
   Status s = resolve_writer_config(config, &resolved);
@@ -140,16 +140,20 @@ tidal_status_t tidal_ckpt_writer_create(const tidal_ckpt_writer_config_t* config
   if (!s.ok()) return report(s.with_context("tidal_ckpt_writer_create"));
   *writer = new tidal_ckpt_writer{std::move(impl)};
   return TIDAL_SUCCESS;
+} catch (...) {
+  return tidal::api::report_exception("tidal_ckpt_writer_create");
 }
 
-tidal_status_t tidal_ckpt_writer_destroy(tidal_ckpt_writer_t writer) {
+tidal_status_t tidal_ckpt_writer_destroy(tidal_ckpt_writer_t writer) try {
   delete writer;
   return TIDAL_SUCCESS;
+} catch (...) {
+  return tidal::api::report_exception("tidal_ckpt_writer_destroy");
 }
 
 tidal_status_t tidal_ckpt_save_async(tidal_ckpt_writer_t writer, const char* path,
                                      const tidal_ckpt_tensor_t* tensors, size_t n,
-                                     const tidal_ckpt_save_options_t* options, tidal_ckpt_save_t* save) {
+                                     const tidal_ckpt_save_options_t* options, tidal_ckpt_save_t* save) try {
   const char* fn = "tidal_ckpt_save_async";
   if (!writer) return report(null_argument(fn, "writer"));
   if (!save) return report(null_argument(fn, "save"));
@@ -160,46 +164,60 @@ tidal_status_t tidal_ckpt_save_async(tidal_ckpt_writer_t writer, const char* pat
   if (!s.ok()) return report(s.with_context(fn));
   *save = new tidal_ckpt_save{job};
   return TIDAL_SUCCESS;
+} catch (...) {
+  return tidal::api::report_exception("tidal_ckpt_save_async");
 }
 
-tidal_status_t tidal_ckpt_save_wait_snapshot(tidal_ckpt_save_t save) {
+tidal_status_t tidal_ckpt_save_wait_snapshot(tidal_ckpt_save_t save) try {
   if (!save) return report(null_argument("tidal_ckpt_save_wait_snapshot", "save"));
   return report(save->job->wait_snapshot());
+} catch (...) {
+  return tidal::api::report_exception("tidal_ckpt_save_wait_snapshot");
 }
 
-tidal_status_t tidal_ckpt_save_test_snapshot(tidal_ckpt_save_t save, int* done) {
+tidal_status_t tidal_ckpt_save_test_snapshot(tidal_ckpt_save_t save, int* done) try {
   if (!save || !done) return report(null_argument("tidal_ckpt_save_test_snapshot", "save or done"));
   Status s;
   *done = save->job->test_snapshot(&s) ? 1 : 0;
   return report(s);
+} catch (...) {
+  return tidal::api::report_exception("tidal_ckpt_save_test_snapshot");
 }
 
-tidal_status_t tidal_ckpt_save_wait_durable(tidal_ckpt_save_t save) {
+tidal_status_t tidal_ckpt_save_wait_durable(tidal_ckpt_save_t save) try {
   if (!save) return report(null_argument("tidal_ckpt_save_wait_durable", "save"));
   return report(save->job->wait_durable());
+} catch (...) {
+  return tidal::api::report_exception("tidal_ckpt_save_wait_durable");
 }
 
-tidal_status_t tidal_ckpt_save_test_durable(tidal_ckpt_save_t save, int* done) {
+tidal_status_t tidal_ckpt_save_test_durable(tidal_ckpt_save_t save, int* done) try {
   if (!save || !done) return report(null_argument("tidal_ckpt_save_test_durable", "save or done"));
   Status s;
   *done = save->job->test_durable(&s) ? 1 : 0;
   return report(s);
+} catch (...) {
+  return tidal::api::report_exception("tidal_ckpt_save_test_durable");
 }
 
-tidal_status_t tidal_ckpt_save_free(tidal_ckpt_save_t save) {
+tidal_status_t tidal_ckpt_save_free(tidal_ckpt_save_t save) try {
   delete save;
   return TIDAL_SUCCESS;
+} catch (...) {
+  return tidal::api::report_exception("tidal_ckpt_save_free");
 }
 
 tidal_status_t tidal_ckpt_save_sync(const char* path, const tidal_ckpt_tensor_t* tensors, size_t n,
-                               const tidal_ckpt_save_options_t* options) {
+                               const tidal_ckpt_save_options_t* options) try {
   ckpt::SaveRequest request;
   Status s = to_request(path, tensors, n, options, &request);
   if (s.ok()) s = ckpt::save_file_sync(request);
   return report(s.with_context("tidal_ckpt_save_sync"));
+} catch (...) {
+  return tidal::api::report_exception("tidal_ckpt_save_sync");
 }
 
-tidal_status_t tidal_ckpt_reader_open(const char* path, int verify_checksums, tidal_ckpt_reader_t* reader) {
+tidal_status_t tidal_ckpt_reader_open(const char* path, int verify_checksums, tidal_ckpt_reader_t* reader) try {
   const char* fn = "tidal_ckpt_reader_open";
   if (!path) return report(null_argument(fn, "path"));
   if (!reader) return report(null_argument(fn, "reader"));
@@ -209,20 +227,26 @@ tidal_status_t tidal_ckpt_reader_open(const char* path, int verify_checksums, ti
   if (!s.ok()) return report(s.with_context(fn));
   *reader = new tidal_ckpt_reader{std::move(impl)};
   return TIDAL_SUCCESS;
+} catch (...) {
+  return tidal::api::report_exception("tidal_ckpt_reader_open");
 }
 
-tidal_status_t tidal_ckpt_reader_close(tidal_ckpt_reader_t reader) {
+tidal_status_t tidal_ckpt_reader_close(tidal_ckpt_reader_t reader) try {
   delete reader;
   return TIDAL_SUCCESS;
+} catch (...) {
+  return tidal::api::report_exception("tidal_ckpt_reader_close");
 }
 
-tidal_status_t tidal_ckpt_reader_num_tensors(tidal_ckpt_reader_t reader, size_t* n) {
+tidal_status_t tidal_ckpt_reader_num_tensors(tidal_ckpt_reader_t reader, size_t* n) try {
   if (!reader || !n) return report(null_argument("tidal_ckpt_reader_num_tensors", "reader or n"));
   *n = reader->impl->header().tensors.size();
   return TIDAL_SUCCESS;
+} catch (...) {
+  return tidal::api::report_exception("tidal_ckpt_reader_num_tensors");
 }
 
-tidal_status_t tidal_ckpt_reader_tensor(tidal_ckpt_reader_t reader, size_t index, tidal_ckpt_tensor_info_t* info) {
+tidal_status_t tidal_ckpt_reader_tensor(tidal_ckpt_reader_t reader, size_t index, tidal_ckpt_tensor_info_t* info) try {
   if (!reader || !info) return report(null_argument("tidal_ckpt_reader_tensor", "reader or info"));
   const auto& tensors = reader->impl->header().tensors;
   if (index >= tensors.size())
@@ -230,9 +254,11 @@ tidal_status_t tidal_ckpt_reader_tensor(tidal_ckpt_reader_t reader, size_t index
                          fmt::format("tidal_ckpt_reader_tensor: index {} >= {} tensors", index, tensors.size())));
   fill_info(*reader->impl, tensors[index], info);
   return TIDAL_SUCCESS;
+} catch (...) {
+  return tidal::api::report_exception("tidal_ckpt_reader_tensor");
 }
 
-tidal_status_t tidal_ckpt_reader_find(tidal_ckpt_reader_t reader, const char* name, tidal_ckpt_tensor_info_t* info) {
+tidal_status_t tidal_ckpt_reader_find(tidal_ckpt_reader_t reader, const char* name, tidal_ckpt_tensor_info_t* info) try {
   if (!reader || !name || !info) return report(null_argument("tidal_ckpt_reader_find", "reader, name or info"));
   const ckpt::TensorEntry* t = reader->impl->find(name);
   if (!t)
@@ -240,62 +266,80 @@ tidal_status_t tidal_ckpt_reader_find(tidal_ckpt_reader_t reader, const char* na
                          fmt::format("{}: no tensor named '{}'", reader->impl->path(), name)));
   fill_info(*reader->impl, *t, info);
   return TIDAL_SUCCESS;
+} catch (...) {
+  return tidal::api::report_exception("tidal_ckpt_reader_find");
 }
 
-tidal_status_t tidal_ckpt_reader_metadata(tidal_ckpt_reader_t reader, const char* key, const char** value) {
+tidal_status_t tidal_ckpt_reader_metadata(tidal_ckpt_reader_t reader, const char* key, const char** value) try {
   if (!reader || !key || !value) return report(null_argument("tidal_ckpt_reader_metadata", "reader, key or value"));
   const auto& metadata = reader->impl->header().metadata;
   auto it = metadata.find(key);
   *value = it == metadata.end() ? nullptr : it->second.c_str();
   return TIDAL_SUCCESS;
+} catch (...) {
+  return tidal::api::report_exception("tidal_ckpt_reader_metadata");
 }
 
-tidal_status_t tidal_ckpt_reader_step(tidal_ckpt_reader_t reader, int64_t* step) {
+tidal_status_t tidal_ckpt_reader_step(tidal_ckpt_reader_t reader, int64_t* step) try {
   if (!reader || !step) return report(null_argument("tidal_ckpt_reader_step", "reader or step"));
   *step = reader->impl->step();
   return TIDAL_SUCCESS;
+} catch (...) {
+  return tidal::api::report_exception("tidal_ckpt_reader_step");
 }
 
-tidal_status_t tidal_ckpt_reader_verify(tidal_ckpt_reader_t reader) {
+tidal_status_t tidal_ckpt_reader_verify(tidal_ckpt_reader_t reader) try {
   if (!reader) return report(null_argument("tidal_ckpt_reader_verify", "reader"));
   return report(reader->impl->verify_all());
+} catch (...) {
+  return tidal::api::report_exception("tidal_ckpt_reader_verify");
 }
 
-tidal_status_t tidal_ckpt_step_dir(const char* root, int64_t step, char* dir, size_t dir_len) {
+tidal_status_t tidal_ckpt_step_dir(const char* root, int64_t step, char* dir, size_t dir_len) try {
   if (!root || !dir) return report(null_argument("tidal_ckpt_step_dir", "root or dir"));
   std::string made;
   Status s = ckpt::prepare_step_directory(root, step, &made);
   if (s.ok()) s = copy_out(made, dir, dir_len, "the step directory");
   return report(s.with_context("tidal_ckpt_step_dir"));
+} catch (...) {
+  return tidal::api::report_exception("tidal_ckpt_step_dir");
 }
 
-tidal_status_t tidal_ckpt_commit(const char* dir, int64_t step) {
+tidal_status_t tidal_ckpt_commit(const char* dir, int64_t step) try {
   if (!dir) return report(null_argument("tidal_ckpt_commit", "dir"));
   return report(ckpt::commit_checkpoint(dir, step).with_context("tidal_ckpt_commit"));
+} catch (...) {
+  return tidal::api::report_exception("tidal_ckpt_commit");
 }
 
-tidal_status_t tidal_ckpt_find_latest(const char* root, int64_t* step, char* dir, size_t dir_len) {
+tidal_status_t tidal_ckpt_find_latest(const char* root, int64_t* step, char* dir, size_t dir_len) try {
   if (!root || !step) return report(null_argument("tidal_ckpt_find_latest", "root or step"));
   std::string found;
   Status s = ckpt::find_latest_checkpoint(root, step, &found);
   if (s.ok()) s = copy_out(found, dir, dir_len, "the checkpoint directory");
   return report(s.with_context("tidal_ckpt_find_latest"));
+} catch (...) {
+  return tidal::api::report_exception("tidal_ckpt_find_latest");
 }
 
-tidal_status_t tidal_ckpt_retain(const char* root, int keep_last) {
+tidal_status_t tidal_ckpt_retain(const char* root, int keep_last) try {
   if (!root) return report(null_argument("tidal_ckpt_retain", "root"));
   return report(ckpt::retain_checkpoints(root, keep_last, nullptr).with_context("tidal_ckpt_retain"));
+} catch (...) {
+  return tidal::api::report_exception("tidal_ckpt_retain");
 }
 
-tidal_status_t tidal_ckpt_shard_name(const char* prefix, int rank, int world, char* name, size_t name_len) {
+tidal_status_t tidal_ckpt_shard_name(const char* prefix, int rank, int world, char* name, size_t name_len) try {
   if (!prefix || !name) return report(null_argument("tidal_ckpt_shard_name", "prefix or name"));
   if (world < 1 || rank < 0 || rank >= world)
     return report(Status(TIDAL_ERR_INVALID_ARGUMENT,
                          fmt::format("tidal_ckpt_shard_name: rank {} not in [0, {})", rank, world)));
   return report(copy_out(ckpt::shard_file_name(prefix, rank, world), name, name_len, "the shard name"));
+} catch (...) {
+  return tidal::api::report_exception("tidal_ckpt_shard_name");
 }
 
-tidal_status_t tidal_ckpt_write_index(const char* dir, const char* index_name, const char* const* shard_files, size_t n) {
+tidal_status_t tidal_ckpt_write_index(const char* dir, const char* index_name, const char* const* shard_files, size_t n) try {
   if (!dir || !index_name || (n > 0 && !shard_files))
     return report(null_argument("tidal_ckpt_write_index", "dir, index_name or shard_files"));
   std::vector<std::string> files;
@@ -304,6 +348,8 @@ tidal_status_t tidal_ckpt_write_index(const char* dir, const char* index_name, c
     files.push_back(shard_files[i]);
   }
   return report(ckpt::write_shard_index(dir, index_name, files).with_context("tidal_ckpt_write_index"));
+} catch (...) {
+  return tidal::api::report_exception("tidal_ckpt_write_index");
 }
 
 }  // extern "C"

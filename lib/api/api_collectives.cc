@@ -37,46 +37,60 @@ extern "C" {
 
 tidal_status_t tidal_all_gather(const void* sendbuf, void* recvbuf, size_t sendcount,
                                 tidal_dtype_t dtype, tidal_comm_t comm,
-                                tidal_request_t* request) {
+                                tidal_request_t* request) try {
   return post(comm, {CollKind::kAllGather, sendbuf, recvbuf, sendcount, dtype, TIDAL_SUM, 0},
               request);
+} catch (...) {
+  return tidal::api::report_exception("tidal_all_gather");
 }
 
 tidal_status_t tidal_reduce_scatter(const void* sendbuf, void* recvbuf, size_t recvcount,
                                     tidal_dtype_t dtype, tidal_op_t op, tidal_comm_t comm,
-                                    tidal_request_t* request) {
+                                    tidal_request_t* request) try {
   return post(comm, {CollKind::kReduceScatter, sendbuf, recvbuf, recvcount, dtype, op, 0},
               request);
+} catch (...) {
+  return tidal::api::report_exception("tidal_reduce_scatter");
 }
 
 tidal_status_t tidal_all_reduce(const void* sendbuf, void* recvbuf, size_t count,
                                 tidal_dtype_t dtype, tidal_op_t op, tidal_comm_t comm,
-                                tidal_request_t* request) {
+                                tidal_request_t* request) try {
   return post(comm, {CollKind::kAllReduce, sendbuf, recvbuf, count, dtype, op, 0}, request);
+} catch (...) {
+  return tidal::api::report_exception("tidal_all_reduce");
 }
 
 tidal_status_t tidal_all_to_all(const void* sendbuf, void* recvbuf, size_t count,
                                 tidal_dtype_t dtype, tidal_comm_t comm,
-                                tidal_request_t* request) {
+                                tidal_request_t* request) try {
   return post(comm, {CollKind::kAllToAll, sendbuf, recvbuf, count, dtype, TIDAL_SUM, 0},
               request);
+} catch (...) {
+  return tidal::api::report_exception("tidal_all_to_all");
 }
 
 tidal_status_t tidal_broadcast(const void* sendbuf, void* recvbuf, size_t count,
                                tidal_dtype_t dtype, int root, tidal_comm_t comm,
-                               tidal_request_t* request) {
+                               tidal_request_t* request) try {
   return post(comm, {CollKind::kBroadcast, sendbuf, recvbuf, count, dtype, TIDAL_SUM, root},
               request);
+} catch (...) {
+  return tidal::api::report_exception("tidal_broadcast");
 }
 
 tidal_status_t tidal_send(const void* buf, size_t count, tidal_dtype_t dtype, int peer,
-                          int tag, tidal_comm_t comm, tidal_request_t* request) {
+                          int tag, tidal_comm_t comm, tidal_request_t* request) try {
   return post_p2p(comm, true, const_cast<void*>(buf), count, dtype, peer, tag, request);
+} catch (...) {
+  return tidal::api::report_exception("tidal_send");
 }
 
 tidal_status_t tidal_recv(void* buf, size_t count, tidal_dtype_t dtype, int peer, int tag,
-                          tidal_comm_t comm, tidal_request_t* request) {
+                          tidal_comm_t comm, tidal_request_t* request) try {
   return post_p2p(comm, false, buf, count, dtype, peer, tag, request);
+} catch (...) {
+  return tidal::api::report_exception("tidal_recv");
 }
 
 }  // extern "C"

@@ -19,28 +19,34 @@ int tidal_backend_available(const char* backend) {
   return 0;
 }
 
-tidal_status_t tidal_comm_rank(tidal_comm_t comm, int* rank) {
+tidal_status_t tidal_comm_rank(tidal_comm_t comm, int* rank) try {
   Status s = check_comm(comm);
   if (s.ok() && !rank) s = Status(TIDAL_ERR_INVALID_ARGUMENT, "rank is NULL");
   if (!s.ok()) return report(s);
   *rank = comm->impl->rank();
   return TIDAL_SUCCESS;
+} catch (...) {
+  return tidal::api::report_exception("tidal_comm_rank");
 }
 
-tidal_status_t tidal_comm_size(tidal_comm_t comm, int* size) {
+tidal_status_t tidal_comm_size(tidal_comm_t comm, int* size) try {
   Status s = check_comm(comm);
   if (s.ok() && !size) s = Status(TIDAL_ERR_INVALID_ARGUMENT, "size is NULL");
   if (!s.ok()) return report(s);
   *size = comm->impl->size();
   return TIDAL_SUCCESS;
+} catch (...) {
+  return tidal::api::report_exception("tidal_comm_size");
 }
 
-tidal_status_t tidal_comm_backend(tidal_comm_t comm, const char** name) {
+tidal_status_t tidal_comm_backend(tidal_comm_t comm, const char** name) try {
   Status s = check_comm(comm);
   if (s.ok() && !name) s = Status(TIDAL_ERR_INVALID_ARGUMENT, "name is NULL");
   if (!s.ok()) return report(s);
   *name = comm->impl->backend();
   return TIDAL_SUCCESS;
+} catch (...) {
+  return tidal::api::report_exception("tidal_comm_backend");
 }
 
 const char* tidal_comm_last_error(tidal_comm_t comm) {
@@ -48,14 +54,16 @@ const char* tidal_comm_last_error(tidal_comm_t comm) {
   return comm->impl->last_error();
 }
 
-tidal_status_t tidal_comm_get_config(tidal_comm_t comm, tidal_config_t* config) {
+tidal_status_t tidal_comm_get_config(tidal_comm_t comm, tidal_config_t* config) try {
   Status s = check_comm(comm);
   if (!s.ok()) return report(s);
   return report(export_config(comm->impl->config(), config), comm);
+} catch (...) {
+  return tidal::api::report_exception("tidal_comm_get_config");
 }
 
 tidal_status_t tidal_comm_split(tidal_comm_t comm, int color, int key,
-                                const tidal_config_t* config, tidal_comm_t* newcomm) {
+                                const tidal_config_t* config, tidal_comm_t* newcomm) try {
   Status s = check_comm(comm);
   if (s.ok() && !newcomm) s = Status(TIDAL_ERR_INVALID_ARGUMENT, "newcomm is NULL");
   if (!s.ok()) return report(s, s.code() == TIDAL_ERR_INVALID_ARGUMENT ? comm : nullptr);
@@ -65,24 +73,30 @@ tidal_status_t tidal_comm_split(tidal_comm_t comm, int color, int key,
   if (!s.ok()) return report(s.with_context("tidal_comm_split"), comm);
   if (child) *newcomm = tidal::api::new_comm_handle(std::move(child));
   return TIDAL_SUCCESS;
+} catch (...) {
+  return tidal::api::report_exception("tidal_comm_split");
 }
 
-tidal_status_t tidal_comm_destroy(tidal_comm_t comm) {
+tidal_status_t tidal_comm_destroy(tidal_comm_t comm) try {
   Status s = check_comm(comm);
   if (!s.ok()) return report(s);
   tidal::api::unregister_comm(comm);
   delete comm;  // drains the queue, joins the progress thread
   return TIDAL_SUCCESS;
+} catch (...) {
+  return tidal::api::report_exception("tidal_comm_destroy");
 }
 
-tidal_status_t tidal_comm_abort(tidal_comm_t comm) {
+tidal_status_t tidal_comm_abort(tidal_comm_t comm) try {
   Status s = check_comm(comm);
   if (!s.ok()) return report(s);
   comm->impl->abort();
   return TIDAL_SUCCESS;
+} catch (...) {
+  return tidal::api::report_exception("tidal_comm_abort");
 }
 
-tidal_status_t tidal_comm_get_async_error(tidal_comm_t comm, tidal_status_t* async_error) {
+tidal_status_t tidal_comm_get_async_error(tidal_comm_t comm, tidal_status_t* async_error) try {
   Status s = check_comm(comm);
   if (s.ok() && !async_error) s = Status(TIDAL_ERR_INVALID_ARGUMENT, "async_error is NULL");
   if (!s.ok()) return report(s);
@@ -90,6 +104,8 @@ tidal_status_t tidal_comm_get_async_error(tidal_comm_t comm, tidal_status_t* asy
   *async_error = e.code();
   if (!e.ok()) report(e, comm);  // make the message available too
   return TIDAL_SUCCESS;
+} catch (...) {
+  return tidal::api::report_exception("tidal_comm_get_async_error");
 }
 
 }  // extern "C"

@@ -56,24 +56,28 @@ size_t tidal_fp8_scale_count(size_t count, size_t block) {
 
 tidal_status_t tidal_fp8_encode(const tidal_fp8_codec_t* codec, const void* src,
                                 tidal_dtype_t src_dtype, size_t count, uint8_t* dst,
-                                float* scales) {
+                                float* scales) try {
   tidal::Fp8Codec c;
   Status s = check_call("tidal_fp8_encode", codec, src_dtype, count,
                         {{src, "src"}, {dst, "dst"}, {scales, "scales"}}, &c);
   if (!s.ok()) return report(s);
   if (count) tidal::fp8_encode(c, src, src_dtype, count, dst, scales);
   return TIDAL_SUCCESS;
+} catch (...) {
+  return tidal::api::report_exception("tidal_fp8_encode");
 }
 
 tidal_status_t tidal_fp8_decode(const tidal_fp8_codec_t* codec, const uint8_t* src,
                                 const float* scales, size_t count, void* dst,
-                                tidal_dtype_t dst_dtype) {
+                                tidal_dtype_t dst_dtype) try {
   tidal::Fp8Codec c;
   Status s = check_call("tidal_fp8_decode", codec, dst_dtype, count,
                         {{src, "src"}, {scales, "scales"}, {dst, "dst"}}, &c);
   if (!s.ok()) return report(s);
   if (count) tidal::fp8_decode(c, src, scales, 0, count, dst, dst_dtype);
   return TIDAL_SUCCESS;
+} catch (...) {
+  return tidal::api::report_exception("tidal_fp8_decode");
 }
 
 }  // extern "C"

@@ -11,7 +11,7 @@ using tidal::Status;
 using tidal::api::report;
 
 extern "C" tidal_status_t tidal_comm_create_local(int nranks, const tidal_config_t* config,
-                                                  tidal_comm_t* comms) {
+                                                  tidal_comm_t* comms) try {
   if (nranks < 1 || nranks > 4096) {
     return report(Status(TIDAL_ERR_INVALID_ARGUMENT,
                          fmt::format("tidal_comm_create_local: nranks {} not in [1, 4096]",
@@ -33,4 +33,6 @@ extern "C" tidal_status_t tidal_comm_create_local(int nranks, const tidal_config
   }
   for (int r = 0; r < nranks; ++r) comms[r] = tidal::api::new_comm_handle(std::move(made[r]));
   return TIDAL_SUCCESS;
+} catch (...) {
+  return tidal::api::report_exception("tidal_comm_create_local");
 }

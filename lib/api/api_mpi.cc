@@ -8,7 +8,7 @@ using tidal::api::report;
 
 extern "C" tidal_status_t tidal_comm_create_mpi(MPI_Comm mpi_comm,
                                                 const tidal_config_t* config,
-                                                tidal_comm_t* comm) {
+                                                tidal_comm_t* comm) try {
   if (!comm) return report(Status(TIDAL_ERR_INVALID_ARGUMENT, "tidal_comm_create_mpi: comm is NULL"));
   *comm = nullptr;
   tidal::Config resolved;
@@ -20,4 +20,6 @@ extern "C" tidal_status_t tidal_comm_create_mpi(MPI_Comm mpi_comm,
   if (!s.ok()) return report(s.with_context("tidal_comm_create_mpi"));
   *comm = tidal::api::new_comm_handle(std::move(c));
   return TIDAL_SUCCESS;
+} catch (...) {
+  return tidal::api::report_exception("tidal_comm_create_mpi");
 }

@@ -45,16 +45,18 @@ int tidal_cuda_device_available(void) {
   return s.ok() ? 1 : 0;
 }
 
-tidal_status_t tidal_nccl_get_unique_id(ncclUniqueId* id) {
+tidal_status_t tidal_nccl_get_unique_id(ncclUniqueId* id) try {
   if (!id) return report(Status(TIDAL_ERR_INVALID_ARGUMENT, "id is NULL"));
   Status s = require_gpu();
   if (s.ok()) s = nccl_status(ncclGetUniqueId(id), "ncclGetUniqueId");
   return report(s.with_context("tidal_nccl_get_unique_id"));
+} catch (...) {
+  return tidal::api::report_exception("tidal_nccl_get_unique_id");
 }
 
 tidal_status_t tidal_comm_create_nccl(ncclUniqueId id, int nranks, int rank,
                                       cudaStream_t user_stream, const tidal_config_t* config,
-                                      tidal_comm_t* comm) {
+                                      tidal_comm_t* comm) try {
   if (!comm) return report(Status(TIDAL_ERR_INVALID_ARGUMENT, "comm is NULL"));
   *comm = nullptr;
   if (nranks < 1 || rank < 0 || rank >= nranks) {
@@ -66,21 +68,27 @@ tidal_status_t tidal_comm_create_nccl(ncclUniqueId id, int nranks, int rank,
   if (s.ok()) s = nccl_status(ncclCommInitRank(&nccl, nranks, id, rank), "ncclCommInitRank");
   if (!s.ok()) return report(s.with_context("tidal_comm_create_nccl"));
   return wrap(nccl, true, user_stream, config, comm, "tidal_comm_create_nccl");
+} catch (...) {
+  return tidal::api::report_exception("tidal_comm_create_nccl");
 }
 
 tidal_status_t tidal_comm_wrap_nccl(ncclComm_t nccl_comm, cudaStream_t user_stream,
-                                    const tidal_config_t* config, tidal_comm_t* comm) {
+                                    const tidal_config_t* config, tidal_comm_t* comm) try {
   if (!comm || !nccl_comm) {
     return report(Status(TIDAL_ERR_INVALID_ARGUMENT, "tidal_comm_wrap_nccl: NULL argument"));
   }
   *comm = nullptr;
   return wrap(nccl_comm, false, user_stream, config, comm, "tidal_comm_wrap_nccl");
+} catch (...) {
+  return tidal::api::report_exception("tidal_comm_wrap_nccl");
 }
 
-tidal_status_t tidal_request_wait_stream(tidal_request_t request, cudaStream_t stream) {
+tidal_status_t tidal_request_wait_stream(tidal_request_t request, cudaStream_t stream) try {
   Status s = tidal::api::check_request(request);
   if (!s.ok()) return report(s);
   return report(request->impl->wait_on_stream(stream, tidal::Deadline::never()));
+} catch (...) {
+  return tidal::api::report_exception("tidal_request_wait_stream");
 }
 
 }  // extern "C"

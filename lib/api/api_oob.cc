@@ -116,7 +116,7 @@ tidal_status_t create_nccl(const tidal_oob_t& oob, const tidal_config_t* config,
 
 extern "C" tidal_status_t tidal_comm_create_oob(const tidal_oob_t* oob, const char* backend,
                                                 const tidal_config_t* config,
-                                                tidal_comm_t* comm) {
+                                                tidal_comm_t* comm) try {
   if (!comm) {
     return report(Status(TIDAL_ERR_INVALID_ARGUMENT, "tidal_comm_create_oob: comm is NULL"));
   }
@@ -146,4 +146,6 @@ extern "C" tidal_status_t tidal_comm_create_oob(const tidal_oob_t* oob, const ch
   if (!s.ok()) return report(s.with_context("tidal_comm_create_oob(ucx)"));
   *comm = tidal::api::new_comm_handle(std::move(c));
   return TIDAL_SUCCESS;
+} catch (...) {
+  return tidal::api::report_exception("tidal_comm_create_oob");
 }

@@ -103,7 +103,7 @@ extern "C" {
 
 tidal_status_t tidal_grad_reducer_create(tidal_tensor_list_t grads,
                                          const tidal_grad_reducer_options_t* options,
-                                         tidal_grad_reducer_t* reducer) {
+                                         tidal_grad_reducer_t* reducer) try {
   TensorList* list = nullptr;
   tidal_comm* comm = nullptr;
   Status s = tidal::api::lookup_list(grads, &list, &comm);
@@ -128,42 +128,54 @@ tidal_status_t tidal_grad_reducer_create(tidal_tensor_list_t grads,
   hooks().add(h);
   *reducer = h;
   return TIDAL_SUCCESS;
+} catch (...) {
+  return tidal::api::report_exception("tidal_grad_reducer_create");
 }
 
-tidal_status_t tidal_grad_reducer_destroy(tidal_grad_reducer_t reducer) {
+tidal_status_t tidal_grad_reducer_destroy(tidal_grad_reducer_t reducer) try {
   return destroy(reducer, "grad reducer");
+} catch (...) {
+  return tidal::api::report_exception("tidal_grad_reducer_destroy");
 }
 
-tidal_status_t tidal_grad_ready(tidal_grad_reducer_t reducer, size_t index) {
+tidal_status_t tidal_grad_ready(tidal_grad_reducer_t reducer, size_t index) try {
   GradReducer* impl;
   tidal_comm* comm;
   tidal_status_t rc = lookup(reducer, "grad reducer", &impl, &comm);
   if (rc != TIDAL_SUCCESS) return rc;
   return report(impl->mark_ready(index).with_context("tidal_grad_ready"), comm);
+} catch (...) {
+  return tidal::api::report_exception("tidal_grad_ready");
 }
 
-tidal_status_t tidal_grad_reducer_set_sync(tidal_grad_reducer_t reducer, int sync) {
+tidal_status_t tidal_grad_reducer_set_sync(tidal_grad_reducer_t reducer, int sync) try {
   GradReducer* impl;
   tidal_comm* comm;
   tidal_status_t rc = lookup(reducer, "grad reducer", &impl, &comm);
   if (rc != TIDAL_SUCCESS) return rc;
   return report(impl->set_sync(sync != 0), comm);
+} catch (...) {
+  return tidal::api::report_exception("tidal_grad_reducer_set_sync");
 }
 
-tidal_status_t tidal_grad_reducer_wait(tidal_grad_reducer_t reducer) {
+tidal_status_t tidal_grad_reducer_wait(tidal_grad_reducer_t reducer) try {
   return tidal_grad_reducer_wait_stream(reducer, nullptr);
+} catch (...) {
+  return tidal::api::report_exception("tidal_grad_reducer_wait");
 }
 
-tidal_status_t tidal_grad_reducer_wait_stream(tidal_grad_reducer_t reducer, void* stream) {
+tidal_status_t tidal_grad_reducer_wait_stream(tidal_grad_reducer_t reducer, void* stream) try {
   GradReducer* impl;
   tidal_comm* comm;
   tidal_status_t rc = lookup(reducer, "grad reducer", &impl, &comm);
   if (rc != TIDAL_SUCCESS) return rc;
   return report(impl->wait(stream).with_context("tidal_grad_reducer_wait"), comm);
+} catch (...) {
+  return tidal::api::report_exception("tidal_grad_reducer_wait_stream");
 }
 
 tidal_status_t tidal_grad_reducer_shard(tidal_grad_reducer_t reducer, void** shard,
-                                        size_t* bytes) {
+                                        size_t* bytes) try {
   GradReducer* impl;
   tidal_comm* comm;
   tidal_status_t rc = lookup(reducer, "grad reducer", &impl, &comm);
@@ -172,10 +184,12 @@ tidal_status_t tidal_grad_reducer_shard(tidal_grad_reducer_t reducer, void** sha
   *shard = impl->shard();
   *bytes = impl->shard_bytes();
   return TIDAL_SUCCESS;
+} catch (...) {
+  return tidal::api::report_exception("tidal_grad_reducer_shard");
 }
 
 tidal_status_t tidal_grad_reducer_get_counters(tidal_grad_reducer_t reducer,
-                                               tidal_bucket_counters_t* counters) {
+                                               tidal_bucket_counters_t* counters) try {
   GradReducer* impl;
   tidal_comm* comm;
   tidal_status_t rc = lookup(reducer, "grad reducer", &impl, &comm);
@@ -183,11 +197,13 @@ tidal_status_t tidal_grad_reducer_get_counters(tidal_grad_reducer_t reducer,
   if (!counters) return report(null_output("counters"), comm);
   tidal::api::export_counters(impl->counters(), counters);
   return TIDAL_SUCCESS;
+} catch (...) {
+  return tidal::api::report_exception("tidal_grad_reducer_get_counters");
 }
 
 tidal_status_t tidal_param_gatherer_create(tidal_tensor_list_t params, const void* shard,
                                            const tidal_param_gatherer_options_t* options,
-                                           tidal_param_gatherer_t* gatherer) {
+                                           tidal_param_gatherer_t* gatherer) try {
   TensorList* list = nullptr;
   tidal_comm* comm = nullptr;
   Status s = tidal::api::lookup_list(params, &list, &comm);
@@ -211,35 +227,45 @@ tidal_status_t tidal_param_gatherer_create(tidal_tensor_list_t params, const voi
   hooks().add(h);
   *gatherer = h;
   return TIDAL_SUCCESS;
+} catch (...) {
+  return tidal::api::report_exception("tidal_param_gatherer_create");
 }
 
-tidal_status_t tidal_param_gatherer_destroy(tidal_param_gatherer_t gatherer) {
+tidal_status_t tidal_param_gatherer_destroy(tidal_param_gatherer_t gatherer) try {
   return destroy(gatherer, "param gatherer");
+} catch (...) {
+  return tidal::api::report_exception("tidal_param_gatherer_destroy");
 }
 
-tidal_status_t tidal_param_prefetch(tidal_param_gatherer_t gatherer, size_t bucket) {
+tidal_status_t tidal_param_prefetch(tidal_param_gatherer_t gatherer, size_t bucket) try {
   ParamGatherer* impl;
   tidal_comm* comm;
   tidal_status_t rc = lookup(gatherer, "param gatherer", &impl, &comm);
   if (rc != TIDAL_SUCCESS) return rc;
   return report(impl->prefetch(bucket).with_context("tidal_param_prefetch"), comm);
+} catch (...) {
+  return tidal::api::report_exception("tidal_param_prefetch");
 }
 
-tidal_status_t tidal_param_wait(tidal_param_gatherer_t gatherer, size_t bucket) {
+tidal_status_t tidal_param_wait(tidal_param_gatherer_t gatherer, size_t bucket) try {
   return tidal_param_wait_stream(gatherer, bucket, nullptr);
+} catch (...) {
+  return tidal::api::report_exception("tidal_param_wait");
 }
 
 tidal_status_t tidal_param_wait_stream(tidal_param_gatherer_t gatherer, size_t bucket,
-                                       void* stream) {
+                                       void* stream) try {
   ParamGatherer* impl;
   tidal_comm* comm;
   tidal_status_t rc = lookup(gatherer, "param gatherer", &impl, &comm);
   if (rc != TIDAL_SUCCESS) return rc;
   return report(impl->wait(bucket, stream).with_context("tidal_param_wait"), comm);
+} catch (...) {
+  return tidal::api::report_exception("tidal_param_wait_stream");
 }
 
 tidal_status_t tidal_param_gather_layer(tidal_param_gatherer_t gatherer, size_t first_tensor,
-                                        size_t last_tensor) {
+                                        size_t last_tensor) try {
   ParamGatherer* impl;
   tidal_comm* comm;
   tidal_status_t rc = lookup(gatherer, "param gatherer", &impl, &comm);
@@ -247,9 +273,11 @@ tidal_status_t tidal_param_gather_layer(tidal_param_gatherer_t gatherer, size_t 
   return report(impl->gather_layer(first_tensor, last_tensor)
                     .with_context("tidal_param_gather_layer"),
                 comm);
+} catch (...) {
+  return tidal::api::report_exception("tidal_param_gather_layer");
 }
 
-tidal_status_t tidal_param_release(tidal_param_gatherer_t gatherer, size_t bucket) {
+tidal_status_t tidal_param_release(tidal_param_gatherer_t gatherer, size_t bucket) try {
   ParamGatherer* impl;
   tidal_comm* comm;
   tidal_status_t rc = lookup(gatherer, "param gatherer", &impl, &comm);
@@ -259,10 +287,12 @@ tidal_status_t tidal_param_release(tidal_param_gatherer_t gatherer, size_t bucke
     return TIDAL_SUCCESS;
   }
   return report(impl->release(bucket).with_context("tidal_param_release"), comm);
+} catch (...) {
+  return tidal::api::report_exception("tidal_param_release");
 }
 
 tidal_status_t tidal_param_gatherer_get_counters(tidal_param_gatherer_t gatherer,
-                                                 tidal_bucket_counters_t* counters) {
+                                                 tidal_bucket_counters_t* counters) try {
   ParamGatherer* impl;
   tidal_comm* comm;
   tidal_status_t rc = lookup(gatherer, "param gatherer", &impl, &comm);
@@ -270,6 +300,8 @@ tidal_status_t tidal_param_gatherer_get_counters(tidal_param_gatherer_t gatherer
   if (!counters) return report(null_output("counters"), comm);
   tidal::api::export_counters(impl->counters(), counters);
   return TIDAL_SUCCESS;
+} catch (...) {
+  return tidal::api::report_exception("tidal_param_gatherer_get_counters");
 }
 
 }  // extern "C"

@@ -55,7 +55,7 @@ Status resolve_pool_config(const tidal_pinned_config_t* c, tidal::PinnedPoolConf
 
 extern "C" {
 
-tidal_status_t tidal_pinned_pool_create(const tidal_pinned_config_t* config, tidal_pinned_pool_t* pool) {
+tidal_status_t tidal_pinned_pool_create(const tidal_pinned_config_t* config, tidal_pinned_pool_t* pool) try {
   if (!pool) return report(null_argument("tidal_pinned_pool_create", "pool"));
   tidal::PinnedPoolConfig resolved;
   Status s = resolve_pool_config(config, &resolved);
@@ -64,25 +64,33 @@ tidal_status_t tidal_pinned_pool_create(const tidal_pinned_config_t* config, tid
   if (!s.ok()) return report(s.with_context("tidal_pinned_pool_create"));
   *pool = new tidal_pinned_pool{std::move(impl)};
   return TIDAL_SUCCESS;
+} catch (...) {
+  return tidal::api::report_exception("tidal_pinned_pool_create");
 }
 
-tidal_status_t tidal_pinned_pool_destroy(tidal_pinned_pool_t pool) {
+tidal_status_t tidal_pinned_pool_destroy(tidal_pinned_pool_t pool) try {
   delete pool;
   return TIDAL_SUCCESS;
+} catch (...) {
+  return tidal::api::report_exception("tidal_pinned_pool_destroy");
 }
 
-tidal_status_t tidal_pinned_alloc(tidal_pinned_pool_t pool, size_t bytes, void** ptr) {
+tidal_status_t tidal_pinned_alloc(tidal_pinned_pool_t pool, size_t bytes, void** ptr) try {
   if (!pool) return report(null_argument("tidal_pinned_alloc", "pool"));
   return report(pool->impl->allocate(bytes, ptr).with_context("tidal_pinned_alloc"));
+} catch (...) {
+  return tidal::api::report_exception("tidal_pinned_alloc");
 }
 
-tidal_status_t tidal_pinned_free(tidal_pinned_pool_t pool, void* ptr) {
+tidal_status_t tidal_pinned_free(tidal_pinned_pool_t pool, void* ptr) try {
   if (!pool) return report(null_argument("tidal_pinned_free", "pool"));
   return report(pool->impl->release(ptr).with_context("tidal_pinned_free"));
+} catch (...) {
+  return tidal::api::report_exception("tidal_pinned_free");
 }
 
 tidal_status_t tidal_pinned_free_after_fence(tidal_pinned_pool_t pool, void* ptr,
-                                             tidal_pinned_fence_t* fence) {
+                                             tidal_pinned_fence_t* fence) try {
   if (!pool) return report(null_argument("tidal_pinned_free_after_fence", "pool"));
   if (!fence) return report(null_argument("tidal_pinned_free_after_fence", "fence"));
   auto* cpu_fence = new tidal::CpuFence();
@@ -93,20 +101,26 @@ tidal_status_t tidal_pinned_free_after_fence(tidal_pinned_pool_t pool, void* ptr
   }
   *fence = reinterpret_cast<tidal_pinned_fence_t>(cpu_fence);
   return TIDAL_SUCCESS;
+} catch (...) {
+  return tidal::api::report_exception("tidal_pinned_free_after_fence");
 }
 
-tidal_status_t tidal_pinned_fence_signal(tidal_pinned_fence_t fence) {
+tidal_status_t tidal_pinned_fence_signal(tidal_pinned_fence_t fence) try {
   if (!fence) return report(null_argument("tidal_pinned_fence_signal", "fence"));
   reinterpret_cast<tidal::CpuFence*>(fence)->signal();
   return TIDAL_SUCCESS;
+} catch (...) {
+  return tidal::api::report_exception("tidal_pinned_fence_signal");
 }
 
-tidal_status_t tidal_pinned_free_after_stream(tidal_pinned_pool_t pool, void* ptr, void* cuda_stream) {
+tidal_status_t tidal_pinned_free_after_stream(tidal_pinned_pool_t pool, void* ptr, void* cuda_stream) try {
   if (!pool) return report(null_argument("tidal_pinned_free_after_stream", "pool"));
   return report(pool->impl->release_after_stream(ptr, cuda_stream).with_context("tidal_pinned_free_after_stream"));
+} catch (...) {
+  return tidal::api::report_exception("tidal_pinned_free_after_stream");
 }
 
-tidal_status_t tidal_pinned_pool_stats(tidal_pinned_pool_t pool, tidal_pinned_stats_t* stats) {
+tidal_status_t tidal_pinned_pool_stats(tidal_pinned_pool_t pool, tidal_pinned_stats_t* stats) try {
   if (!pool) return report(null_argument("tidal_pinned_pool_stats", "pool"));
   if (!stats) return report(null_argument("tidal_pinned_pool_stats", "stats"));
   tidal::PinnedPoolCounters c = pool->impl->counters();
@@ -115,13 +129,15 @@ tidal_status_t tidal_pinned_pool_stats(tidal_pinned_pool_t pool, tidal_pinned_st
                                 c.high_water,   c.bytes_reserved,   c.bytes_carved,
                                 c.pending_blocks};
   return TIDAL_SUCCESS;
+} catch (...) {
+  return tidal::api::report_exception("tidal_pinned_pool_stats");
 }
 
 size_t tidal_pinned_size_class(size_t bytes) { return tidal::pinned_size_class(bytes); }
 
 tidal_status_t tidal_pinned_loader_create(tidal_pinned_pool_t pool, size_t batch_bytes, int depth,
                                           uint64_t batch_count, tidal_pinned_fill_fn fill, void* user,
-                                          tidal_pinned_loader_t* loader) {
+                                          tidal_pinned_loader_t* loader) try {
   const char* fn = "tidal_pinned_loader_create";
   if (!pool) return report(null_argument(fn, "pool"));
   if (!fill) return report(null_argument(fn, "fill"));
@@ -137,9 +153,11 @@ tidal_status_t tidal_pinned_loader_create(tidal_pinned_pool_t pool, size_t batch
   *loader = new tidal_pinned_loader{
       std::make_unique<tidal::BatchLoader>(pool->impl.get(), batch_bytes, depth, batch_count, adapter)};
   return TIDAL_SUCCESS;
+} catch (...) {
+  return tidal::api::report_exception("tidal_pinned_loader_create");
 }
 
-tidal_status_t tidal_pinned_loader_next(tidal_pinned_loader_t loader, void** data, uint64_t* index) {
+tidal_status_t tidal_pinned_loader_next(tidal_pinned_loader_t loader, void** data, uint64_t* index) try {
   if (!loader) return report(null_argument("tidal_pinned_loader_next", "loader"));
   if (!data) return report(null_argument("tidal_pinned_loader_next", "data"));
   tidal::StagedBatch batch;
@@ -147,11 +165,15 @@ tidal_status_t tidal_pinned_loader_next(tidal_pinned_loader_t loader, void** dat
   *data = batch.data;
   if (index) *index = batch.index;
   return report(s.with_context("tidal_pinned_loader_next"));
+} catch (...) {
+  return tidal::api::report_exception("tidal_pinned_loader_next");
 }
 
-tidal_status_t tidal_pinned_loader_destroy(tidal_pinned_loader_t loader) {
+tidal_status_t tidal_pinned_loader_destroy(tidal_pinned_loader_t loader) try {
   delete loader;
   return TIDAL_SUCCESS;
+} catch (...) {
+  return tidal::api::report_exception("tidal_pinned_loader_destroy");
 }
 
 }  // extern "C"

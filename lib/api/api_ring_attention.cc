@@ -51,7 +51,7 @@ extern "C" {
 tidal_status_t tidal_ring_rotation_create(tidal_comm_t comm, const int* dims, int ndims,
                                           size_t count, tidal_dtype_t dtype,
                                           tidal_rotation_direction_t direction,
-                                          tidal_ring_rotation_t* rotation) {
+                                          tidal_ring_rotation_t* rotation) try {
   Status s = tidal::api::check_comm(comm);
   if (s.ok() && !rotation) s = Status(TIDAL_ERR_INVALID_ARGUMENT, "rotation is NULL");
   if (s.ok() && direction != TIDAL_ROTATE_BLOCKS && direction != TIDAL_ROTATE_GRADIENTS) {
@@ -72,22 +72,28 @@ tidal_status_t tidal_ring_rotation_create(tidal_comm_t comm, const int* dims, in
   if (!s.ok()) return report(s, comm);
   *rotation = new tidal_ring_rotation{std::move(impl), comm};
   return TIDAL_SUCCESS;
+} catch (...) {
+  return tidal::api::report_exception("tidal_ring_rotation_create");
 }
 
-tidal_status_t tidal_ring_rotation_destroy(tidal_ring_rotation_t rotation) {
+tidal_status_t tidal_ring_rotation_destroy(tidal_ring_rotation_t rotation) try {
   delete rotation;  // waits for transfers in flight
   return TIDAL_SUCCESS;
+} catch (...) {
+  return tidal::api::report_exception("tidal_ring_rotation_destroy");
 }
 
-tidal_status_t tidal_ring_rotation_steps(tidal_ring_rotation_t rotation, int* steps) {
+tidal_status_t tidal_ring_rotation_steps(tidal_ring_rotation_t rotation, int* steps) try {
   Status s = check_rotation(rotation);
   if (s.ok() && !steps) s = Status(TIDAL_ERR_INVALID_ARGUMENT, "steps is NULL");
   if (!s.ok()) return report(s);
   *steps = rotation->impl->steps();
   return TIDAL_SUCCESS;
+} catch (...) {
+  return tidal::api::report_exception("tidal_ring_rotation_steps");
 }
 
-tidal_status_t tidal_ring_rotation_start(tidal_ring_rotation_t rotation, const void* block) {
+tidal_status_t tidal_ring_rotation_start(tidal_ring_rotation_t rotation, const void* block) try {
   Status s = check_rotation(rotation);
   if (!s.ok()) return report(s);
   NdRingRotation& r = *rotation->impl;
@@ -98,10 +104,12 @@ tidal_status_t tidal_ring_rotation_start(tidal_ring_rotation_t rotation, const v
                                        : "tidal_ring_rotation_start: block is NULL"));
   }
   return report(r.gradients() ? r.start_gradients() : r.start_blocks(block));
+} catch (...) {
+  return tidal::api::report_exception("tidal_ring_rotation_start");
 }
 
 tidal_status_t tidal_ring_rotation_start_borrowed(tidal_ring_rotation_t rotation,
-                                                  const void* block) {
+                                                  const void* block) try {
   Status s = check_rotation(rotation);
   if (!s.ok()) return report(s);
   NdRingRotation& r = *rotation->impl;
@@ -115,41 +123,51 @@ tidal_status_t tidal_ring_rotation_start_borrowed(tidal_ring_rotation_t rotation
                          "tidal_ring_rotation_start_borrowed: block is NULL"));
   }
   return report(r.start_blocks(block, /*borrow=*/true));
+} catch (...) {
+  return tidal::api::report_exception("tidal_ring_rotation_start_borrowed");
 }
 
 tidal_status_t tidal_ring_rotation_current(tidal_ring_rotation_t rotation, const void** block,
-                                           int* block_id, int* step) {
+                                           int* block_id, int* step) try {
   Status s = check_rotation(rotation);
   if (!s.ok()) return report(s);
   if (block) *block = rotation->impl->current_data();
   if (block_id) *block_id = rotation->impl->current_block();
   if (step) *step = rotation->impl->step();
   return TIDAL_SUCCESS;
+} catch (...) {
+  return tidal::api::report_exception("tidal_ring_rotation_current");
 }
 
-tidal_status_t tidal_ring_rotation_wait(tidal_ring_rotation_t rotation) {
+tidal_status_t tidal_ring_rotation_wait(tidal_ring_rotation_t rotation) try {
   Status s = check_rotation(rotation);
   if (s.ok()) s = rotation->impl->wait_next();
   return report(s);
+} catch (...) {
+  return tidal::api::report_exception("tidal_ring_rotation_wait");
 }
 
 tidal_status_t tidal_ring_rotation_accumulate(tidal_ring_rotation_t rotation,
-                                              const void* partial) {
+                                              const void* partial) try {
   Status s = check_rotation(rotation);
   if (s.ok()) s = rotation->impl->accumulate(partial);
   return report(s);
+} catch (...) {
+  return tidal::api::report_exception("tidal_ring_rotation_accumulate");
 }
 
-tidal_status_t tidal_ring_rotation_finish(tidal_ring_rotation_t rotation, void* result) {
+tidal_status_t tidal_ring_rotation_finish(tidal_ring_rotation_t rotation, void* result) try {
   Status s = check_rotation(rotation);
   if (s.ok()) s = rotation->impl->finish(result);
   return report(s);
+} catch (...) {
+  return tidal::api::report_exception("tidal_ring_rotation_finish");
 }
 
 tidal_status_t tidal_ulysses_all_to_all(const void* in, void* out, size_t seq_local,
                                         size_t heads, size_t head_dim, tidal_dtype_t dtype,
                                         tidal_ulysses_direction_t direction,
-                                        tidal_comm_t comm, tidal_request_t* request) {
+                                        tidal_comm_t comm, tidal_request_t* request) try {
   Status s = tidal::api::check_comm(comm);
   if (!s.ok()) return report(s);
   if (request) *request = nullptr;
@@ -161,6 +179,8 @@ tidal_status_t tidal_ulysses_all_to_all(const void* in, void* out, size_t seq_lo
                                       direction == TIDAL_ULYSSES_SEQ_TO_HEADS, &r);
   if (!s.ok()) return report(s, comm);
   return tidal::api::finish(comm, std::move(r), request);
+} catch (...) {
+  return tidal::api::report_exception("tidal_ulysses_all_to_all");
 }
 
 }  // extern "C"

@@ -29,7 +29,7 @@ const char* tidal_schedule_name(tidal_schedule_t schedule) {
   return tidal::schedule_name(schedule);
 }
 
-tidal_status_t tidal_schedule_from_name(const char* name, tidal_schedule_t* schedule) {
+tidal_status_t tidal_schedule_from_name(const char* name, tidal_schedule_t* schedule) try {
   if (!name || !schedule) {
     return report(Status(TIDAL_ERR_INVALID_ARGUMENT, "tidal_schedule_from_name: NULL argument"));
   }
@@ -37,46 +37,58 @@ tidal_status_t tidal_schedule_from_name(const char* name, tidal_schedule_t* sche
   Status s = tidal::parse_schedule(name, &value);
   if (s.ok()) *schedule = static_cast<tidal_schedule_t>(value);
   return report(s);
+} catch (...) {
+  return tidal::api::report_exception("tidal_schedule_from_name");
 }
 
 tidal_status_t tidal_all_gather_ex(const void* sendbuf, void* recvbuf, size_t sendcount,
                                    tidal_dtype_t dtype, tidal_schedule_t schedule,
-                                   tidal_comm_t comm, tidal_request_t* request) {
+                                   tidal_comm_t comm, tidal_request_t* request) try {
   return post(comm, {CollKind::kAllGather, sendbuf, recvbuf, sendcount, dtype, TIDAL_SUM, 0},
               schedule, request);
+} catch (...) {
+  return tidal::api::report_exception("tidal_all_gather_ex");
 }
 
 tidal_status_t tidal_reduce_scatter_ex(const void* sendbuf, void* recvbuf, size_t recvcount,
                                        tidal_dtype_t dtype, tidal_op_t op,
                                        tidal_schedule_t schedule, tidal_comm_t comm,
-                                       tidal_request_t* request) {
+                                       tidal_request_t* request) try {
   return post(comm, {CollKind::kReduceScatter, sendbuf, recvbuf, recvcount, dtype, op, 0},
               schedule, request);
+} catch (...) {
+  return tidal::api::report_exception("tidal_reduce_scatter_ex");
 }
 
 tidal_status_t tidal_all_reduce_ex(const void* sendbuf, void* recvbuf, size_t count,
                                    tidal_dtype_t dtype, tidal_op_t op,
                                    tidal_schedule_t schedule, tidal_comm_t comm,
-                                   tidal_request_t* request) {
+                                   tidal_request_t* request) try {
   return post(comm, {CollKind::kAllReduce, sendbuf, recvbuf, count, dtype, op, 0}, schedule,
               request);
+} catch (...) {
+  return tidal::api::report_exception("tidal_all_reduce_ex");
 }
 
 tidal_status_t tidal_all_to_all_ex(const void* sendbuf, void* recvbuf, size_t count,
                                    tidal_dtype_t dtype, tidal_schedule_t schedule,
-                                   tidal_comm_t comm, tidal_request_t* request) {
+                                   tidal_comm_t comm, tidal_request_t* request) try {
   return post(comm, {CollKind::kAllToAll, sendbuf, recvbuf, count, dtype, TIDAL_SUM, 0},
               schedule, request);
+} catch (...) {
+  return tidal::api::report_exception("tidal_all_to_all_ex");
 }
 
 tidal_status_t tidal_broadcast_ex(const void* sendbuf, void* recvbuf, size_t count,
                                   tidal_dtype_t dtype, int root, tidal_schedule_t schedule,
-                                  tidal_comm_t comm, tidal_request_t* request) {
+                                  tidal_comm_t comm, tidal_request_t* request) try {
   return post(comm, {CollKind::kBroadcast, sendbuf, recvbuf, count, dtype, TIDAL_SUM, root},
               schedule, request);
+} catch (...) {
+  return tidal::api::report_exception("tidal_broadcast_ex");
 }
 
-tidal_status_t tidal_comm_get_layout(tidal_comm_t comm, int* dims, int max_dims, int* ndims) {
+tidal_status_t tidal_comm_get_layout(tidal_comm_t comm, int* dims, int max_dims, int* ndims) try {
   Status s = tidal::api::check_comm(comm);
   if (s.ok() && (!ndims || (max_dims > 0 && !dims) || max_dims < 0)) {
     s = Status(TIDAL_ERR_INVALID_ARGUMENT, "tidal_comm_get_layout: bad dims/ndims");
@@ -105,6 +117,8 @@ tidal_status_t tidal_comm_get_layout(tidal_comm_t comm, int* dims, int max_dims,
   }
   for (int d = 0; d < layout->ndims(); ++d) dims[d] = layout->dim(d);
   return TIDAL_SUCCESS;
+} catch (...) {
+  return tidal::api::report_exception("tidal_comm_get_layout");
 }
 
 }  // extern "C"

@@ -1,6 +1,8 @@
 #include "lib/api/handles.h"
 
+#include <exception>
 #include <mutex>
+#include <new>
 #include <string>
 #include <unordered_set>
 
@@ -47,6 +49,18 @@ tidal_status_t report(const Status& status, tidal_comm* comm) {
   tls_last_error = fmt::format("{}: {}", tidal_status_string(status.code()), status.message());
   if (comm && contains(comms(), comm)) comm->impl->set_last_error(tls_last_error);
   return status.code();
+}
+
+tidal_status_t report_exception(const char* function) noexcept {
+  try {
+    throw;
+  } catch (const std::bad_alloc&) {
+    return report(Status(TIDAL_ERR_NO_MEMORY, fmt::format("{}: out of memory", function)));
+  } catch (const std::exception& e) {
+    return report(Status(TIDAL_ERR_INTERNAL, fmt::format("{}: {}", function, e.what())));
+  } catch (...) {
+    return report(Status(TIDAL_ERR_INTERNAL, fmt::format("{}: unknown exception", function)));
+  }
 }
 
 void register_comm(tidal_comm* comm) { add(comms(), comm); }

@@ -25,6 +25,13 @@ namespace api {
 // returns its code. OK clears nothing and returns TIDAL_SUCCESS.
 tidal_status_t report(const Status& status, tidal_comm* comm = nullptr);
 
+// The handler of every C entry point's function-try-block: whatever the
+// body threw (an allocation sized by the caller's arguments, a thread that
+// cannot start) becomes a status — TIDAL_ERR_NO_MEMORY for bad_alloc,
+// TIDAL_ERR_INTERNAL otherwise, naming `function`. Nothing is ever thrown
+// through the C API. Call it only from a catch handler.
+tidal_status_t report_exception(const char* function) noexcept;
+
 // Registry of live handles: lookups fail after destroy/free.
 void register_comm(tidal_comm* comm);
 void unregister_comm(tidal_comm* comm);

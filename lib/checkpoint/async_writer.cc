@@ -75,7 +75,8 @@ AsyncWriter::~AsyncWriter() {
     stopping_ = true;
   }
   changed_.notify_all();
-  snapshot_thread_.join();
+  // create() may fail before the threads start (staging not allocated).
+  if (snapshot_thread_.joinable()) snapshot_thread_.join();
   for (std::thread& t : writer_threads_) t.join();
 #if TIDAL_HAVE_CUDA
   if (side_stream_) cudaStreamDestroy(static_cast<cudaStream_t>(side_stream_));

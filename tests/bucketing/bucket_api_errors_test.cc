@@ -60,6 +60,16 @@ TEST_F(BucketApiErrors, CreateRejectsNullArgumentsAndAnUnknownOrder) {
   with_null[2].data = nullptr;
   expect_error(tidal_tensor_list_create(comm_, with_null.data(), with_null.size(), nullptr, &list),
                TIDAL_ERR_INVALID_ARGUMENT, "tensor 2 has a NULL pointer");
+  // Sizes no process holds are refused before the plan grows with them.
+  tidal_tensor_desc_t huge{data_[0].data(), size_t(1) << 50, TIDAL_F32};
+  expect_error(tidal_tensor_list_create(comm_, &huge, 1, nullptr, &list), TIDAL_ERR_NO_MEMORY,
+               "more than one process can address");
+  tidal_tensor_desc_t many{data_[0].data(), size_t(1) << 25, TIDAL_F32};  // 128 MiB
+  tidal_bucket_options_t tiny = TIDAL_BUCKET_OPTIONS_INITIALIZER;
+  tiny.bucket_bytes = 4;
+  expect_error(tidal_tensor_list_create(comm_, &many, 1, &tiny, &list),
+               TIDAL_ERR_INVALID_ARGUMENT, "raise bucket_bytes");
+  EXPECT_EQ(list, nullptr);
   tidal_bucket_options_t o = TIDAL_BUCKET_OPTIONS_INITIALIZER;
   o.order = 7;
   expect_error(tidal_tensor_list_create(comm_, descs_.data(), descs_.size(), &o, &list),

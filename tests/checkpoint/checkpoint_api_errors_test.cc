@@ -159,6 +159,11 @@ TEST(CheckpointApi, MalformedEnvironmentOverridesAndTooManyWriterThreadsAreRejec
                  "writer_threads 100 not in [1, 64]");
   }
   tidal_ckpt_writer_config_t config = TIDAL_CKPT_WRITER_CONFIG_INITIALIZER;
+  config.staging_bytes = size_t(1) << 50;  // staging that cannot be mapped: before the
+  config.slot_bytes = 1 << 20;             // fix, the half-made writer joined no thread
+  expect_error(tidal_ckpt_writer_create(&config, &writer), TIDAL_ERR_NO_MEMORY, "mmap");
+  EXPECT_EQ(writer, nullptr);
+  config = TIDAL_CKPT_WRITER_CONFIG_INITIALIZER;
   config.writer_threads = 65;
   expect_error(tidal_ckpt_writer_create(&config, &writer), TIDAL_ERR_INVALID_ARGUMENT,
                "writer_threads 65");

@@ -1,11 +1,15 @@
 // Every public entry point rejects bad input with its documented status and
 // a message, and never crashes.
+#include <cerrno>
 #include <cstdint>
+#include <new>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "lib/api/handles.h"
 #include "tidal/local.h"
 #include "tidal/tidal.h"
 
@@ -143,6 +147,29 @@ TEST(Backends, AvailabilityMatchesTheBuild) {
   EXPECT_EQ(tidal_backend_available("nccl"), TIDAL_HAVE_CUDA);
   EXPECT_EQ(tidal_backend_available("carrier-pigeon"), 0);
   EXPECT_EQ(tidal_backend_available(nullptr), 0);
+}
+
+// Every C entry point is a function-try-block whose handler is
+// report_exception: what a body throws becomes a status naming the entry
+// point, never an exception through the C API.
+TEST(ApiExceptions, WhatABodyThrowsBecomesAStatusNamingTheEntryPoint) {
+  auto as_status = [](auto thrower) {
+    try {
+      thrower();
+    } catch (...) {
+      return tidal::api::report_exception("tidal_example");
+    }
+    return TIDAL_SUCCESS;
+  };
+  EXPECT_EQ(as_status([] { throw std::bad_alloc(); }), TIDAL_ERR_NO_MEMORY);
+  EXPECT_NE(std::string(tidal_last_error()).find("tidal_example: out of memory"),
+            std::string::npos) << tidal_last_error();
+  EXPECT_EQ(as_status([] { throw std::system_error(EINVAL, std::generic_category(), "join"); }),
+            TIDAL_ERR_INTERNAL);
+  EXPECT_NE(std::string(tidal_last_error()).find("tidal_example: join"), std::string::npos)
+      << tidal_last_error();
+  EXPECT_EQ(as_status([] { throw 42; }), TIDAL_ERR_INTERNAL);
+  EXPECT_NE(std::string(tidal_last_error()).find("unknown exception"), std::string::npos);
 }
 
 }  // namespace
