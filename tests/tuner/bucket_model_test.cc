@@ -206,6 +206,21 @@ TEST(BucketTuner, CandidatesAreAGeometricSweepEndingAtPhi) {
   EXPECT_EQ(sizes, (std::vector<double>{1e6, 3e6}));
 }
 
+// A phi so large that the smallest sizes would cut it into more buckets
+// than the model simulates: the sweep starts where it can.
+TEST(BucketTuner, TheSweepStartsAtTheSmallestBucketTheModelSimulates) {
+  TuneOptions o;
+  o.min_bucket_bytes = 1 << 18;
+  o.points_per_octave = 1;
+  const double phi = 1e13;
+  std::vector<double> sizes;
+  ASSERT_TRUE(candidate_sizes(inputs(phi, 1), o, &sizes).ok());
+  ASSERT_FALSE(sizes.empty());
+  EXPECT_GE(sizes.front(), phi / kMaxModelBuckets - 0.5);
+  EXPECT_LT(sizes.front(), 2 * phi / kMaxModelBuckets);
+  EXPECT_EQ(sizes.back(), phi);
+}
+
 }  // namespace
 }  // namespace tuning
 }  // namespace tidal

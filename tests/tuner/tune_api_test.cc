@@ -90,6 +90,22 @@ TEST_F(TuneApi, ImpossibleModelInputsAreRejectedWithTheReason) {
   expect_rejected(TIDAL_ERR_INVALID_ARGUMENT, "points per octave 1..64");
 }
 
+// Sizes beyond what the model simulates are refused up front (before, phi
+// = 1e18 made it allocate per-bucket tables until memory ran out; the
+// sweep's own floor is tested in bucket_model_test).
+TEST_F(TuneApi, ModelsBeyondTheSimulatedRangeAreRefused) {
+  use_alpha_beta();
+  inputs_.grad_bytes = 1e18;
+  expect_rejected(TIDAL_ERR_INVALID_ARGUMENT, "beyond the model (at most 256 TiB)");
+  inputs_.grad_bytes = 1e9;
+  size_t one_byte = 1;
+  inputs_.candidates = &one_byte;
+  inputs_.num_candidates = 1;
+  expect_rejected(TIDAL_ERR_INVALID_ARGUMENT, "use larger buckets");
+  inputs_.candidates = nullptr;
+  inputs_.num_candidates = 0;
+}
+
 TEST_F(TuneApi, EmptyProfileIsRejected) {
   expect_rejected(TIDAL_ERR_INVALID_ARGUMENT, "empty");
 }

@@ -177,6 +177,10 @@ Status validate(const StepInputs& in, const CommProfile& profile) {
   if (!finite_at_least(in.bwd_s, 0) || in.bwd_s <= 0) {
     return invalid(fmt::format("backward time must be > 0 s, got {}", in.bwd_s));
   }
+  if (in.grad_bytes > kMaxModelBytes || in.gather_bytes > kMaxModelBytes) {
+    return invalid(fmt::format("{} gradient and {} gathered bytes per step are beyond the "
+                               "model (at most 256 TiB)", in.grad_bytes, in.gather_bytes));
+  }
   if (in.grad_kind == CommKind::kAllGather) {
     return invalid("the gradient collective must be reduce_scatter or all_reduce");
   }
@@ -206,6 +210,12 @@ Status predict_step(const StepInputs& in, const CommProfile& profile, double buc
   TIDAL_RETURN_IF_ERROR(validate(in, profile));
   if (!std::isfinite(bucket_bytes) || bucket_bytes <= 0) {
     return invalid(fmt::format("bucket size must be > 0, got {}", bucket_bytes));
+  }
+  const double buckets = std::ceil(std::max(in.grad_bytes, in.gather_bytes) / bucket_bytes);
+  if (buckets > kMaxModelBuckets) {
+    return invalid(fmt::format("buckets of {} bytes cut {} bytes into {} buckets; the model "
+                               "simulates at most 16M per pass (use larger buckets)",
+                               bucket_bytes, std::max(in.grad_bytes, in.gather_bytes), buckets));
   }
   StepPrediction p;
   p.bucket_bytes = bucket_bytes;

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 #include "lib/core/status.h"
@@ -47,6 +48,11 @@ struct StepInputs {
 
 // Checks the inputs, and that `profile` has the curves they need.
 Status validate(const StepInputs& inputs, const CommProfile& profile);
+
+// What the model simulates at most: phi and the gathered bytes (256 TiB per
+// step, a 64-trillion-parameter f32 model), and buckets per pass (16M).
+constexpr double kMaxModelBytes = double(uint64_t(1) << 48);
+constexpr double kMaxModelBuckets = double(1 << 24);
 
 struct StepPrediction {
   double bucket_bytes = 0;

@@ -168,7 +168,9 @@ Status candidate_sizes(const StepInputs& in, const TuneOptions& o, std::vector<d
   if (out.empty()) {
     double hi = o.max_bucket_bytes > 0 ? o.max_bucket_bytes
                                        : std::max(in.grad_bytes, in.gather_bytes);
-    double lo = std::min(o.min_bucket_bytes, hi);
+    // No smaller than the model simulates (kMaxModelBuckets per pass).
+    const double floor = std::ceil(std::max(in.grad_bytes, in.gather_bytes) / kMaxModelBuckets);
+    double lo = std::min(std::max(o.min_bucket_bytes, floor), hi);
     double step = std::pow(2.0, 1.0 / o.points_per_octave);
     for (double b = lo; b < hi * (1 - 1e-9); b *= step) out.push_back(std::round(b));
     out.push_back(hi);
