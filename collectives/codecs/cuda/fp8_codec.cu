@@ -10,6 +10,7 @@
 
 #include "collectives/codecs/fp8_scalar.h"
 #include "collectives/kernels/cuda/cuda_status.h"
+#include "collectives/kernels/cuda/tiled_table.h"
 
 namespace tidal {
 namespace {
@@ -95,13 +96,9 @@ __global__ void __launch_bounds__(kThreads)
 decode_kernel(const DeviceRun* runs, const uint32_t* tile_start, uint32_t n, uint32_t tiles,
               unsigned long long block, int block_shift, float post) {
   for (uint32_t t = blockIdx.x; t < tiles; t += gridDim.x) {
-    uint32_t lo = 0, hi = n;
-    while (hi - lo > 1) {
-      const uint32_t mid = (lo + hi) / 2;
-      if (tile_start[mid] <= t) lo = mid; else hi = mid;
-    }
-    const DeviceRun r = runs[lo];
-    const unsigned long long begin = static_cast<unsigned long long>(t - tile_start[lo]) * kTileElems;
+    const uint32_t k = run_of_tile(tile_start, n, t);
+    const DeviceRun r = runs[k];
+    const unsigned long long begin = static_cast<unsigned long long>(t - tile_start[k]) * kTileElems;
     const unsigned long long end = r.count - begin < kTileElems ? r.count : begin + kTileElems;
     for (unsigned long long i = begin + threadIdx.x; i < end; i += kThreads) {
       const unsigned long long k = r.first + i;
@@ -130,10 +127,6 @@ uint32_t grid_cap() {
     cap.store(c, std::memory_order_relaxed);
   }
   return c;
-}
-
-uint32_t tiles_of(size_t count) {
-  return static_cast<uint32_t>((count + kTileElems - 1) / kTileElems);
 }
 
 template <int kDtype>
@@ -171,12 +164,7 @@ int log2_if_power_of_two(size_t v) {
 
 }  // namespace
 
-struct DeviceFp8Table {
-  DeviceRun* runs = nullptr;        // device
-  uint32_t* tile_start = nullptr;   // device, n+1 entries
-  uint32_t n = 0;
-  uint32_t tiles = 0;
-};
+struct DeviceFp8Table : TiledTable<DeviceRun> {};
 
 Status cuda_fp8_encode(const Fp8Codec& codec, const void* src, tidal_dtype_t value_dtype,
                        size_t count, uint8_t* dst, float* scales, float scale_factor,
@@ -208,29 +196,15 @@ Status cuda_fp8_encode(const Fp8Codec& codec, const void* src, tidal_dtype_t val
 }
 
 Status cuda_upload_fp8_table(const Fp8Run* runs, size_t n, DeviceFp8Table** out) {
-  if (n > UINT32_MAX) return Status(TIDAL_ERR_INVALID_ARGUMENT, "FP8 decode table too long");
   std::vector<DeviceRun> host(n);
-  std::vector<uint32_t> starts(n + 1, 0);
   for (size_t i = 0; i < n; ++i) {
     host[i] = DeviceRun{runs[i].stream, runs[i].scales, runs[i].first, runs[i].dst,
                         runs[i].count};
-    starts[i + 1] = starts[i] + tiles_of(runs[i].count);
   }
   auto* t = new DeviceFp8Table;
-  t->n = static_cast<uint32_t>(n);
-  t->tiles = starts[n];
-  Status s = cuda_error(cudaMalloc(&t->runs, sizeof(DeviceRun) * (n ? n : 1)), "cudaMalloc");
-  if (s.ok()) s = cuda_error(cudaMalloc(&t->tile_start, sizeof(uint32_t) * (n + 1)), "cudaMalloc");
-  if (s.ok() && n) {
-    s = cuda_error(cudaMemcpy(t->runs, host.data(), sizeof(DeviceRun) * n,
-                              cudaMemcpyHostToDevice), "cudaMemcpy");
-  }
-  if (s.ok()) {
-    s = cuda_error(cudaMemcpy(t->tile_start, starts.data(), sizeof(uint32_t) * (n + 1),
-                              cudaMemcpyHostToDevice), "cudaMemcpy");
-  }
+  Status s = upload_tiled_table(host, kTileElems, [](const DeviceRun& r) { return r.count; }, t);
   if (!s.ok()) {
-    cuda_free_fp8_table(t);
+    delete t;
     return s;
   }
   *out = t;
@@ -239,8 +213,7 @@ Status cuda_upload_fp8_table(const Fp8Run* runs, size_t n, DeviceFp8Table** out)
 
 void cuda_free_fp8_table(DeviceFp8Table* table) {
   if (!table) return;
-  cudaFree(table->runs);
-  cudaFree(table->tile_start);
+  free_tiled_table(table);
   delete table;
 }
 

@@ -10,6 +10,7 @@
 #include <cuda_runtime_api.h>
 
 #include "collectives/kernels/cuda/cuda_status.h"
+#include "collectives/kernels/cuda/tiled_table.h"
 
 namespace tidal {
 namespace {
@@ -193,13 +194,9 @@ copy_table_kernel(const DeviceDesc* table, const uint32_t* tile_start, uint32_t 
     DeviceDesc d = single;
     uint32_t tile = t;
     if (table) {
-      uint32_t lo = 0, hi = n;  // find k with tile_start[k] <= t < tile_start[k+1]
-      while (hi - lo > 1) {
-        uint32_t mid = (lo + hi) / 2;
-        if (tile_start[mid] <= t) lo = mid; else hi = mid;
-      }
-      d = table[lo];
-      tile = t - tile_start[lo];
+      const uint32_t k = run_of_tile(tile_start, n, t);
+      d = table[k];
+      tile = t - tile_start[k];
     }
     unsigned long long begin = (unsigned long long)tile * kTileElems;
     unsigned long long end = begin + kTileElems < d.count ? begin + kTileElems : d.count;
@@ -239,36 +236,15 @@ DeviceOp device_op(const CopyOp& op) {
 
 }  // namespace
 
-struct DeviceCopyTable {
-  DeviceDesc* descs = nullptr;   // device
-  uint32_t* tile_start = nullptr;  // device, n+1 entries
-  uint32_t n = 0;
-  uint32_t tiles = 0;
-};
+struct DeviceCopyTable : TiledTable<DeviceDesc> {};
 
 Status cuda_upload_copy_table(const CopyDesc* descs, size_t n, DeviceCopyTable** out) {
-  if (n > UINT32_MAX) return Status(TIDAL_ERR_INVALID_ARGUMENT, "copy table too long");
   std::vector<DeviceDesc> host(n);
-  std::vector<uint32_t> starts(n + 1, 0);
-  for (size_t i = 0; i < n; ++i) {
-    host[i] = DeviceDesc{descs[i].src, descs[i].dst, descs[i].count};
-    starts[i + 1] = starts[i] + tiles_of(descs[i].count);
-  }
+  for (size_t i = 0; i < n; ++i) host[i] = DeviceDesc{descs[i].src, descs[i].dst, descs[i].count};
   auto* t = new DeviceCopyTable;
-  t->n = static_cast<uint32_t>(n);
-  t->tiles = starts[n];
-  Status s = cuda_error(cudaMalloc(&t->descs, sizeof(DeviceDesc) * (n ? n : 1)), "cudaMalloc");
-  if (s.ok()) s = cuda_error(cudaMalloc(&t->tile_start, sizeof(uint32_t) * (n + 1)), "cudaMalloc");
-  if (s.ok() && n) {
-    s = cuda_error(cudaMemcpy(t->descs, host.data(), sizeof(DeviceDesc) * n,
-                              cudaMemcpyHostToDevice), "cudaMemcpy");
-  }
-  if (s.ok()) {
-    s = cuda_error(cudaMemcpy(t->tile_start, starts.data(), sizeof(uint32_t) * (n + 1),
-                              cudaMemcpyHostToDevice), "cudaMemcpy");
-  }
+  Status s = upload_tiled_table(host, kTileElems, [](const DeviceDesc& d) { return d.count; }, t);
   if (!s.ok()) {
-    cuda_free_copy_table(t);
+    delete t;
     return s;
   }
   *out = t;
@@ -277,15 +253,14 @@ Status cuda_upload_copy_table(const CopyDesc* descs, size_t n, DeviceCopyTable**
 
 void cuda_free_copy_table(DeviceCopyTable* table) {
   if (!table) return;
-  cudaFree(table->descs);
-  cudaFree(table->tile_start);
+  free_tiled_table(table);
   delete table;
 }
 
 Status cuda_run_copy_table(const DeviceCopyTable* table, const CopyOp& op, void* stream) {
   if (table->tiles == 0) return Status();
   copy_table_kernel<<<grid_for(table->tiles), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
-      table->descs, table->tile_start, table->n, table->tiles, DeviceDesc{nullptr, nullptr, 0},
+      table->runs, table->tile_start, table->n, table->tiles, DeviceDesc{nullptr, nullptr, 0},
       device_op(op));
   g_launches.fetch_add(1);
   return cuda_error(cudaGetLastError(), "pack kernel launch");
