@@ -40,6 +40,13 @@ class BucketApiErrors : public ::testing::Test {
     if (comm_) EXPECT_EQ(tidal_comm_destroy(comm_), TIDAL_SUCCESS);
   }
 
+  // This rank's shard buffer of the fixture's list.
+  std::vector<unsigned char> shard_buffer() {
+    size_t bytes = 0;
+    EXPECT_EQ(tidal_tensor_list_shard_bytes(list_, &bytes), TIDAL_SUCCESS);
+    return std::vector<unsigned char>(bytes);
+  }
+
   tidal_comm_t comm_ = nullptr;
   std::vector<float> data_[3] = {std::vector<float>(10), std::vector<float>(10000),
                                  std::vector<float>(7)};
@@ -125,10 +132,8 @@ TEST_F(BucketApiErrors, BucketsOfATensorSplitAcrossBucketsSpanItsPieces) {
 }
 
 TEST_F(BucketApiErrors, AnUnknownOpIsAnInvalidArgumentAndQueuesNothing) {
-  size_t bytes = 0;
-  ASSERT_EQ(tidal_tensor_list_shard_bytes(list_, &bytes), TIDAL_SUCCESS);
-  std::vector<unsigned char> shard(bytes);
-  tidal_request_t req = reinterpret_cast<tidal_request_t>(&bytes);  // must be cleared
+  std::vector<unsigned char> shard = shard_buffer();
+  tidal_request_t req = reinterpret_cast<tidal_request_t>(shard.data());  // must be cleared
   expect_error(tidal_bucketed_reduce_scatter(list_, shard.data(), TIDAL_OP_COUNT, nullptr, &req),
                TIDAL_ERR_INVALID_ARGUMENT, "unknown op");
   EXPECT_EQ(req, nullptr);
@@ -138,9 +143,7 @@ TEST_F(BucketApiErrors, AnUnknownOpIsAnInvalidArgumentAndQueuesNothing) {
 }
 
 TEST_F(BucketApiErrors, HandlesUsedAfterDestroyAreInvalidUsage) {
-  size_t bytes = 0;
-  ASSERT_EQ(tidal_tensor_list_shard_bytes(list_, &bytes), TIDAL_SUCCESS);
-  std::vector<unsigned char> shard(bytes);
+  std::vector<unsigned char> shard = shard_buffer();
   tidal_param_gatherer_t g = nullptr;
   ASSERT_EQ(tidal_param_gatherer_create(list_, shard.data(), nullptr, &g), TIDAL_SUCCESS);
   ASSERT_EQ(tidal_param_gatherer_destroy(g), TIDAL_SUCCESS);
@@ -157,9 +160,7 @@ TEST_F(BucketApiErrors, HandlesUsedAfterDestroyAreInvalidUsage) {
 }
 
 TEST_F(BucketApiErrors, AHookOutlivingItsListAndAListOutlivingItsCommFailCleanly) {
-  size_t bytes = 0;
-  ASSERT_EQ(tidal_tensor_list_shard_bytes(list_, &bytes), TIDAL_SUCCESS);
-  std::vector<unsigned char> shard(bytes);
+  std::vector<unsigned char> shard = shard_buffer();
   tidal_param_gatherer_t g = nullptr;
   ASSERT_EQ(tidal_param_gatherer_create(list_, shard.data(), nullptr, &g), TIDAL_SUCCESS);
   ASSERT_EQ(tidal_tensor_list_destroy(list_), TIDAL_SUCCESS);
@@ -180,11 +181,10 @@ TEST_F(BucketApiErrors, AHookOutlivingItsListAndAListOutlivingItsCommFailCleanly
 }
 
 TEST_F(BucketApiErrors, ReleasedBucketsAreGatheredAgainAndInFlightOnesCannotBeReleased) {
-  size_t bytes = 0, nb = 0;
-  ASSERT_EQ(tidal_tensor_list_shard_bytes(list_, &bytes), TIDAL_SUCCESS);
+  size_t nb = 0;
   ASSERT_EQ(tidal_tensor_list_num_buckets(list_, &nb), TIDAL_SUCCESS);
   ASSERT_GE(nb, 2u);
-  std::vector<unsigned char> shard(bytes);
+  std::vector<unsigned char> shard = shard_buffer();
   tidal_param_gatherer_options_t o = TIDAL_PARAM_GATHERER_OPTIONS_INITIALIZER;
   o.depth = 0;
   tidal_param_gatherer_t g = nullptr;

@@ -108,25 +108,22 @@ TEST(CheckpointApi, BadShapesAndNullMetadataAreRejectedBeforeAnyFile) {
   const std::string path = dir.file("bad.safetensors");
   float x[4] = {};
   int64_t shape[] = {4};
-  tidal_ckpt_tensor_t too_many_dims = {"t", TIDAL_F32, 99, shape, x};
-  expect_error(tidal_ckpt_save_sync(path.c_str(), &too_many_dims, 1, nullptr),
-               TIDAL_ERR_INVALID_ARGUMENT, "bad ndim 99");
-  tidal_ckpt_tensor_t null_shape = {"t", TIDAL_F32, 1, nullptr, x};
-  expect_error(tidal_ckpt_save_sync(path.c_str(), &null_shape, 1, nullptr),
-               TIDAL_ERR_INVALID_ARGUMENT, "NULL shape");
-  tidal_ckpt_tensor_t no_data = {"t", TIDAL_F32, 1, shape, nullptr};
-  expect_error(tidal_ckpt_save_sync(path.c_str(), &no_data, 1, nullptr),
-               TIDAL_ERR_INVALID_ARGUMENT, "tensor 't': data is NULL");
-  tidal_ckpt_tensor_t bad_dtype = {"t", static_cast<tidal_dtype_t>(999), 1, shape, x};
-  expect_error(tidal_ckpt_save_sync(path.c_str(), &bad_dtype, 1, nullptr),
-               TIDAL_ERR_INVALID_ARGUMENT, "unknown dtype 999");
   int64_t huge[] = {int64_t(1) << 40, int64_t(1) << 40};
-  tidal_ckpt_tensor_t overflow = {"t", TIDAL_F32, 2, huge, x};
-  expect_error(tidal_ckpt_save_sync(path.c_str(), &overflow, 1, nullptr),
-               TIDAL_ERR_INVALID_ARGUMENT, "size overflows");
-  tidal_ckpt_tensor_t not_utf8 = {"t\xff", TIDAL_F32, 1, shape, x};
-  expect_error(tidal_ckpt_save_sync(path.c_str(), &not_utf8, 1, nullptr),
-               TIDAL_ERR_INVALID_ARGUMENT, "must be UTF-8");
+  const struct {
+    tidal_ckpt_tensor_t tensor;
+    const char* reason;
+  } bad[] = {
+      {{"t", TIDAL_F32, 99, shape, x}, "bad ndim 99"},
+      {{"t", TIDAL_F32, 1, nullptr, x}, "NULL shape"},
+      {{"t", TIDAL_F32, 1, shape, nullptr}, "tensor 't': data is NULL"},
+      {{"t", static_cast<tidal_dtype_t>(999), 1, shape, x}, "unknown dtype 999"},
+      {{"t", TIDAL_F32, 2, huge, x}, "size overflows"},
+      {{"t\xff", TIDAL_F32, 1, shape, x}, "must be UTF-8"},
+  };
+  for (const auto& c : bad) {
+    expect_error(tidal_ckpt_save_sync(path.c_str(), &c.tensor, 1, nullptr),
+                 TIDAL_ERR_INVALID_ARGUMENT, c.reason);
+  }
   tidal_ckpt_tensor_t ok = {"t", TIDAL_F32, 1, shape, x};
   tidal_ckpt_save_options_t options = TIDAL_CKPT_SAVE_OPTIONS_INITIALIZER;
   options.num_metadata = 1;
