@@ -55,7 +55,10 @@ Status check_inputs(const std::vector<TensorSpec>& tensors, const PlanOptions& o
                   fmt::format("the tensor list holds {:.3g} bytes, more than one process can "
                               "address (128 TiB)", bytes));
   }
-  const double buckets = bytes / double(std::max<size_t>(o.bucket_bytes, 1));
+  // A bucket holds at least one aligned element per rank, whatever bucket_bytes says.
+  const double capacity =
+      std::max(double(o.bucket_bytes), double(o.world) * double(o.align_bytes));
+  const double buckets = bytes / capacity;
   if (buckets > kMaxBuckets) {
     return Status(TIDAL_ERR_INVALID_ARGUMENT,
                   fmt::format("{:.3g} bytes in buckets of {} bytes would make {:.3g} buckets "

@@ -71,7 +71,8 @@ TEST_F(BucketApiErrors, CreateRejectsNullArgumentsAndAnUnknownOrder) {
   tidal_tensor_desc_t huge{data_[0].data(), size_t(1) << 50, TIDAL_F32};
   expect_error(tidal_tensor_list_create(comm_, &huge, 1, nullptr, &list), TIDAL_ERR_NO_MEMORY,
                "more than one process can address");
-  tidal_tensor_desc_t many{data_[0].data(), size_t(1) << 25, TIDAL_F32};  // 128 MiB
+  // 512 MiB in buckets of 4 bytes: each holds one 16-byte aligned unit, 33.6M buckets.
+  tidal_tensor_desc_t many{data_[0].data(), size_t(1) << 27, TIDAL_F32};
   tidal_bucket_options_t tiny = TIDAL_BUCKET_OPTIONS_INITIALIZER;
   tiny.bucket_bytes = 4;
   expect_error(tidal_tensor_list_create(comm_, &many, 1, &tiny, &list),
