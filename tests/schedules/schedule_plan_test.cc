@@ -1,6 +1,7 @@
 // Schedules as data: every rank's steps match its peers' round for round
 // for every factorisation up to 64 ranks, the bandwidth and latency terms
-// are what the design says, and the printed form lists every step.
+// are what the design says, and the printed form lists every step (the
+// validator's own rules: schedule_validation_test.cc).
 #include <cstring>
 #include <thread>
 
@@ -13,6 +14,7 @@
 #include "lib/core/dtype.h"
 #include "lib/transport/local/local_transport.h"
 #include "tests/schedules/p2p_only_transport.h"
+#include "tests/schedules/schedule_sets.h"
 
 namespace {
 
@@ -20,20 +22,11 @@ using tidal::CollectiveCall;
 using tidal::CollKind;
 using tidal::RankLayout;
 using tidal::Schedule;
+using tidal_testing::every_rank;
 
 const CollKind kKinds[] = {CollKind::kAllGather, CollKind::kReduceScatter,
                            CollKind::kAllReduce, CollKind::kBroadcast, CollKind::kAllToAll};
 const int kSchedules[] = {TIDAL_SCHEDULE_RING, TIDAL_SCHEDULE_TORUS2D, TIDAL_SCHEDULE_NDRING};
-
-std::vector<Schedule> every_rank(const CollectiveCall& call, int schedule,
-                                 const RankLayout& layout, bool native_phases = false) {
-  std::vector<Schedule> all(static_cast<size_t>(layout.world()));
-  for (int r = 0; r < layout.world(); ++r) {
-    tidal::Status s = tidal::build_schedule(call, r, schedule, layout, &all[r], native_phases);
-    EXPECT_TRUE(s.ok()) << s.message();
-  }
-  return all;
-}
 
 TEST(SchedulePlans, SendsMatchReceivesRoundForRoundForEveryFactorisationUpTo64) {
   // 3 Mi f32 elements per block: several pipelined chunks for every kind.
@@ -216,127 +209,6 @@ TEST(SchedulePlans, LargeTorusReduceScatterReadsItsInputBlockByBlock) {
   }
 }
 
-TEST(SchedulePlans, ValidationRefusesAFoldWhoseAddendDoesNotFitItsTarget) {
-  RankLayout layout;
-  ASSERT_TRUE(RankLayout::parse("3", 3, &layout).ok());
-  CollectiveCall call{CollKind::kReduceScatter, nullptr, nullptr, 4, TIDAL_F32, TIDAL_SUM, 0};
-  auto all = every_rank(call, TIDAL_SCHEDULE_RING, layout);
-  ASSERT_TRUE(tidal::validate_schedule_set(all).ok());
-  auto fold_of = [](Schedule& s) -> tidal::Step& {
-    for (auto& st : s.steps)
-      if (st.kind == tidal::StepKind::kRecvReduce) return st;
-    return s.steps.front();
-  };
-  auto shorter = all[0];
-  fold_of(shorter).src.count -= 1;
-  tidal::Status st = tidal::validate_schedule(shorter);
-  EXPECT_EQ(st.code(), TIDAL_ERR_INTERNAL);
-  EXPECT_NE(st.message().find("addend and target differ in size"), std::string::npos)
-      << st.message();
-  auto outside = all[1];
-  fold_of(outside).src.offset = 100;  // past the 12-element input
-  st = tidal::validate_schedule(outside);
-  EXPECT_EQ(st.code(), TIDAL_ERR_INTERNAL);
-  EXPECT_NE(st.message().find("outside its buffer"), std::string::npos) << st.message();
-  bool checked_overlap = false;
-  for (Schedule partly : all) {
-    for (auto& f : partly.steps) {
-      if (f.kind != tidal::StepKind::kRecvReduce || f.dst.offset == 0) continue;
-      f.src = f.dst;
-      f.src.offset -= 1;  // overlaps its own target one element off
-      st = tidal::validate_schedule(partly);
-      EXPECT_EQ(st.code(), TIDAL_ERR_INTERNAL);
-      EXPECT_NE(st.message().find("overlaps its target partly"), std::string::npos)
-          << st.message();
-      checked_overlap = true;
-      break;
-    }
-  }
-  EXPECT_TRUE(checked_overlap);
-}
-
-TEST(SchedulePlans, ValidationCatchesABrokenSchedule) {
-  RankLayout layout;
-  ASSERT_TRUE(RankLayout::parse("4", 4, &layout).ok());
-  CollectiveCall call{CollKind::kAllGather, nullptr, nullptr, 3, TIDAL_F32, TIDAL_SUM, 0};
-  auto all = every_rank(call, TIDAL_SCHEDULE_RING, layout);
-  ASSERT_TRUE(tidal::validate_schedule_set(all).ok());
-  auto shifted = all;  // rank 2 sends one element short
-  for (auto& st : shifted[2].steps) {
-    if (st.kind == tidal::StepKind::kSend) { st.src.count = 2; break; }
-  }
-  EXPECT_EQ(tidal::validate_schedule_set(shifted).code(), TIDAL_ERR_INTERNAL);
-  auto outside = all;
-  outside[1].steps.back().dst.offset = 100;
-  EXPECT_EQ(tidal::validate_schedule(outside[1]).code(), TIDAL_ERR_INTERNAL);
-}
-
-// Every rule of the validator, each broken by a hand-built two-rank
-// schedule, names the step and what is wrong (the builders never produce
-// these: the validator is what says so in the tests above).
-TEST(SchedulePlans, ValidationNamesEveryBrokenRule) {
-  using tidal::BufferId;
-  using tidal::Span;
-  using tidal::Step;
-  using tidal::StepKind;
-  const Span in{BufferId::kInput, 0, 4}, out0{BufferId::kOutput, 0, 4},
-      out2{BufferId::kOutput, 2, 4}, out4{BufferId::kOutput, 4, 4}, none{};
-  auto schedule = [](std::vector<Step> steps) {
-    Schedule s;
-    s.name = "hand-built";
-    s.world = 2;
-    s.input_count = 4;
-    s.output_count = 8;
-    s.rounds = 2;
-    s.steps = std::move(steps);
-    return s;
-  };
-  struct Case {
-    std::vector<Step> steps;
-    const char* message;
-  } cases[] = {
-      {{{StepKind::kCopy, 5, -1, 0, in, out0}}, "round out of range"},
-      {{{StepKind::kCopy, 1, -1, 0, in, out0}, {StepKind::kCopy, 0, -1, 0, in, out4}},
-       "steps not sorted by round"},
-      {{{StepKind::kCopy, 0, -1, 0, in, {BufferId::kOutput, 0, 3}}}, "copy sizes differ"},
-      {{{StepKind::kRecv, 0, 1, 0, none, in}}, "writes the input"},
-      {{{StepKind::kSend, 0, 0, 0, in, none}}, "bad peer 0"},
-      {{{StepKind::kSend, 0, 7, 0, in, none}}, "bad peer 7"},
-      {{{StepKind::kRecvReduce, 0, 1, 0, {BufferId::kOutput, 0, 2}, out4}},
-       "a fold's addend and target differ in size"},
-      {{{StepKind::kRecvReduce, 0, 1, 0, out0, out2}}, "a fold's addend overlaps its target partly"},
-      {{{StepKind::kPhaseAllGather, 0, -1, 0, {BufferId::kOutput, 0, 3},
-         {BufferId::kOutput, 0, 8}, 0}},
-       "a phase's part must be one of the equal parts of its whole"},
-      {{{StepKind::kPhaseAllGather, 0, -1, 0, out0, {BufferId::kOutput, 0, 8}, 0},
-        {StepKind::kCopy, 0, -1, 0, in, out4}},
-       "a phase shares its round"},
-      {{{StepKind::kRecv, 0, 1, 0, none, out0}, {StepKind::kRecv, 0, 1, 1, none, out2}},
-       "two receives of one round overlap"},
-      {{{StepKind::kRecv, 0, 1, 0, none, out0}, {StepKind::kSend, 0, 1, 0, out2, none}},
-       "a send reads what a receive of its round writes"},
-      {{{StepKind::kRecv, 0, 1, 0, none, out0},
-        {StepKind::kRecvReduce, 0, 1, 1, {BufferId::kOutput, 2, 2}, {BufferId::kOutput, 6, 2}}},
-       "a fold's addend is what another receive of its round writes"},
-  };
-  for (const Case& c : cases) {
-    const tidal::Status st = tidal::validate_schedule(schedule(c.steps));
-    EXPECT_EQ(st.code(), TIDAL_ERR_INTERNAL) << c.message;
-    EXPECT_NE(st.message().find(c.message), std::string::npos)
-        << "wanted '" << c.message << "' in: " << st.message();
-    EXPECT_NE(st.message().find("schedule 'hand-built' rank 0 step"), std::string::npos)
-        << st.message();
-  }
-  // A set where rank 0 sends and rank 1 never receives.
-  Schedule r0 = schedule({{StepKind::kSend, 0, 1, 0, in, none}});
-  Schedule r1 = schedule({});
-  r1.rank = 1;
-  ASSERT_TRUE(tidal::validate_schedule(r0).ok()) << tidal::validate_schedule(r0).message();
-  const tidal::Status set = tidal::validate_schedule_set({r0, r1});
-  EXPECT_EQ(set.code(), TIDAL_ERR_INTERNAL);
-  EXPECT_NE(set.message().find("sends but no receives"), std::string::npos) << set.message();
-}
-
 TEST(SchedulePlans, AutoPicksNativeOnOneNodeAndAHierarchyAcrossNodes) {
   RankLayout flat, nodes;
   ASSERT_TRUE(RankLayout::parse("8", 8, &flat).ok());
@@ -490,30 +362,6 @@ TEST(ScheduleExecutor, RefusesDeviceMemoryTransports) {
 
 // A fold's addend may be read as its message lands: the plan must not have
 // another receive of the round write it.
-TEST(SchedulePlans, ValidationRefusesAnAddendAnotherReceiveOfTheRoundWrites) {
-  Schedule s;
-  s.name = "hand-made";
-  s.kind = CollKind::kAllReduce;
-  s.world = 2;
-  s.input_count = s.output_count = 8;
-  s.rounds = 1;
-  s.steps.push_back(tidal::Step{tidal::StepKind::kRecv, 0, 1, 32000, {},
-                                {tidal::BufferId::kOutput, 0, 4}});
-  s.steps.push_back(tidal::Step{tidal::StepKind::kRecvReduce, 0, 1, 32001,
-                                {tidal::BufferId::kOutput, 0, 4},
-                                {tidal::BufferId::kOutput, 4, 4}});
-  tidal::Status st = tidal::validate_schedule(s);
-  EXPECT_EQ(st.code(), TIDAL_ERR_INTERNAL);
-  EXPECT_NE(st.message().find("addend is what another receive of its round writes"),
-            std::string::npos) << st.message();
-  s.steps[1].src = {tidal::BufferId::kInput, 0, 4};  // the input: fine
-  EXPECT_TRUE(tidal::validate_schedule(s).ok()) << tidal::validate_schedule(s).message();
-}
-
-// The local transport folds as it receives (no staging); a p2p-only
-// wrapper of it stages and folds after. Both give the same bits, for every
-// plan shape: rings that read the input, a torus that copies it in, f32
-// and bf16, sum and average, in place too.
 TEST(ScheduleExecutor, FoldingOnReceiveEqualsStagingThenFoldingBitwise) {
   struct Case {
     const char* layout;
