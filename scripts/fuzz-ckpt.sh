@@ -16,7 +16,7 @@ mkdir -p "$OUT/include/tidal" "$OUT/corpus" "$OUT/seeds"
 
 # The generated version header, as CMake would write it (no backends needed).
 sed -e 's/@PROJECT_VERSION_MAJOR@/0/; s/@PROJECT_VERSION_MINOR@/1/; s/@PROJECT_VERSION_PATCH@/0/' \
-    -e 's/@PROJECT_VERSION@/0.1.0/; s/@TIDAL_HAVE_[A-Z]*@/0/' \
+    -e 's/@PROJECT_VERSION@/0.2.0/; s/@TIDAL_HAVE_[A-Z]*@/0/' \
     include/tidal/version.h.in > "$OUT/include/tidal/version.h"
 
 "$CXX" -std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \

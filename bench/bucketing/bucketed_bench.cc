@@ -2,8 +2,12 @@
 // parameter list against one flat collective of all bytes and one
 // collective per tensor, with the bucket size swept, and the memory bound
 // (every rank memcpy's its bytes at once) measured in the same rounds.
-// "Bucketed" runs its packs/unpacks on the list's pack worker (overlapping
-// the collectives); "serial passes" runs them between the collectives.
+// "Bucketed" is the default path: on local threads its buckets run direct
+// (the collectives read and write the tensors in place, no pack pass); on
+// MPI it packs/unpacks on the list's pack worker (overlapping the
+// collectives). "packed" (local threads only) is the copying path with
+// direct buckets off; "serial passes" runs the passes between the
+// collectives.
 // Per bucket size, the variants run interleaved; medians and their ratios
 // are printed by rank 0. Local threads or mpiexec (--backend mpi).
 #include <cstdio>
@@ -90,11 +94,28 @@ tidal_tensor_list_t make_list(tidal_comm_t comm, RankData& d, double mib, int ze
   return list;
 }
 
-void sweep_one_size(tidal_comm_t comm, int rank, int size, const Options& o, RankData& d,
-                    double mib) {
+// The communicator's ranks again, with direct buckets off (nullptr where
+// the backend never runs them direct: the default path packs already).
+tidal_comm_t packing_comm(tidal_comm_t comm, int rank) {
+  const char* backend = "";
+  tidal_comm_backend(comm, &backend);
+  if (std::strcmp(backend, "local") != 0) return nullptr;
+  tidal_config_t config = TIDAL_CONFIG_INITIALIZER;
+  config.direct_buckets = 0;
+  tidal_comm_t out = nullptr;
+  if (tidal_comm_split(comm, 0, rank, &config, &out) != TIDAL_SUCCESS) {
+    std::fprintf(stderr, "%s\n", tidal_last_error());
+    return nullptr;
+  }
+  return out;
+}
+
+void sweep_one_size(tidal_comm_t comm, tidal_comm_t packing, int rank, int size,
+                    const Options& o, RankData& d, double mib) {
   tidal_tensor_list_t list = make_list(comm, d, mib, 0);
   tidal_tensor_list_t zc = make_list(comm, d, mib, 1);
-  if (!list || !zc) return;
+  tidal_tensor_list_t packed = packing ? make_list(packing, d, mib, 0) : nullptr;
+  if (!list || !zc || (packing && !packed)) return;
   size_t shard_bytes = 0, nb = 0;
   tidal_tensor_list_shard_bytes(list, &shard_bytes);
   tidal_tensor_list_num_buckets(list, &nb);
@@ -117,6 +138,11 @@ void sweep_one_size(tidal_comm_t comm, int rank, int size, const Options& o, Ran
     add("RS bucketed", timed_max(comm, [&] {
       tidal_bucketed_reduce_scatter(list, shard.data(), TIDAL_SUM, nullptr, nullptr);
     }));
+    if (packed) {
+      add("RS bucketed, packed", timed_max(comm, [&] {
+        tidal_bucketed_reduce_scatter(packed, shard.data(), TIDAL_SUM, nullptr, nullptr);
+      }));
+    }
     add("RS bucketed, serial passes", timed_max(comm, [&] {
       tidal_bucketed_reduce_scatter(list, shard.data(), TIDAL_SUM, &serial, nullptr);
     }));
@@ -130,6 +156,11 @@ void sweep_one_size(tidal_comm_t comm, int rank, int size, const Options& o, Ran
     add("AG bucketed", timed_max(comm, [&] {
       tidal_bucketed_all_gather(list, shard.data(), nullptr, nullptr);
     }));
+    if (packed) {
+      add("AG bucketed, packed", timed_max(comm, [&] {
+        tidal_bucketed_all_gather(packed, shard.data(), nullptr, nullptr);
+      }));
+    }
     add("AG bucketed, serial passes", timed_max(comm, [&] {
       tidal_bucketed_all_gather(list, shard.data(), &serial, nullptr);
     }));
@@ -139,6 +170,7 @@ void sweep_one_size(tidal_comm_t comm, int rank, int size, const Options& o, Ran
   }
   tidal_tensor_list_destroy(list);
   tidal_tensor_list_destroy(zc);
+  if (packed) tidal_tensor_list_destroy(packed);
   if (rank != 0) return;
   const double bytes = static_cast<double>(d.total) * 4;
   const double bound = s.median_of("memcpy bound");
@@ -148,8 +180,10 @@ void sweep_one_size(tidal_comm_t comm, int rank, int size, const Options& o, Ran
     const std::string f = std::string(coll) + " flat", p = std::string(coll) + " per-tensor";
     const double tf = s.median_of(f), tp = s.median_of(p);
     std::printf("  %s flat %7.1f ms  per-tensor %7.1f ms\n", coll, tf * 1e3, tp * 1e3);
-    for (const char* kind : {" bucketed", " bucketed, serial passes", " bucketed zero-copy"}) {
+    for (const char* kind : {" bucketed", " bucketed, packed", " bucketed, serial passes",
+                             " bucketed zero-copy"}) {
       const std::string b = std::string(coll) + kind;
+      if (!packing && std::strcmp(kind, " bucketed, packed") == 0) continue;
       const double tb = s.median_of(b);
       std::printf("  %-29s %7.1f ms (%5.2f GB/s, %3.0f%% of bound, spread %3.0f%%)  vs flat "
                   "%5.2fx  vs per-tensor %5.2fx\n",
@@ -176,6 +210,8 @@ int main(int argc, char** argv) {
       std::printf("%s: %zu tensors, %.1f MB f32 per rank, %d ranks (%s), %d rounds\n",
                   model.name, d.counts.size(), d.total * 4 / 1e6, size, o.backend.c_str(), o.reps);
     }
-    for (double mib : o.bucket_mib) sweep_one_size(comm, rank, size, o, d, mib);
+    tidal_comm_t packing = packing_comm(comm, rank);
+    for (double mib : o.bucket_mib) sweep_one_size(comm, packing, rank, size, o, d, mib);
+    if (packing) tidal_comm_destroy(packing);
   });
 }

@@ -20,12 +20,13 @@ struct CounterValues {
   uint64_t wait_ns = 0;            // time callers spent blocked in waits
   uint64_t steps = 0;              // completed reducer / gatherer rounds
   uint64_t overlapped_passes = 0;  // pack/unpack passes run off the progress thread
+  uint64_t direct_buckets = 0;     // bucket collectives on the tensors in place (no pass)
 };
 
 struct BucketCounters {
   std::atomic<uint64_t> buckets_launched{0}, collective_calls{0}, pack_calls{0},
       unpack_calls{0}, bytes_communicated{0}, pack_ns{0}, unpack_ns{0}, wait_ns{0}, steps{0},
-      overlapped_passes{0};
+      overlapped_passes{0}, direct_buckets{0};
 
   CounterValues snapshot() const {
     CounterValues v;
@@ -39,6 +40,7 @@ struct BucketCounters {
     v.wait_ns = wait_ns.load();
     v.steps = steps.load();
     v.overlapped_passes = overlapped_passes.load();
+    v.direct_buckets = direct_buckets.load();
     return v;
   }
 };

@@ -111,6 +111,7 @@ Status TensorList::build_tables() {
   pack_.resize(plan_.buckets.size());
   unpack_.resize(plan_.buckets.size());
   fp8_unpack_.resize(plan_.buckets.size());
+  runs_.resize(plan_.buckets.size());
   if (zero_copy_) return Status();
   for (size_t b = 0; b < plan_.buckets.size(); ++b) {
     const Bucket& bk = plan_.buckets[b];
@@ -128,6 +129,7 @@ Status TensorList::build_tables() {
     }
     TIDAL_RETURN_IF_ERROR(pack_[b].finalize(device_));
     TIDAL_RETURN_IF_ERROR(unpack_[b].finalize(device_));
+    if (!device_ && plan_.storage_dtype(bk) == plan_.comm_dtype(bk)) build_direct_runs(b);
   }
   return Status();
 }
@@ -289,11 +291,15 @@ Status TensorList::queue_reduce_scatter(size_t b, void* shard, tidal_op_t op,
   // The result needs a pass of its own only to cast or scale it; then the
   // reduce-scatter runs in place (into this rank's block of the bucket).
   const bool unpack = comm != storage || scales.post != 1.0f;
-  if (!packed) queue_pack(b, scales.pre, c);
-  CollectiveCall call{CollKind::kReduceScatter, bucket_ptr(b),
-                      unpack ? static_cast<void*>(own_block_ptr(b)) : shard_out,
-                      bk.shard_count, comm, op, 0};
-  TIDAL_RETURN_IF_ERROR(queue_coll(call, schedule, bk.count * dtype_size(comm), last, c));
+  void* recv = unpack ? static_cast<void*>(own_block_ptr(b)) : shard_out;
+  if (direct(b, CollKind::kReduceScatter, scales, schedule)) {
+    *last = queue_direct(b, CollKind::kReduceScatter, nullptr, recv, op, c);
+  } else {
+    if (!packed) queue_pack(b, scales.pre, c);
+    CollectiveCall call{CollKind::kReduceScatter, bucket_ptr(b), recv, bk.shard_count, comm,
+                        op, 0};
+    TIDAL_RETURN_IF_ERROR(queue_coll(call, schedule, bk.count * dtype_size(comm), last, c));
+  }
   if (unpack) {
     *last = queue_copy("bucket_unpack", CopyDesc{own_block_ptr(b), shard_out, bk.shard_count},
                        CopyOp{comm, storage, scales.post}, false, c);
@@ -309,6 +315,11 @@ Status TensorList::queue_all_gather(size_t b, const void* shard, const BucketSca
   const tidal_dtype_t comm = plan_.comm_dtype(bk), storage = plan_.storage_dtype(bk);
   const char* shard_in = static_cast<const char*>(shard) + bk.shard_offset;
   if (fp8(b)) return queue_fp8_all_gather(b, shard_in, scales, schedule, last, c, unpack);
+  if (direct(b, CollKind::kAllGather, scales, schedule)) {
+    *last = queue_direct(b, CollKind::kAllGather, shard_in, nullptr, TIDAL_SUM, c);
+    note_queued(*last);
+    return Status();
+  }
   // Cast or scale the shard into this rank's block, then gather in place.
   const bool pack = comm != storage || scales.pre != 1.0f;
   if (pack) {
@@ -356,7 +367,7 @@ Status TensorList::queue_reduce_scatter_all(void* shard, tidal_op_t op,
   TIDAL_RETURN_IF_ERROR(check_ops(scales));
   const bool overlap = overlap_passes && can_pack_now() && idle();
   for (size_t b = 0; b < plan_.buckets.size(); ++b) {
-    if (overlap) {
+    if (overlap && !direct(b, CollKind::kReduceScatter, scales, schedule)) {
       const float pre = scales.pre;
       RequestPtr packed = worker().post([this, b, pre] { return pack_now(b, pre, &counters_); });
       comm_.submit("bucket_pack_wait",
@@ -383,8 +394,10 @@ Status TensorList::queue_all_gather_all(const void* shard, const BucketScales& s
   // Touched only by this call's steps, which run one at a time.
   auto unpacks = std::make_shared<std::vector<RequestPtr>>();
   for (size_t b = 0; b < plan_.buckets.size(); ++b) {
+    const bool in_place = direct(b, CollKind::kAllGather, scales, schedule);
     TIDAL_RETURN_IF_ERROR(
         queue_all_gather(b, shard, scales, schedule, last, &counters_, /*unpack=*/false));
+    if (in_place) continue;  // gathered into the tensors: nothing to unpack
     const float post = scales.post;
     comm_.submit("bucket_unpack_post", [this, b, post, unpacks](const ExecContext&) {
       unpacks->push_back(worker().post([this, b, post] { return unpack_now(b, post, &counters_); }));

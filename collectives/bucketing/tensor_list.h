@@ -15,6 +15,14 @@
 // unpack decodes them into the tensors — CPU passes on host memory, CUDA
 // kernels on the communication stream on device memory (NCCL).
 //
+// Direct buckets (tensor_list_direct.cc): on a transport whose ranks read
+// each other's memory (local threads) a plain bucket — no cast, no scale a
+// pass would apply, not zero-copy or FP8 — takes part in its native
+// reduce-scatter as runs of memory where its tensors live (padding reads as
+// zeros), and its all-gather writes the tensors directly: no pack, no
+// unpack, one pass over the bytes fewer. config.direct_buckets = 0 turns
+// it off. Peers may post either form, so ranks need not agree on it.
+//
 // Whole-list calls on host memory run their packs (reduce-scatter) or
 // unpacks (all-gather) on the list's pack worker thread instead of the
 // progress thread, so they overlap the other buckets' collectives — when
@@ -93,6 +101,10 @@ class TensorList {
                           int schedule, RequestPtr* last, BucketCounters* counters,
                           bool packed = false);
 
+  // True when bucket b's collective of `kind` (reduce-scatter or
+  // all-gather) with `scales` and `schedule` runs direct (see above).
+  bool direct(size_t b, CollKind kind, const BucketScales& scales, int schedule);
+
   // Packing on the calling thread instead of the progress thread: possible
   // for host-memory lists that are not zero-copy (device packs are kernels
   // ordered on the communication stream; zero-copy has nothing to pack).
@@ -141,6 +153,19 @@ class TensorList {
                         BucketCounters* c);
   Status queue_coll(const CollectiveCall& call, int schedule, size_t bytes, RequestPtr* out,
                     BucketCounters* c);
+  // Direct buckets: the runs of a bucket (its tensors and padding, in
+  // bucket order), built for the buckets that may run direct.
+  struct DirectRuns {
+    std::vector<void*> base;
+    std::vector<size_t> prefix;
+    BufferRuns view() const { return BufferRuns{base.data(), prefix.data(), base.size()}; }
+  };
+  void build_direct_runs(size_t b);
+  // Queues bucket b's native collective of `kind` on its runs: a
+  // reduce-scatter from the tensors into `recv`, or an all-gather of
+  // `send` into the tensors.
+  RequestPtr queue_direct(size_t b, CollKind kind, const void* send, void* recv, tidal_op_t op,
+                          BucketCounters* c);
 
   Communicator& comm_;
   BucketPlan plan_;
@@ -151,6 +176,7 @@ class TensorList {
   std::vector<CopyTable> pack_, unpack_;  // per bucket
   std::vector<Fp8DecodeTable> fp8_unpack_;  // per bucket (FP8 buckets only)
   std::vector<size_t> fp8_offset_;          // per FP8 bucket: bytes into its arena
+  std::vector<DirectRuns> runs_;            // per bucket (empty: never direct)
   BucketCounters counters_;
   bool comm_alive_ = true;
   std::mutex last_mu_;

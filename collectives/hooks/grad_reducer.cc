@@ -76,11 +76,19 @@ Status GradReducer::mark_ready(size_t tensor) {
   // Pack the buckets this gradient completes here, outside the lock; a
   // bucket counts as ready (pending 0) only once packed.
   std::vector<size_t> complete;
+  bool direct_done = false;
   for (size_t b : buckets_of_[tensor]) {
-    if (pending_[b] == 1) complete.push_back(b);
-    else --pending_[b];
+    if (pending_[b] != 1) {
+      --pending_[b];
+    } else if (direct_[b]) {  // its collective reads the tensors: nothing to pack
+      --pending_[b];
+      direct_done = true;
+    } else {
+      complete.push_back(b);
+    }
   }
-  if (complete.empty()) return Status();
+  Status launched = direct_done ? launch_ready_buckets_locked() : Status();
+  if (complete.empty()) return launched;
   packing_ += complete.size();
   // One bucket at a time, launched as soon as it is packed: a gradient
   // spanning several buckets starts the first one's collective while the
@@ -106,6 +114,12 @@ Status GradReducer::mark_ready(size_t tensor) {
 void GradReducer::start_step_locked() {
   step_started_ = true;
   pack_now_ = sync_ && options_.pack_on_marking_thread && list_.can_pack_now() && list_.idle();
+  // Which buckets' reduce-scatters read the tensors in place this step.
+  const size_t n = list_.plan().buckets.size();
+  direct_.assign(n, 0);
+  for (size_t b = 0; b < n && pack_now_ && !options_.all_reduce; ++b) {
+    direct_[b] = list_.direct(b, CollKind::kReduceScatter, options_.scales, options_.schedule);
+  }
 }
 
 // Launches complete buckets in plan order, stopping at the first bucket

@@ -134,6 +134,19 @@ Status run_scheduled(Communicator& comm, const CollectiveCall& call, int schedul
 
 }  // namespace
 
+bool queues_natively(Communicator& comm, const CollectiveCall& call, int schedule) {
+  if (schedule == TIDAL_SCHEDULE_UNSET) schedule = comm.config().schedule;
+  Transport& t = comm.transport();
+  if (!t.has_native_collectives()) return false;
+  if (schedule == TIDAL_SCHEDULE_NATIVE) return true;
+  if (schedule != TIDAL_SCHEDULE_AUTO) return false;
+  if (t.memory_kind() != MemoryKind::kHost) return true;  // as queue_collective
+  if (!t.reads_peer_memory() || !comm.config().topology.empty()) return false;
+  size_t in_count = 0, out_count = 0;
+  buffer_counts(call, t.size(), &in_count, &out_count);
+  return !t.ring_beats_native(call.kind, std::max(in_count, out_count) * dtype_size(call.dtype));
+}
+
 Status build_schedule(const CollectiveCall& call, int rank, int schedule,
                       const RankLayout& layout, Schedule* out, bool native_phases) {
   switch (schedule) {

@@ -23,6 +23,14 @@ namespace tidal {
 Status queue_collective(Communicator& comm, const CollectiveCall& call, int schedule,
                         RequestPtr* out);
 
+// True when `call` queued with `schedule` will run as the backend's native
+// collective, decided before queuing: native on a backend that has it, or
+// auto where the layout is known to be one node without communicating (a
+// backend whose ranks read each other's memory, no TIDAL_TOPO) and the
+// backend does not prefer the ring. False where unsure. The bucketed
+// collectives use it to take a bucket's tensors as runs (no pack pass).
+bool queues_natively(Communicator& comm, const CollectiveCall& call, int schedule);
+
 // The schedule (ring, torus2d or ndring) of `call` for `rank` on `layout`;
 // with native_phases, torus2d and ndring run each phase as one native
 // collective on the dim's sub-communicator (TIDAL_SCHEDULE_PHASES: auto,

@@ -206,6 +206,11 @@ typedef struct tidal_bucket_counters {
                                   thread (a grad reducer's marking thread,
                                   a host list's pack worker), overlapping
                                   the collectives                           */
+  uint64_t direct_buckets;     /* bucket collectives that read (reduce-
+                                  scatter) or wrote (all-gather) the tensors
+                                  where they live, with no pack or unpack
+                                  pass: local threads, plain buckets (see
+                                  tidal_config_t.direct_buckets)            */
 } tidal_bucket_counters_t;
 
 /* Counters of the list's own bucketed collectives. Non-blocking. */

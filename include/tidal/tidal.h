@@ -143,6 +143,12 @@ typedef struct tidal_config {
   int check_args;        /* TIDAL_CHECK_ARGS=0|1: compare every collective's
                             arguments across ranks before running it
                             (default 0; the local backend always checks)   */
+  int direct_buckets;    /* TIDAL_DIRECT_BUCKETS=0|1: on a backend whose
+                            ranks read each other's memory (local threads)
+                            a bucketed reduce-scatter reads the tensors and
+                            an all-gather writes them where they live, with
+                            no pack or unpack pass (default 1; 0 always
+                            packs, for comparison)                          */
 } tidal_config_t;
 
 #define TIDAL_CONFIG_MAGIC 0x7d1a1c0fu
@@ -155,7 +161,7 @@ typedef struct tidal_config {
     sizeof(tidal_config_t), TIDAL_CONFIG_MAGIC, TIDAL_VERSION_CODE,           \
         TIDAL_CONFIG_UNSET_DOUBLE, TIDAL_LOG_UNSET, TIDAL_SCHEDULE_UNSET,     \
         TIDAL_CONFIG_UNSET_SIZE, TIDAL_CONFIG_UNSET_SIZE, NULL,               \
-        TIDAL_CONFIG_UNSET_INT                                                \
+        TIDAL_CONFIG_UNSET_INT, TIDAL_CONFIG_UNSET_INT                        \
   }
 
 /* ------------------------------------------------------------------ */

@@ -136,7 +136,8 @@ typedef struct tidal_measure_options {
                                 bucket on the marking thread during the
                                 stream (for tidal_comm_profile_add_pack),
                                 max over ranks; 0 where the path packs
-                                nothing there (bare collectives, all-gather) */
+                                nothing there (bare collectives, all-gather,
+                                direct buckets on local threads)           */
 } tidal_measure_options_t;
 
 #define TIDAL_MEASURE_OPTIONS_INITIALIZER \

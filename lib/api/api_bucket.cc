@@ -88,7 +88,7 @@ void export_counters(const BucketCounters& c, tidal_bucket_counters_t* out) {
   *out = tidal_bucket_counters_t{v.buckets_launched, v.collective_calls, v.pack_calls,
                                  v.unpack_calls,     v.bytes_communicated, v.pack_ns,
                                  v.unpack_ns,        v.wait_ns,            v.steps,
-                                 v.overlapped_passes};
+                                 v.overlapped_passes, v.direct_buckets};
 }
 
 // The live list behind a handle (also used by api_overlap.cc).

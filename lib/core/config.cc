@@ -12,6 +12,9 @@
 namespace tidal {
 namespace {
 
+// The first version whose tidal_config_t has direct_buckets.
+constexpr unsigned kDirectBucketsVersion = 200;
+
 const char* env(const char* name) {
   const char* v = std::getenv(name);
   return (v && *v) ? v : nullptr;
@@ -68,6 +71,13 @@ Status apply_env(Config* c) {
                     fmt::format("TIDAL_CHECK_ARGS='{}' must be 0 or 1", v));
     }
     c->check_args = v[0] == '1';
+  }
+  if (const char* v = env("TIDAL_DIRECT_BUCKETS")) {
+    if (std::strcmp(v, "0") != 0 && std::strcmp(v, "1") != 0) {
+      return Status(TIDAL_ERR_INVALID_ARGUMENT,
+                    fmt::format("TIDAL_DIRECT_BUCKETS='{}' must be 0 or 1", v));
+    }
+    c->direct_buckets = v[0] == '1';
   }
   return Status();
 }
@@ -177,6 +187,13 @@ Status resolve_config(const tidal_config_t* user, const Config& base,
     }
     if (user->topology) c.topology = user->topology;
     if (user->check_args != TIDAL_CONFIG_UNSET_INT) c.check_args = user->check_args != 0;
+    // direct_buckets (0.2.0) fills what was the struct's tail padding, so
+    // the size cannot tell an older caller apart; the version can.
+    if (user->version >= kDirectBucketsVersion &&
+        user->size >= offsetof(tidal_config_t, direct_buckets) + sizeof(int) &&
+        user->direct_buckets != TIDAL_CONFIG_UNSET_INT) {
+      c.direct_buckets = user->direct_buckets != 0;
+    }
   }
   TIDAL_RETURN_IF_ERROR(apply_env(&c));
   set_log_level(c.log_level);
@@ -196,6 +213,10 @@ Status export_config(const Config& config, tidal_config_t* out) {
   out->first_bucket_bytes = config.first_bucket_bytes;
   out->topology = nullptr;  // a pointer into the comm would dangle
   out->check_args = config.check_args ? 1 : 0;
+  if (out->version >= kDirectBucketsVersion &&
+      out->size >= offsetof(tidal_config_t, direct_buckets) + sizeof(int)) {
+    out->direct_buckets = config.direct_buckets ? 1 : 0;
+  }
   return Status();
 }
 

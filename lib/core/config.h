@@ -26,6 +26,9 @@ struct Config {
   // kPhasesP2p = always rings; kPhasesNative = native wherever the backend
   // has native collectives.
   int schedule_phases = 0;
+  // Bucketed collectives on a transport that reads peer memory take the
+  // tensors as runs where they live, with no pack pass (TIDAL_DIRECT_BUCKETS).
+  bool direct_buckets = true;
 };
 
 constexpr int kPhasesAuto = 0, kPhasesP2p = 1, kPhasesNative = 2;

@@ -48,6 +48,20 @@ Status refuse_folds(const P2POp* ops, size_t n, const char* backend) {
   return Status();
 }
 
+Status Transport::reduce_scatter_runs(const BufferRuns&, void*, size_t, tidal_dtype_t,
+                                      tidal_op_t, const Deadline&) {
+  return Status(TIDAL_ERR_UNSUPPORTED,
+                fmt::format("{}: a reduce-scatter cannot read its input as runs of memory "
+                            "(Transport::reads_peer_memory is false)", name()));
+}
+
+Status Transport::all_gather_runs(const void*, const BufferRuns&, size_t, tidal_dtype_t,
+                                  const Deadline&) {
+  return Status(TIDAL_ERR_UNSUPPORTED,
+                fmt::format("{}: an all-gather cannot write its output as runs of memory "
+                            "(Transport::reads_peer_memory is false)", name()));
+}
+
 Status Transport::check_signature(const CollSignature& sig, const Deadline& deadline) {
   std::vector<CollSignature> all(static_cast<size_t>(size()));
   TIDAL_RETURN_IF_ERROR(all_gather(&sig, all.data(), sizeof(sig), TIDAL_U8,

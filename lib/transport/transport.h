@@ -14,6 +14,7 @@
 #include <memory>
 
 #include "lib/core/deadline.h"
+#include "lib/transport/buffer_runs.h"
 #include "lib/core/status.h"
 #include "tidal/tidal.h"
 
@@ -99,6 +100,20 @@ class Transport {
   // so it can fold the message straight into its target (P2POp::fold)
   // with no staging copy. Elsewhere the schedules stage and fold after.
   virtual bool folds_on_receive() const { return false; }
+  // True where every rank's collective reads its peers' buffers itself
+  // (local threads), so a bucket can take part in a collective as runs of
+  // memory where its tensors live (BufferRuns) — no pack pass before a
+  // reduce-scatter, no unpack pass after an all-gather.
+  virtual bool reads_peer_memory() const { return false; }
+  // The native reduce-scatter and all-gather with one side given as runs
+  // (same signature, rendezvous and results as reduce_scatter/all_gather;
+  // peers may post either form). Only where reads_peer_memory();
+  // elsewhere TIDAL_ERR_UNSUPPORTED.
+  virtual Status reduce_scatter_runs(const BufferRuns& send, void* recv, size_t recvcount,
+                                     tidal_dtype_t dtype, tidal_op_t op,
+                                     const Deadline& deadline);
+  virtual Status all_gather_runs(const void* send, const BufferRuns& recv, size_t count,
+                                 tidal_dtype_t dtype, const Deadline& deadline);
   // CUDA transports: the stream the user computes on and the stream the
   // transport communicates on (cudaStream_t). Host transports: nullptr.
   virtual void* user_stream() const { return nullptr; }

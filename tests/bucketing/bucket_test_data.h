@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -192,6 +193,36 @@ inline size_t shard_bytes_of(tidal_tensor_list_t list) {
 inline size_t num_buckets(tidal_tensor_list_t list) {
   size_t n = 0;
   EXPECT_EQ(tidal_tensor_list_num_buckets(list, &n), TIDAL_SUCCESS);
+  return n;
+}
+
+// Whether `comm` runs plain buckets direct (tensor_list.h): the local
+// backend with config.direct_buckets on (the default).
+inline bool runs_direct_buckets(tidal_comm_t comm) {
+  const char* backend = "";
+  tidal_comm_backend(comm, &backend);
+  tidal_config_t cfg = TIDAL_CONFIG_INITIALIZER;
+  tidal_comm_get_config(comm, &cfg);
+  return std::string(backend) == "local" && cfg.direct_buckets == 1;
+}
+
+// How many of the list's buckets a bucketed reduce-scatter (gather =
+// false) or all-gather of case `c` runs direct on `comm`: plain buckets
+// (no cast; no pre-scale; an all-gather no post-scale either; not
+// zero-copy) on a backend that runs direct buckets.
+inline size_t expected_direct(tidal_comm_t comm, tidal_tensor_list_t list, const ListCase& c,
+                              bool gather) {
+  if (!runs_direct_buckets(comm) || c.zero_copy || c.pre != 1.0f) return 0;
+  if (gather && c.post != 1.0f) return 0;
+  size_t n = 0, buckets = 0;
+  tidal_tensor_list_num_buckets(list, &buckets);
+  for (size_t b = 0; b < buckets; ++b) {
+    tidal_bucket_info_t info;
+    if (tidal_tensor_list_bucket_info(list, b, &info) == TIDAL_SUCCESS &&
+        info.dtype == info.comm_dtype) {
+      ++n;
+    }
+  }
   return n;
 }
 

@@ -64,15 +64,18 @@ inline void check_bucketed_reduce_scatter(tidal_comm_t comm, const ListCase& c, 
   expect_shard_matches(list, c, shard.data(), want, "bucketed reduce-scatter");
 
   // Deterministic counts: one pack and one collective per bucket, never
-  // one per tensor; an unpack pass only when casting or post-scaling.
+  // one per tensor (no pack for a direct bucket); an unpack pass only when
+  // casting or post-scaling.
   const size_t nb = num_buckets(list);
+  const size_t direct = expected_direct(comm, list, c, /*gather=*/false);
   tidal_bucket_counters_t k;
   ASSERT_EQ(tidal_tensor_list_get_counters(list, &k), TIDAL_SUCCESS);
   EXPECT_LT(nb, counts.size()) << c.name;
   EXPECT_EQ(k.collective_calls, nb) << c.name;
   EXPECT_EQ(k.buckets_launched, nb) << c.name;
+  EXPECT_EQ(k.direct_buckets, direct) << c.name;
   const bool packs = !c.zero_copy || c.pre != 1.0f;
-  EXPECT_EQ(k.pack_calls, packs ? nb : 0u) << c.name;
+  EXPECT_EQ(k.pack_calls, packs ? nb - direct : 0u) << c.name;
   size_t unpacking = 0;
   for (size_t b = 0; b < nb; ++b) {
     tidal_bucket_info_t info;
@@ -81,7 +84,7 @@ inline void check_bucketed_reduce_scatter(tidal_comm_t comm, const ListCase& c, 
   }
   EXPECT_EQ(k.unpack_calls, unpacking) << c.name;
   // Host lists pack on the list's pack worker, overlapping the collectives.
-  EXPECT_EQ(k.overlapped_passes, c.zero_copy || serial ? 0u : nb) << c.name;
+  EXPECT_EQ(k.overlapped_passes, c.zero_copy || serial ? 0u : nb - direct) << c.name;
   EXPECT_EQ(tidal_tensor_list_destroy(list), TIDAL_SUCCESS);
 }
 
@@ -126,10 +129,12 @@ inline void check_bucketed_all_gather(tidal_comm_t comm, const ListCase& c, int 
   tidal_bucket_counters_t k;
   ASSERT_EQ(tidal_tensor_list_get_counters(list, &k), TIDAL_SUCCESS);
   const size_t nb = num_buckets(list);
+  const size_t direct = expected_direct(comm, list, c, /*gather=*/true);
   EXPECT_EQ(k.collective_calls, nb) << c.name;
+  EXPECT_EQ(k.direct_buckets, direct) << c.name;
   // Host lists unpack on the list's pack worker, overlapping the collectives.
-  EXPECT_EQ(k.unpack_calls, c.zero_copy && c.post == 1.0f ? 0u : nb) << c.name;
-  EXPECT_EQ(k.overlapped_passes, c.zero_copy || serial ? 0u : nb) << c.name;
+  EXPECT_EQ(k.unpack_calls, c.zero_copy && c.post == 1.0f ? 0u : nb - direct) << c.name;
+  EXPECT_EQ(k.overlapped_passes, c.zero_copy || serial ? 0u : nb - direct) << c.name;
   EXPECT_EQ(tidal_tensor_list_destroy(list), TIDAL_SUCCESS);
 }
 

@@ -16,6 +16,34 @@ TEST_P(LocalBucketing, BucketedReduceScatterAndAllGatherEqualThePerTensorReferen
   });
 }
 
+// Direct buckets off (config.direct_buckets = 0): every bucket packs, as
+// on a backend whose ranks cannot read each other's memory.
+TEST_P(LocalBucketing, WithDirectBucketsOffEveryBucketPacksAndTheResultsAreTheSame) {
+  tidal_config_t config = TIDAL_CONFIG_INITIALIZER;
+  config.direct_buckets = 0;
+  run_local_ranks(GetParam(), [](tidal_comm_t comm, int) {
+    ASSERT_FALSE(tidal_testing::runs_direct_buckets(comm));
+    tidal_testing::run_bucketed_suite(comm);
+    tidal_testing::check_grad_reducer(comm, tidal_testing::bucketed_cases()[0]);
+  }, &config);
+}
+
+// Rank 0 packs its buckets while the others take theirs direct: each
+// rank's collective reads every peer's input in whatever form it posted.
+TEST_P(LocalBucketing, RanksThatPackAndRanksThatRunDirectReduceAndGatherTogether) {
+  run_local_ranks(GetParam(), [](tidal_comm_t comm, int rank) {
+    tidal_config_t config = TIDAL_CONFIG_INITIALIZER;
+    config.direct_buckets = rank == 0 ? 0 : 1;
+    tidal_comm_t mixed = nullptr;
+    ASSERT_EQ(tidal_comm_split(comm, 0, rank, &config, &mixed), TIDAL_SUCCESS)
+        << tidal_last_error();
+    EXPECT_EQ(tidal_testing::runs_direct_buckets(mixed), rank != 0);
+    tidal_testing::run_bucketed_suite(mixed);
+    tidal_testing::check_grad_reducer(mixed, tidal_testing::bucketed_cases()[0]);
+    EXPECT_EQ(tidal_comm_destroy(mixed), TIDAL_SUCCESS);
+  });
+}
+
 TEST_P(LocalBucketing, Fp8AllGatherEqualsEachRanksOwnEncodeAndDecode) {
   run_local_ranks(GetParam(), [](tidal_comm_t comm, int) {
     tidal_testing::run_fp8_gather_suite(comm);

@@ -56,11 +56,16 @@ TEST(TuneLive, ProfileSweepIsPositiveAndIdenticalOnEveryRank) {
   EXPECT_EQ(progress_calls.load(), 3);  // rank 0 only, once per size
 }
 
-TEST(TuneLive, AloneTimesAreMeasuredOnRequestAndAgreeAcrossRanks) {
+// With direct buckets on (the local default) the reducer packs nothing: the
+// collectives read the gradients in place, so the pack time is 0; with them
+// off it packs every host bucket on the marking thread.
+void check_alone_and_pack_times(int direct_buckets) {
   const std::vector<size_t> sizes = {64 << 10, 1 << 20};
   std::vector<std::vector<double>> queued(2, std::vector<double>(sizes.size(), 0));
   std::vector<std::vector<double>> alone(2, std::vector<double>(sizes.size(), 0));
-  std::vector<std::vector<double>> pack(2, std::vector<double>(sizes.size(), 0));
+  std::vector<std::vector<double>> pack(2, std::vector<double>(sizes.size(), -1));
+  tidal_config_t config = TIDAL_CONFIG_INITIALIZER;
+  config.direct_buckets = direct_buckets;
   run_local_ranks(2, [&](tidal_comm_t comm, int rank) {
     tidal_measure_options_t o = TIDAL_MEASURE_OPTIONS_INITIALIZER;
     o.repetitions = 2;
@@ -70,14 +75,26 @@ TEST(TuneLive, AloneTimesAreMeasuredOnRequestAndAgreeAcrossRanks) {
     ASSERT_EQ(tidal_measure_comm_profile(comm, TIDAL_TUNE_REDUCE_SCATTER, TIDAL_SCHEDULE_UNSET,
                                          sizes.data(), sizes.size(), &o, queued[rank].data()),
               TIDAL_SUCCESS) << tidal_last_error();
-  });
+  }, &config);
   for (size_t i = 0; i < sizes.size(); ++i) {
     EXPECT_GT(alone[0][i], 0);
     EXPECT_EQ(alone[0][i], alone[1][i]);  // the maximum over ranks
     EXPECT_EQ(queued[0][i], queued[1][i]);
-    EXPECT_GT(pack[0][i], 0);  // the reducer packs host buckets on the marking thread
+    if (direct_buckets) {
+      EXPECT_EQ(pack[0][i], 0.0) << "direct buckets pack nothing";
+    } else {
+      EXPECT_GT(pack[0][i], 0) << "the reducer packs host buckets on the marking thread";
+    }
     EXPECT_EQ(pack[0][i], pack[1][i]);
   }
+}
+
+TEST(TuneLive, AloneTimesAreMeasuredOnRequestAndAgreeAcrossRanks) {
+  check_alone_and_pack_times(/*direct_buckets=*/1);
+}
+
+TEST(TuneLive, PackTimesAreMeasuredWhereTheReducerPacks) {
+  check_alone_and_pack_times(/*direct_buckets=*/0);
 }
 
 TEST(TuneLive, BareAllReduceAndAllGatherProfilesMeasure) {

@@ -60,6 +60,7 @@ TEST(Config, InitializerLeavesEveryFieldUnsetSoDefaultsApply) {
   EXPECT_EQ(c.bucket_bytes, size_t(25) << 20);
   EXPECT_EQ(c.first_bucket_bytes, size_t(1) << 20);
   EXPECT_FALSE(c.check_args);
+  EXPECT_TRUE(c.direct_buckets);
 }
 
 TEST(Config, FieldsSetByTheCallerAreKept) {
@@ -69,8 +70,10 @@ TEST(Config, FieldsSetByTheCallerAreKept) {
   user.bucket_bytes = 4096;
   user.topology = "2x2";
   user.check_args = 1;
+  user.direct_buckets = 0;
   tidal::Config c;
   ASSERT_TRUE(tidal::resolve_config(&user, tidal::Config(), &c).ok());
+  EXPECT_FALSE(c.direct_buckets);
   EXPECT_EQ(c.timeout_s, 2.5);
   EXPECT_EQ(c.schedule, TIDAL_SCHEDULE_RING);
   EXPECT_EQ(c.bucket_bytes, 4096u);
@@ -85,8 +88,10 @@ TEST(Config, EnvironmentOverridesTheStruct) {
   ScopedEnv f("TIDAL_FIRST_BUCKET_BYTES", "512K");
   ScopedEnv topo("TIDAL_TOPO", "8x16");
   ScopedEnv chk("TIDAL_CHECK_ARGS", "1");
+  ScopedEnv direct("TIDAL_DIRECT_BUCKETS", "0");
   tidal_config_t user = TIDAL_CONFIG_INITIALIZER;
   user.timeout_s = 1;
+  user.direct_buckets = 1;
   tidal::Config c;
   ASSERT_TRUE(tidal::resolve_config(&user, tidal::Config(), &c).ok());
   EXPECT_EQ(c.timeout_s, 7.0);
@@ -95,6 +100,7 @@ TEST(Config, EnvironmentOverridesTheStruct) {
   EXPECT_EQ(c.first_bucket_bytes, size_t(512) << 10);
   EXPECT_EQ(c.topology, "8x16");
   EXPECT_TRUE(c.check_args);
+  EXPECT_FALSE(c.direct_buckets);
 }
 
 TEST(Config, BucketBytesAutoMeansZeroForTheTuner) {
@@ -108,7 +114,8 @@ TEST(Config, MalformedEnvironmentValuesAreRejectedWithTheirName) {
   const char* cases[][2] = {{"TIDAL_TIMEOUT_S", "soon"},  {"TIDAL_SCHEDULE", "spiral"},
                             {"TIDAL_BUCKET_BYTES", "12Q"}, {"TIDAL_BUCKET_BYTES", "-5"},
                             {"TIDAL_DEBUG", "LOUD"},       {"TIDAL_CHECK_ARGS", "yes"},
-                            {"TIDAL_SCHEDULE_PHASES", "sometimes"}};
+                            {"TIDAL_SCHEDULE_PHASES", "sometimes"},
+                            {"TIDAL_DIRECT_BUCKETS", "on"}};
   for (auto& kv : cases) {
     ScopedEnv e(kv[0], kv[1]);
     tidal::Config c;
@@ -178,6 +185,25 @@ TEST(Config, ParseBytesListSplitsOnCommasAndNamesABadItem) {
   EXPECT_EQ(tidal::parse_bytes_list("1M,x", &sizes).code(), TIDAL_ERR_INVALID_ARGUMENT);
 }
 
+// direct_buckets (0.2.0) sits where an older struct had tail padding: a
+// caller built against an older header (version < 0.2.0) never has those
+// bytes read or written.
+TEST(Config, DirectBucketsIsIgnoredInAStructFromAnOlderHeader) {
+  tidal_config_t older = TIDAL_CONFIG_INITIALIZER;
+  older.version = 100;       // 0.1.0
+  older.direct_buckets = 0;  // stray padding bytes, not a choice
+  tidal::Config c;
+  ASSERT_TRUE(tidal::resolve_config(&older, tidal::Config(), &c).ok());
+  EXPECT_TRUE(c.direct_buckets);
+  older.direct_buckets = 77;
+  ASSERT_TRUE(tidal::export_config(c, &older).ok());
+  EXPECT_EQ(older.direct_buckets, 77);
+  tidal_config_t current = TIDAL_CONFIG_INITIALIZER;
+  current.direct_buckets = 0;
+  ASSERT_TRUE(tidal::resolve_config(&current, tidal::Config(), &c).ok());
+  EXPECT_FALSE(c.direct_buckets);
+}
+
 TEST(Config, TheCommunicatorReportsItsEffectiveConfig) {
   tidal_config_t user = TIDAL_CONFIG_INITIALIZER;
   user.timeout_s = 9;
@@ -187,6 +213,7 @@ TEST(Config, TheCommunicatorReportsItsEffectiveConfig) {
   ASSERT_EQ(tidal_comm_get_config(comm, &out), TIDAL_SUCCESS);
   EXPECT_EQ(out.timeout_s, 9.0);
   EXPECT_EQ(out.schedule, TIDAL_SCHEDULE_NATIVE);
+  EXPECT_EQ(out.direct_buckets, 1);
   tidal_config_t bad;
   std::memset(&bad, 0, sizeof(bad));
   EXPECT_EQ(tidal_comm_get_config(comm, &bad), TIDAL_ERR_INVALID_ARGUMENT);

@@ -16,6 +16,7 @@
 
 #include "lib/core/deadline.h"
 #include "lib/core/status.h"
+#include "lib/transport/buffer_runs.h"
 #include "lib/transport/transport.h"
 
 namespace tidal {
@@ -24,6 +25,8 @@ namespace tidal {
 struct LocalPost {
   const void* send = nullptr;
   void* recv = nullptr;
+  // A reduce-scatter whose input is runs of memory (send is then null).
+  const BufferRuns* send_runs = nullptr;
   CollSignature sig;
   int color = 0;  // split only
   int key = 0;    // split only

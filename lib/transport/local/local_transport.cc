@@ -24,10 +24,12 @@ std::vector<std::unique_ptr<Transport>> LocalTransport::create_group(int size) {
 
 template <typename Body>
 Status LocalTransport::rendezvous(const CollSignature& sig, const void* send, void* recv,
-                                  const Deadline& deadline, Body body) {
+                                  const Deadline& deadline, Body body,
+                                  const BufferRuns* send_runs) {
   LocalPost post;
   post.send = send;
   post.recv = recv;
+  post.send_runs = send_runs;
   post.sig = sig;
   const char* what = coll_kind_name(static_cast<CollKind>(sig.kind));
   TIDAL_RETURN_IF_ERROR(group_->post_and_wait(rank_, post, deadline, what));
@@ -47,23 +49,43 @@ Status LocalTransport::check_signature(const CollSignature&, const Deadline&) {
   return Status();  // every collective compares signatures in rendezvous()
 }
 
+namespace {
+// Reduce through a small rank-private block so in-place layouts are safe:
+// every input element is read before any output element is written.
+constexpr size_t kBlockBytes = 16 << 10;
+// What a padding run reads as (a block never spans more than this).
+alignas(64) const unsigned char kZeros[kBlockBytes] = {};
+}  // namespace
+
+const char* LocalTransport::posted_input(int k, size_t e, size_t esize, size_t max,
+                                         size_t* contiguous) const {
+  const LocalPost& p = group_->post(k);
+  if (!p.send_runs) {
+    *contiguous = max;
+    return static_cast<const char*>(p.send) + e * esize;
+  }
+  const BufferRuns& runs = *p.send_runs;
+  const size_t i = runs.run_at(e);
+  *contiguous = std::min(max, runs.prefix[i + 1] - e);
+  if (!runs.base[i]) return reinterpret_cast<const char*>(kZeros);
+  return static_cast<const char*>(runs.base[i]) + (e - runs.prefix[i]) * esize;
+}
+
 void LocalTransport::reduce_range(size_t begin, size_t count, tidal_dtype_t dtype,
                                   tidal_op_t op, char* const* dst, int ndst) {
   const size_t esize = dtype_size(dtype);
   const int n = size();
-  // Reduce through a small rank-private block so in-place layouts are safe:
-  // every input element is read before any output element is written.
-  constexpr size_t kBlockBytes = 16 << 10;
   const size_t block = std::max<size_t>(1, kBlockBytes / esize);
   alignas(64) unsigned char tmp[kBlockBytes];
   std::vector<const void*> in(static_cast<size_t>(n));
-  for (size_t off = 0; off < count; off += block) {
+  for (size_t off = 0; off < count;) {
+    // A block ends where any rank's input run ends (the same place on
+    // every rank of a bucket: they registered the same tensors).
     size_t len = std::min(block, count - off);
-    for (int k = 0; k < n; ++k) {
-      in[k] = static_cast<const char*>(group_->post(k).send) + (begin + off) * esize;
-    }
+    for (int k = 0; k < n; ++k) in[k] = posted_input(k, begin + off, esize, len, &len);
     reduce_many(tmp, in.data(), n, len, dtype, op);
     for (int d = 0; d < ndst; ++d) std::memcpy(dst[d] + off * esize, tmp, len * esize);
+    off += len;
   }
 }
 
@@ -87,6 +109,53 @@ Status LocalTransport::reduce_scatter(const void* send, void* recv, size_t recvc
   return rendezvous(sig, send, recv, deadline, [&] {
     char* dst = static_cast<char*>(recv);
     reduce_range(static_cast<size_t>(rank_) * recvcount, recvcount, dtype, op, &dst, 1);
+  });
+}
+
+Status LocalTransport::reduce_scatter_runs(const BufferRuns& send, void* recv,
+                                           size_t recvcount, tidal_dtype_t dtype,
+                                           tidal_op_t op, const Deadline& deadline) {
+  if (send.elements() != recvcount * static_cast<size_t>(size())) {
+    return Status(TIDAL_ERR_INVALID_ARGUMENT,
+                  fmt::format("local: reduce-scatter input runs hold {} elements, not {} x {}",
+                              send.elements(), size(), recvcount));
+  }
+  CollSignature sig{static_cast<int32_t>(CollKind::kReduceScatter), dtype, op, 0, recvcount};
+  return rendezvous(
+      sig, nullptr, recv, deadline,
+      [&] {
+        char* dst = static_cast<char*>(recv);
+        reduce_range(static_cast<size_t>(rank_) * recvcount, recvcount, dtype, op, &dst, 1);
+      },
+      &send);
+}
+
+Status LocalTransport::all_gather_runs(const void* send, const BufferRuns& recv, size_t count,
+                                       tidal_dtype_t dtype, const Deadline& deadline) {
+  if (recv.elements() != count * static_cast<size_t>(size())) {
+    return Status(TIDAL_ERR_INVALID_ARGUMENT,
+                  fmt::format("local: all-gather output runs hold {} elements, not {} x {}",
+                              recv.elements(), size(), count));
+  }
+  CollSignature sig{static_cast<int32_t>(CollKind::kAllGather), dtype, 0, 0, count};
+  const size_t esize = dtype_size(dtype);
+  return rendezvous(sig, send, nullptr, deadline, [&] {
+    // Rank k's block lands in elements [k count, (k+1) count) of the runs;
+    // what falls on padding is dropped.
+    for (int k = 0; k < size(); ++k) {
+      const char* src = static_cast<const char*>(group_->post(k).send);
+      size_t e = static_cast<size_t>(k) * count;
+      const size_t end = e + count;
+      for (size_t i = count ? recv.run_at(e) : 0; e < end; ++i) {
+        const size_t len = std::min(end, recv.prefix[i + 1]) - e;
+        if (recv.base[i] && len) {
+          std::memcpy(static_cast<char*>(recv.base[i]) + (e - recv.prefix[i]) * esize, src,
+                      len * esize);
+        }
+        src += len * esize;
+        e += len;
+      }
+    }
   });
 }
 

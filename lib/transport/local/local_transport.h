@@ -30,12 +30,18 @@ class LocalTransport final : public Transport {
     return bytes < kNativePhasesMaxBytes;
   }
   bool folds_on_receive() const override { return true; }
+  bool reads_peer_memory() const override { return true; }
 
   Status all_gather(const void* send, void* recv, size_t count, tidal_dtype_t dtype,
                     const Deadline& deadline, void* stream) override;
   Status reduce_scatter(const void* send, void* recv, size_t recvcount,
                         tidal_dtype_t dtype, tidal_op_t op, const Deadline& deadline,
                         void* stream) override;
+  Status reduce_scatter_runs(const BufferRuns& send, void* recv, size_t recvcount,
+                             tidal_dtype_t dtype, tidal_op_t op,
+                             const Deadline& deadline) override;
+  Status all_gather_runs(const void* send, const BufferRuns& recv, size_t count,
+                         tidal_dtype_t dtype, const Deadline& deadline) override;
   Status all_reduce(const void* send, void* recv, size_t count, tidal_dtype_t dtype,
                     tidal_op_t op, const Deadline& deadline, void* stream) override;
   Status all_to_all(const void* send, void* recv, size_t count, tidal_dtype_t dtype,
@@ -51,13 +57,21 @@ class LocalTransport final : public Transport {
  private:
   // Posts, waits for all ranks, checks that they agree, runs `body`, and
   // waits again so nobody reuses a buffer a peer still reads.
+  // `send_runs`: this rank's input as runs (a reduce-scatter_runs).
   template <typename Body>
   Status rendezvous(const CollSignature& sig, const void* send, void* recv,
-                    const Deadline& deadline, Body body);
+                    const Deadline& deadline, Body body,
+                    const BufferRuns* send_runs = nullptr);
   // Reduces block [begin, begin+count) of every rank's send buffer (offset
-  // in elements) and writes it to each destination in `dst`.
+  // in elements; a buffer or runs, as each rank posted it) and writes it to
+  // each destination in `dst`.
   void reduce_range(size_t begin, size_t count, tidal_dtype_t dtype, tidal_op_t op,
                     char* const* dst, int ndst);
+  // Where rank k's posted input holds element `e` (esize bytes each), and
+  // how many elements from there are contiguous in memory (*contiguous is
+  // capped at `max`). Padding runs read from a block of zeros.
+  const char* posted_input(int k, size_t e, size_t esize, size_t max,
+                           size_t* contiguous) const;
 
   std::shared_ptr<LocalGroup> group_;
   const int rank_;
