@@ -10,6 +10,13 @@
 // collectives.
 // Per bucket size, the variants run interleaved; medians and their ratios
 // are printed by rank 0. Local threads or mpiexec (--backend mpi).
+// --pooled carves the tensors out of one allocation (64-byte aligned), as
+// a framework's caching allocator places them, instead of one allocation
+// each, and runs the flat collectives and the memcpy bound on that same
+// allocation (same pages: on this VM the same code reading the same
+// layout ran 3.4x slower on memory allocated first than on memory
+// allocated later, so comparisons across allocations mislead).
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <vector>
@@ -30,41 +37,61 @@ using Options = tidal_bench::SweepOptions;
 // What one rank holds: its gradients (one buffer per tensor) and the
 // baselines' buffers.
 struct RankData {
-  std::vector<std::vector<float>> tensors, per_tensor_out;
+  std::vector<std::vector<float>> tensors, per_tensor_out;  // tensors: unless pooled
+  std::vector<float> pool;                                   // pooled tensors
+  std::vector<float*> ptr;                                   // tensor t's elements
+  std::vector<size_t> padded;                                // tensor t's padded count
   std::vector<float> flat, flat_shard, copy_dst;
+  // The flat collectives' buffer: `flat`, or, pooled, the pool itself (the
+  // same memory the tensors live in: on a VM the speed of memory depends
+  // on where it was allocated, so the comparison reads the same pages).
+  float* flat_ptr = nullptr;
+  size_t flat_count = 0;
   std::vector<size_t> counts;
   size_t total = 0;
 };
 
 size_t round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
 
-void setup(const Options& o, int rank, int size, RankData* d) {
+void setup(const Options& o, bool pooled, int rank, int size, RankData* d) {
   tidal_bench::DiTConfig model;
   tidal_bench::dit_by_name(o.model, &model);
   d->counts = tidal_bench::dit_counts(model);
+  const float value = static_cast<float>(1 + rank % 3);
+  size_t pool_count = 0;
   for (size_t c : d->counts) {
     // Per-tensor collectives need counts divisible by the rank count: pad
     // the rare tensor that is not (DiT's sizes are multiples of 32).
     const size_t padded = round_up(c, static_cast<size_t>(size));
-    d->tensors.emplace_back(padded, static_cast<float>(1 + rank % 3));
+    d->padded.push_back(padded);
+    if (!pooled) d->tensors.emplace_back(padded, value);
     d->per_tensor_out.emplace_back(padded / size, 0.0f);
     d->total += padded;
+    pool_count += round_up(padded, 16);
   }
-  d->flat.assign(round_up(d->total, static_cast<size_t>(size)), 1.0f);
-  d->flat_shard.assign(d->flat.size() / size, 0.0f);
-  d->copy_dst.assign(d->flat.size(), 0.0f);
+  if (pooled) d->pool.assign(round_up(pool_count + 16, 16 * static_cast<size_t>(size)), value);
+  float* at = d->pool.data();
+  if (pooled) at += (16 - reinterpret_cast<uintptr_t>(at) / sizeof(float) % 16) % 16;
+  for (size_t t = 0; t < d->counts.size(); ++t) {
+    d->ptr.push_back(pooled ? at : d->tensors[t].data());
+    if (pooled) at += round_up(d->padded[t], 16);
+  }
+  if (!pooled) d->flat.assign(round_up(d->total, static_cast<size_t>(size)), 1.0f);
+  d->flat_ptr = pooled ? d->pool.data() : d->flat.data();
+  d->flat_count = pooled ? d->pool.size() : d->flat.size();
+  d->flat_shard.assign(d->flat_count / size, 0.0f);
+  d->copy_dst.assign(d->flat_count, 0.0f);
 }
 
 void per_tensor(tidal_comm_t comm, RankData& d, bool reduce_scatter, int size) {
-  std::vector<tidal_request_t> reqs(d.tensors.size());
-  for (size_t t = 0; t < d.tensors.size(); ++t) {
-    const size_t n = d.tensors[t].size() / size;
+  std::vector<tidal_request_t> reqs(d.ptr.size());
+  for (size_t t = 0; t < d.ptr.size(); ++t) {
+    const size_t n = d.padded[t] / size;
     if (reduce_scatter) {
-      tidal_reduce_scatter(d.tensors[t].data(), d.per_tensor_out[t].data(), n, TIDAL_F32,
-                           TIDAL_SUM, comm, &reqs[t]);
+      tidal_reduce_scatter(d.ptr[t], d.per_tensor_out[t].data(), n, TIDAL_F32, TIDAL_SUM, comm,
+                           &reqs[t]);
     } else {
-      tidal_all_gather(d.per_tensor_out[t].data(), d.tensors[t].data(), n, TIDAL_F32, comm,
-                       &reqs[t]);
+      tidal_all_gather(d.per_tensor_out[t].data(), d.ptr[t], n, TIDAL_F32, comm, &reqs[t]);
     }
   }
   tidal_wait_all(reqs.size(), reqs.data());
@@ -73,8 +100,7 @@ void per_tensor(tidal_comm_t comm, RankData& d, bool reduce_scatter, int size) {
 
 tidal_tensor_list_t make_list(tidal_comm_t comm, RankData& d, double mib, int zero_copy) {
   std::vector<tidal_tensor_desc_t> descs;
-  for (size_t t = 0; t < d.tensors.size(); ++t)
-    descs.push_back({d.tensors[t].data(), d.counts[t], TIDAL_F32});
+  for (size_t t = 0; t < d.ptr.size(); ++t) descs.push_back({d.ptr[t], d.counts[t], TIDAL_F32});
   tidal_bucket_options_t bo = TIDAL_BUCKET_OPTIONS_INITIALIZER;
   bo.bucket_bytes = static_cast<size_t>(mib * (1 << 20));
   bo.first_bucket_bytes = 0;  // every bucket the swept size
@@ -85,10 +111,10 @@ tidal_tensor_list_t make_list(tidal_comm_t comm, RankData& d, double mib, int ze
     return nullptr;
   }
   if (zero_copy) {  // the gradients live in the buckets: write them there
-    for (size_t t = 0; t < d.tensors.size(); ++t) {
+    for (size_t t = 0; t < d.ptr.size(); ++t) {
       void* p = nullptr;
       tidal_tensor_list_data(list, t, &p);
-      std::memcpy(p, d.tensors[t].data(), d.counts[t] * 4);
+      std::memcpy(p, d.ptr[t], d.counts[t] * 4);
     }
   }
   return list;
@@ -120,7 +146,7 @@ void sweep_one_size(tidal_comm_t comm, tidal_comm_t packing, int rank, int size,
   tidal_tensor_list_shard_bytes(list, &shard_bytes);
   tidal_tensor_list_num_buckets(list, &nb);
   std::vector<unsigned char> shard(shard_bytes);
-  const size_t n = d.flat.size() / size;
+  const size_t n = d.flat_count / size;
   // The copying path with its packs/unpacks on the progress thread,
   // between the collectives (no overlap): what the pack worker is worth.
   tidal_bucketed_options_t serial = TIDAL_BUCKETED_OPTIONS_INITIALIZER;
@@ -129,10 +155,10 @@ void sweep_one_size(tidal_comm_t comm, tidal_comm_t packing, int rank, int size,
   for (int r = 0; r <= o.reps; ++r) {  // round 0 warms up
     auto add = [&](const char* v, double t) { if (r > 0) s.add(v, t); };
     add("memcpy bound", timed_max(comm, [&] {
-      std::memcpy(d.copy_dst.data(), d.flat.data(), d.flat.size() * 4);
+      std::memcpy(d.copy_dst.data(), d.flat_ptr, d.flat_count * 4);
     }));
     add("RS flat", timed_max(comm, [&] {
-      tidal_reduce_scatter(d.flat.data(), d.flat_shard.data(), n, TIDAL_F32, TIDAL_SUM, comm, nullptr);
+      tidal_reduce_scatter(d.flat_ptr, d.flat_shard.data(), n, TIDAL_F32, TIDAL_SUM, comm, nullptr);
     }));
     add("RS per-tensor", timed_max(comm, [&] { per_tensor(comm, d, true, size); }));
     add("RS bucketed", timed_max(comm, [&] {
@@ -150,7 +176,7 @@ void sweep_one_size(tidal_comm_t comm, tidal_comm_t packing, int rank, int size,
       tidal_bucketed_reduce_scatter(zc, shard.data(), TIDAL_SUM, nullptr, nullptr);
     }));
     add("AG flat", timed_max(comm, [&] {
-      tidal_all_gather(d.flat_shard.data(), d.flat.data(), n, TIDAL_F32, comm, nullptr);
+      tidal_all_gather(d.flat_shard.data(), d.flat_ptr, n, TIDAL_F32, comm, nullptr);
     }));
     add("AG per-tensor", timed_max(comm, [&] { per_tensor(comm, d, false, size); }));
     add("AG bucketed", timed_max(comm, [&] {
@@ -199,16 +225,19 @@ void sweep_one_size(tidal_comm_t comm, tidal_comm_t packing, int rank, int size,
 int main(int argc, char** argv) {
   CLI::App app{"tidal-bench-bucketed: bucketed RS/AG vs flat vs per-tensor"};
   Options o;
+  bool pooled = false;
   tidal_bench::add_sweep_options(app, &o);
+  app.add_flag("--pooled", pooled, "carve the tensors out of one allocation");
   CLI11_PARSE(app, argc, argv);
   tidal_bench::DiTConfig model;
   if (!tidal_bench::sweep_model(o, &model)) return 2;
   return tidal_bench::run_on_ranks(o.backend, o.ranks, argc, argv, [&](tidal_comm_t comm, int rank, int size) {
     RankData d;
-    setup(o, rank, size, &d);
+    setup(o, pooled, rank, size, &d);
     if (rank == 0) {
-      std::printf("%s: %zu tensors, %.1f MB f32 per rank, %d ranks (%s), %d rounds\n",
-                  model.name, d.counts.size(), d.total * 4 / 1e6, size, o.backend.c_str(), o.reps);
+      std::printf("%s: %zu tensors%s, %.1f MB f32 per rank, %d ranks (%s), %d rounds\n",
+                  model.name, d.counts.size(), pooled ? " (pooled)" : "", d.total * 4 / 1e6,
+                  size, o.backend.c_str(), o.reps);
     }
     tidal_comm_t packing = packing_comm(comm, rank);
     for (double mib : o.bucket_mib) sweep_one_size(comm, packing, rank, size, o, d, mib);

@@ -18,6 +18,7 @@
 // three.
 #include <chrono>
 #include <cstdio>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -190,11 +191,16 @@ void report(const Setup& st, const Samples& s, const Options& o, const char* mod
   const double one = s.median_of("one bucket alone");
   const double ov = s.median_of("grad reducer (overlapped)");
   const double after = s.median_of("reduce after backward");
+  // Direct buckets (local threads) are never packed: the reduce-scatter
+  // reads the gradients in place.
+  const std::string packing =
+      k.direct_buckets == k.buckets_launched ? std::string("direct buckets, no packs")
+      : k.direct_buckets ? std::string("some buckets direct, the rest packed on the ") + o.pack + " thread"
+                         : std::string("packed on the ") + o.pack + " thread";
   std::printf("%s, %zu tensors, %.1f MB, %zu buckets of <= %zu MiB; backward pace %.1f ms "
-              "(sleeping, marked per %s, packed on the %s thread); all buckets' RS alone "
-              "%.1f ms\n",
+              "(sleeping, marked per %s, %s); all buckets' RS alone %.1f ms\n",
               model, st.counts.size(), st.total * 4 / 1e6, st.buckets, o.bucket_mib,
-              backward_s * 1e3, o.ready.c_str(), o.pack.c_str(), t_comm * 1e3);
+              backward_s * 1e3, o.ready.c_str(), packing.c_str(), t_comm * 1e3);
   std::printf("  one (largest) bucket, %.2f MiB: measured %.2f ms (spread %.0f%%); its share "
               "of all buckets' time %.2f ms; the last-launched bucket is %.2f MiB\n",
               st.largest * 4 / 1048576.0, one * 1e3, 100 * s.spread_of("one bucket alone"), share * 1e3,
@@ -221,9 +227,10 @@ void report(const Setup& st, const Samples& s, const Options& o, const char* mod
   std::printf("  ideal reducer with this plan (serial channel at the measured one-bucket "
               "rate, zero overhead): %.2f ms exposed; measured / ideal = %.2f\n",
               ideal * 1e3, ov_last / ideal);
-  std::printf("  reducer counters: %llu buckets, %llu collectives, %.1f ms packing, %.1f ms "
-              "waiting over %llu steps\n",
+  std::printf("  reducer counters: %llu buckets (%llu direct), %llu collectives, %.1f ms "
+              "packing, %.1f ms waiting over %llu steps\n",
               static_cast<unsigned long long>(k.buckets_launched),
+              static_cast<unsigned long long>(k.direct_buckets),
               static_cast<unsigned long long>(k.collective_calls), k.pack_ns / 1e6,
               k.wait_ns / 1e6, static_cast<unsigned long long>(k.steps));
 }
