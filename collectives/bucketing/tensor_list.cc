@@ -342,6 +342,12 @@ Status TensorList::queue_all_reduce(size_t b, void* shard, tidal_op_t op,
   if (fp8(b)) return check_reducible();
   const Bucket& bk = plan_.buckets[b];
   const tidal_dtype_t comm = plan_.comm_dtype(bk), storage = plan_.storage_dtype(bk);
+  if (direct(b, CollKind::kAllReduce, scales, schedule)) {  // in place on the tensors
+    *last = queue_direct(b, CollKind::kAllReduce, nullptr,
+                         static_cast<char*>(shard) + bk.shard_offset, op, c);
+    note_queued(*last);
+    return Status();
+  }
   if (!packed) queue_pack(b, scales.pre, c);
   CollectiveCall call{CollKind::kAllReduce, bucket_ptr(b), bucket_ptr(b), bk.count, comm, op, 0};
   TIDAL_RETURN_IF_ERROR(queue_coll(call, schedule, bk.count * dtype_size(comm), last, c));

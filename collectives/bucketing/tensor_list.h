@@ -19,8 +19,9 @@
 // each other's memory (local threads) a plain bucket — no cast, no scale a
 // pass would apply, not zero-copy or FP8 — takes part in its native
 // reduce-scatter as runs of memory where its tensors live (padding reads as
-// zeros), and its all-gather writes the tensors directly: no pack, no
-// unpack, one pass over the bytes fewer. config.direct_buckets = 0 turns
+// zeros), its all-gather writes the tensors directly and its all-reduce
+// (ZeRO-1) runs on them in place: no pack, no unpack, one pass over the
+// bytes fewer. config.direct_buckets = 0 turns
 // it off. Peers may post either form, so ranks need not agree on it.
 //
 // Whole-list calls on host memory run their packs (reduce-scatter) or
@@ -101,8 +102,8 @@ class TensorList {
                           int schedule, RequestPtr* last, BucketCounters* counters,
                           bool packed = false);
 
-  // True when bucket b's collective of `kind` (reduce-scatter or
-  // all-gather) with `scales` and `schedule` runs direct (see above).
+  // True when bucket b's collective of `kind` (reduce-scatter, all-gather
+  // or all-reduce) with `scales` and `schedule` runs direct (see above).
   bool direct(size_t b, CollKind kind, const BucketScales& scales, int schedule);
 
   // Packing on the calling thread instead of the progress thread: possible
@@ -162,8 +163,9 @@ class TensorList {
   };
   void build_direct_runs(size_t b);
   // Queues bucket b's native collective of `kind` on its runs: a
-  // reduce-scatter from the tensors into `recv`, or an all-gather of
-  // `send` into the tensors.
+  // reduce-scatter from the tensors into `recv`, an all-gather of `send`
+  // into the tensors, or an all-reduce of the tensors in place that then
+  // copies this rank's block into `recv` (the shard).
   RequestPtr queue_direct(size_t b, CollKind kind, const void* send, void* recv, tidal_op_t op,
                           BucketCounters* c);
 

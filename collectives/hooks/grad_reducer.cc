@@ -114,11 +114,12 @@ Status GradReducer::mark_ready(size_t tensor) {
 void GradReducer::start_step_locked() {
   step_started_ = true;
   pack_now_ = sync_ && options_.pack_on_marking_thread && list_.can_pack_now() && list_.idle();
-  // Which buckets' reduce-scatters read the tensors in place this step.
+  // Which buckets' collectives run on the tensors in place this step.
   const size_t n = list_.plan().buckets.size();
   direct_.assign(n, 0);
-  for (size_t b = 0; b < n && pack_now_ && !options_.all_reduce; ++b) {
-    direct_[b] = list_.direct(b, CollKind::kReduceScatter, options_.scales, options_.schedule);
+  const CollKind kind = options_.all_reduce ? CollKind::kAllReduce : CollKind::kReduceScatter;
+  for (size_t b = 0; b < n && pack_now_; ++b) {
+    direct_[b] = list_.direct(b, kind, options_.scales, options_.schedule);
   }
 }
 

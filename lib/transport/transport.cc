@@ -62,6 +62,13 @@ Status Transport::all_gather_runs(const void*, const BufferRuns&, size_t, tidal_
                             "(Transport::reads_peer_memory is false)", name()));
 }
 
+Status Transport::all_reduce_runs(const BufferRuns&, size_t, tidal_dtype_t, tidal_op_t,
+                                  const Deadline&) {
+  return Status(TIDAL_ERR_UNSUPPORTED,
+                fmt::format("{}: an all-reduce cannot run in place on runs of memory "
+                            "(Transport::reads_peer_memory is false)", name()));
+}
+
 Status Transport::check_signature(const CollSignature& sig, const Deadline& deadline) {
   std::vector<CollSignature> all(static_cast<size_t>(size()));
   TIDAL_RETURN_IF_ERROR(all_gather(&sig, all.data(), sizeof(sig), TIDAL_U8,

@@ -105,7 +105,7 @@ class Transport {
   // memory where its tensors live (BufferRuns) — no pack pass before a
   // reduce-scatter, no unpack pass after an all-gather.
   virtual bool reads_peer_memory() const { return false; }
-  // The native reduce-scatter and all-gather with one side given as runs
+  // The native reduce-scatter, all-gather and all-reduce with a side given as runs
   // (same signature, rendezvous and results as reduce_scatter/all_gather;
   // peers may post either form). Only where reads_peer_memory();
   // elsewhere TIDAL_ERR_UNSUPPORTED.
@@ -114,6 +114,9 @@ class Transport {
                                      const Deadline& deadline);
   virtual Status all_gather_runs(const void* send, const BufferRuns& recv, size_t count,
                                  tidal_dtype_t dtype, const Deadline& deadline);
+  // The native all-reduce of `count` elements in place on runs.
+  virtual Status all_reduce_runs(const BufferRuns& data, size_t count, tidal_dtype_t dtype,
+                                 tidal_op_t op, const Deadline& deadline);
   // CUDA transports: the stream the user computes on and the stream the
   // transport communicates on (cudaStream_t). Host transports: nullptr.
   virtual void* user_stream() const { return nullptr; }

@@ -25,6 +25,7 @@ TEST_P(LocalBucketing, WithDirectBucketsOffEveryBucketPacksAndTheResultsAreTheSa
     ASSERT_FALSE(tidal_testing::runs_direct_buckets(comm));
     tidal_testing::run_bucketed_suite(comm);
     tidal_testing::check_grad_reducer(comm, tidal_testing::bucketed_cases()[0]);
+    tidal_testing::check_zero1(comm, {"zero1-f32", TIDAL_F32, -1});
   }, &config);
 }
 
@@ -40,6 +41,7 @@ TEST_P(LocalBucketing, RanksThatPackAndRanksThatRunDirectReduceAndGatherTogether
     EXPECT_EQ(tidal_testing::runs_direct_buckets(mixed), rank != 0);
     tidal_testing::run_bucketed_suite(mixed);
     tidal_testing::check_grad_reducer(mixed, tidal_testing::bucketed_cases()[0]);
+    tidal_testing::check_zero1(mixed, {"zero1-f32", TIDAL_F32, -1});
     EXPECT_EQ(tidal_comm_destroy(mixed), TIDAL_SUCCESS);
   });
 }

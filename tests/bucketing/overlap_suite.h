@@ -214,6 +214,13 @@ inline void check_zero1(tidal_comm_t comm, const ListCase& c) {
   size_t bytes = 0;
   tidal_grad_reducer_shard(r, &shard, &bytes);
   expect_shard_matches(list, c, shard, want, "ZeRO-1 shard");
+  // A direct bucket (no scale, no cast) is all-reduced in place on the
+  // gradients: no pack. The rule is the all-gather's (nothing scaled).
+  const size_t direct = expected_direct(comm, list, c, /*gather=*/true);
+  tidal_bucket_counters_t k;
+  ASSERT_EQ(tidal_grad_reducer_get_counters(r, &k), TIDAL_SUCCESS);
+  EXPECT_EQ(k.direct_buckets, direct) << c.name;
+  EXPECT_EQ(k.pack_calls, num_buckets(list) - direct) << c.name;
   tidal_grad_reducer_destroy(r);
   tidal_tensor_list_destroy(list);
 }

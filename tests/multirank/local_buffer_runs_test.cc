@@ -1,6 +1,7 @@
 // The local transport's collectives on runs of memory (BufferRuns): a
 // reduce-scatter that reads each rank's input from scattered runs (padding
-// as zeros), an all-gather that writes into them (padding dropped), ranks
+// as zeros), an all-gather that writes into them (padding dropped), an
+// all-reduce in place on them, ranks
 // that post different forms or cut their runs in different places, and
 // the errors. Also what the schedule entry promises before queuing
 // (queues_natively), which decides when a bucket may run direct.
@@ -137,6 +138,49 @@ TEST(LocalBufferRuns, AllGatherWritesRunsAndDropsPadding) {
   });
 }
 
+TEST(LocalBufferRuns, AllReduceRunsInPlaceWithAPlainRankAmongThem) {
+  const int n = 3;
+  const size_t count = 20001;  // not a multiple of the ranks: parts of 6667
+  const std::vector<size_t> lengths = {5, 4096, 100, 7000, 3000, 800, 5000};  // padding at 2, 5
+  run_group(n, [&](Transport& t, int rank) {
+    Runs r = cut(lengths, true);
+    ASSERT_EQ(r.view().elements(), count);
+    auto want = [&](size_t e) {
+      if (is_padding(r, e)) return 0.0f;
+      float sum = 0;
+      for (int k = 0; k < n; ++k) sum += input_value(k, e);
+      return sum;
+    };
+    if (rank == 1) {  // a plain in-place all-reduce of the same logical buffer
+      std::vector<float> flat(count);
+      for (size_t e = 0; e < count; ++e) flat[e] = is_padding(r, e) ? 0.0f : input_value(rank, e);
+      Status s = t.all_reduce(flat.data(), flat.data(), count, TIDAL_F32, TIDAL_SUM,
+                              Deadline::never(), nullptr);
+      ASSERT_TRUE(s.ok()) << s.message();
+      for (size_t e = 0; e < count; ++e) {
+        if (flat[e] != want(e)) {
+          ADD_FAILURE() << "plain rank, element " << e;
+          return;
+        }
+      }
+      return;
+    }
+    fill(&r, rank);
+    Status s = t.all_reduce_runs(r.view(), count, TIDAL_F32, TIDAL_SUM, Deadline::never());
+    ASSERT_TRUE(s.ok()) << s.message();
+    for (size_t i = 0; i < r.base.size(); ++i) {
+      if (!r.base[i]) continue;
+      const float* p = static_cast<const float*>(r.base[i]);
+      for (size_t e = r.prefix[i]; e < r.prefix[i + 1]; ++e) {
+        if (p[e - r.prefix[i]] != want(e)) {
+          ADD_FAILURE() << "rank " << rank << " element " << e;
+          return;
+        }
+      }
+    }
+  });
+}
+
 TEST(LocalBufferRuns, RunsThatDoNotCoverTheBufferAreRefusedBeforeTheRendezvous) {
   run_group(2, [&](Transport& t, int) {
     Runs r = cut({10, 5}, false);
@@ -146,6 +190,9 @@ TEST(LocalBufferRuns, RunsThatDoNotCoverTheBufferAreRefusedBeforeTheRendezvous) 
     EXPECT_NE(s.message().find("15 elements, not 2 x 8"), std::string::npos) << s.message();
     s = t.all_gather_runs(out, r.view(), 4, TIDAL_F32, Deadline::never());
     EXPECT_EQ(s.code(), TIDAL_ERR_INVALID_ARGUMENT);
+    s = t.all_reduce_runs(r.view(), 16, TIDAL_F32, TIDAL_SUM, Deadline::never());
+    EXPECT_EQ(s.code(), TIDAL_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(s.message().find("15 elements, not 16"), std::string::npos) << s.message();
     // The group is still usable: nothing was posted.
     float in[2] = {1, 2}, got[4] = {};
     ASSERT_TRUE(t.all_gather(in, got, 2, TIDAL_F32, Deadline::never(), nullptr).ok());
@@ -174,6 +221,8 @@ TEST(LocalBufferRuns, ABackendThatDoesNotReadPeerMemoryRefusesRuns) {
   EXPECT_EQ(s.code(), TIDAL_ERR_UNSUPPORTED);
   EXPECT_NE(s.message().find("reads_peer_memory"), std::string::npos) << s.message();
   s = t.all_gather_runs(out, r.view(), 4, TIDAL_F32, Deadline::never());
+  EXPECT_EQ(s.code(), TIDAL_ERR_UNSUPPORTED);
+  s = t.all_reduce_runs(r.view(), 4, TIDAL_F32, TIDAL_SUM, Deadline::never());
   EXPECT_EQ(s.code(), TIDAL_ERR_UNSUPPORTED);
 }
 

@@ -25,8 +25,10 @@ namespace tidal {
 struct LocalPost {
   const void* send = nullptr;
   void* recv = nullptr;
-  // A reduce-scatter whose input is runs of memory (send is then null).
+  // A collective whose input (output) is runs of memory: send (recv) is
+  // then null.
   const BufferRuns* send_runs = nullptr;
+  const BufferRuns* recv_runs = nullptr;
   CollSignature sig;
   int color = 0;  // split only
   int key = 0;    // split only

@@ -25,11 +25,12 @@ std::vector<std::unique_ptr<Transport>> LocalTransport::create_group(int size) {
 template <typename Body>
 Status LocalTransport::rendezvous(const CollSignature& sig, const void* send, void* recv,
                                   const Deadline& deadline, Body body,
-                                  const BufferRuns* send_runs) {
+                                  const BufferRuns* send_runs, const BufferRuns* recv_runs) {
   LocalPost post;
   post.send = send;
   post.recv = recv;
   post.send_runs = send_runs;
+  post.recv_runs = recv_runs;
   post.sig = sig;
   const char* what = coll_kind_name(static_cast<CollKind>(sig.kind));
   TIDAL_RETURN_IF_ERROR(group_->post_and_wait(rank_, post, deadline, what));
@@ -71,20 +72,46 @@ const char* LocalTransport::posted_input(int k, size_t e, size_t esize, size_t m
   return static_cast<const char*>(runs.base[i]) + (e - runs.prefix[i]) * esize;
 }
 
+char* LocalTransport::output_at(const ReduceOutput& out, size_t e, size_t esize, size_t max,
+                                size_t* contiguous) {
+  if (!out.runs) {
+    *contiguous = max;
+    return out.base + (e - out.first) * esize;
+  }
+  const BufferRuns& runs = *out.runs;
+  const size_t i = runs.run_at(e);
+  *contiguous = std::min(max, runs.prefix[i + 1] - e);
+  if (!runs.base[i]) return nullptr;
+  return static_cast<char*>(runs.base[i]) + (e - runs.prefix[i]) * esize;
+}
+
+LocalTransport::ReduceOutput LocalTransport::posted_output(int k) const {
+  const LocalPost& p = group_->post(k);
+  ReduceOutput out;
+  out.base = static_cast<char*>(p.recv);
+  out.runs = p.recv_runs;
+  return out;
+}
+
 void LocalTransport::reduce_range(size_t begin, size_t count, tidal_dtype_t dtype,
-                                  tidal_op_t op, char* const* dst, int ndst) {
+                                  tidal_op_t op, const ReduceOutput* out, int nout) {
   const size_t esize = dtype_size(dtype);
   const int n = size();
   const size_t block = std::max<size_t>(1, kBlockBytes / esize);
   alignas(64) unsigned char tmp[kBlockBytes];
   std::vector<const void*> in(static_cast<size_t>(n));
+  std::vector<char*> dst(static_cast<size_t>(nout));
   for (size_t off = 0; off < count;) {
-    // A block ends where any rank's input run ends (the same place on
-    // every rank of a bucket: they registered the same tensors).
+    // A block ends where any rank's input or output run ends (the same
+    // place on every rank of a bucket: they registered the same tensors).
+    const size_t e = begin + off;
     size_t len = std::min(block, count - off);
-    for (int k = 0; k < n; ++k) in[k] = posted_input(k, begin + off, esize, len, &len);
+    for (int k = 0; k < n; ++k) in[k] = posted_input(k, e, esize, len, &len);
+    for (int d = 0; d < nout; ++d) dst[d] = output_at(out[d], e, esize, len, &len);
     reduce_many(tmp, in.data(), n, len, dtype, op);
-    for (int d = 0; d < ndst; ++d) std::memcpy(dst[d] + off * esize, tmp, len * esize);
+    for (int d = 0; d < nout; ++d) {
+      if (dst[d]) std::memcpy(dst[d], tmp, len * esize);
+    }
     off += len;
   }
 }
@@ -107,8 +134,11 @@ Status LocalTransport::reduce_scatter(const void* send, void* recv, size_t recvc
                                       const Deadline& deadline, void*) {
   CollSignature sig{static_cast<int32_t>(CollKind::kReduceScatter), dtype, op, 0, recvcount};
   return rendezvous(sig, send, recv, deadline, [&] {
-    char* dst = static_cast<char*>(recv);
-    reduce_range(static_cast<size_t>(rank_) * recvcount, recvcount, dtype, op, &dst, 1);
+    const size_t begin = static_cast<size_t>(rank_) * recvcount;
+    ReduceOutput out;
+    out.base = static_cast<char*>(recv);
+    out.first = begin;
+    reduce_range(begin, recvcount, dtype, op, &out, 1);
   });
 }
 
@@ -124,8 +154,11 @@ Status LocalTransport::reduce_scatter_runs(const BufferRuns& send, void* recv,
   return rendezvous(
       sig, nullptr, recv, deadline,
       [&] {
-        char* dst = static_cast<char*>(recv);
-        reduce_range(static_cast<size_t>(rank_) * recvcount, recvcount, dtype, op, &dst, 1);
+        const size_t begin = static_cast<size_t>(rank_) * recvcount;
+        ReduceOutput out;
+        out.base = static_cast<char*>(recv);
+        out.first = begin;
+        reduce_range(begin, recvcount, dtype, op, &out, 1);
       },
       &send);
 }
@@ -159,24 +192,38 @@ Status LocalTransport::all_gather_runs(const void* send, const BufferRuns& recv,
   });
 }
 
+void LocalTransport::all_reduce_part(size_t count, tidal_dtype_t dtype, tidal_op_t op) {
+  // Rank r owns part r of the vector: reduces it and writes it to all.
+  const int n = size();
+  const size_t base = count / n, extra = count % n;
+  const size_t r = static_cast<size_t>(rank_);
+  const size_t begin = r * base + std::min(r, extra);
+  const size_t len = base + (r < extra ? 1 : 0);
+  std::vector<ReduceOutput> out(static_cast<size_t>(n));
+  for (int k = 0; k < n; ++k) out[k] = posted_output(k);
+  reduce_range(begin, len, dtype, op, out.data(), n);
+}
+
 Status LocalTransport::all_reduce(const void* send, void* recv, size_t count,
                                   tidal_dtype_t dtype, tidal_op_t op,
                                   const Deadline& deadline, void*) {
   CollSignature sig{static_cast<int32_t>(CollKind::kAllReduce), dtype, op, 0, count};
-  return rendezvous(sig, send, recv, deadline, [&] {
-    // Rank r owns part r of the vector: reduces it and writes it to all.
-    const int n = size();
-    const size_t base = count / n, extra = count % n;
-    const size_t r = static_cast<size_t>(rank_);
-    size_t begin = r * base + std::min(r, extra);
-    size_t len = base + (r < extra ? 1 : 0);
-    const size_t esize = dtype_size(dtype);
-    std::vector<char*> dst(static_cast<size_t>(n));
-    for (int k = 0; k < n; ++k) {
-      dst[k] = static_cast<char*>(group_->post(k).recv) + begin * esize;
-    }
-    reduce_range(begin, len, dtype, op, dst.data(), n);
-  });
+  return rendezvous(sig, send, recv, deadline, [&] { all_reduce_part(count, dtype, op); });
+}
+
+Status LocalTransport::all_reduce_runs(const BufferRuns& data, size_t count,
+                                       tidal_dtype_t dtype, tidal_op_t op,
+                                       const Deadline& deadline) {
+  if (data.elements() != count) {
+    return Status(TIDAL_ERR_INVALID_ARGUMENT,
+                  fmt::format("local: all-reduce runs hold {} elements, not {}",
+                              data.elements(), count));
+  }
+  // In place is safe: rank r reads and writes only part r of every
+  // rank's runs, each block read before it is written.
+  CollSignature sig{static_cast<int32_t>(CollKind::kAllReduce), dtype, op, 0, count};
+  return rendezvous(
+      sig, nullptr, nullptr, deadline, [&] { all_reduce_part(count, dtype, op); }, &data, &data);
 }
 
 Status LocalTransport::all_to_all(const void* send, void* recv, size_t count,

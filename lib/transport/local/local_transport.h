@@ -42,6 +42,8 @@ class LocalTransport final : public Transport {
                              const Deadline& deadline) override;
   Status all_gather_runs(const void* send, const BufferRuns& recv, size_t count,
                          tidal_dtype_t dtype, const Deadline& deadline) override;
+  Status all_reduce_runs(const BufferRuns& data, size_t count, tidal_dtype_t dtype,
+                         tidal_op_t op, const Deadline& deadline) override;
   Status all_reduce(const void* send, void* recv, size_t count, tidal_dtype_t dtype,
                     tidal_op_t op, const Deadline& deadline, void* stream) override;
   Status all_to_all(const void* send, void* recv, size_t count, tidal_dtype_t dtype,
@@ -57,16 +59,33 @@ class LocalTransport final : public Transport {
  private:
   // Posts, waits for all ranks, checks that they agree, runs `body`, and
   // waits again so nobody reuses a buffer a peer still reads.
-  // `send_runs`: this rank's input as runs (a reduce-scatter_runs).
+  // `send_runs` / `recv_runs`: this rank's input / output as runs.
   template <typename Body>
   Status rendezvous(const CollSignature& sig, const void* send, void* recv,
                     const Deadline& deadline, Body body,
-                    const BufferRuns* send_runs = nullptr);
+                    const BufferRuns* send_runs = nullptr,
+                    const BufferRuns* recv_runs = nullptr);
+  // Where reduce_range writes: a plain buffer holding element `first` of
+  // the logical buffer at `base`, or runs (padding is not written).
+  struct ReduceOutput {
+    char* base = nullptr;
+    size_t first = 0;
+    const BufferRuns* runs = nullptr;
+  };
+  // This rank's part of an all-reduce of `count` elements (after the
+  // rendezvous): reduced from every rank's input, written to every output.
+  void all_reduce_part(size_t count, tidal_dtype_t dtype, tidal_op_t op);
+  // The output of rank k's posted all-reduce (its recv or recv_runs).
+  ReduceOutput posted_output(int k) const;
+  // Where `out` holds element e, and how many elements from there are
+  // contiguous (capped at `max`); nullptr for padding (not written).
+  static char* output_at(const ReduceOutput& out, size_t e, size_t esize, size_t max,
+                         size_t* contiguous);
   // Reduces block [begin, begin+count) of every rank's send buffer (offset
   // in elements; a buffer or runs, as each rank posted it) and writes it to
-  // each destination in `dst`.
+  // each of the `nout` outputs.
   void reduce_range(size_t begin, size_t count, tidal_dtype_t dtype, tidal_op_t op,
-                    char* const* dst, int ndst);
+                    const ReduceOutput* out, int nout);
   // Where rank k's posted input holds element `e` (esize bytes each), and
   // how many elements from there are contiguous in memory (*contiguous is
   // capped at `max`). Padding runs read from a block of zeros.
