@@ -1,7 +1,7 @@
 #include "collectives/bucketing/bucket_storage.h"
 
+#include <cstdint>
 #include <cstdlib>
-#include <cstring>
 
 #include <fmt/format.h>
 
@@ -21,12 +21,21 @@ Status alloc_bucket_storage(bool device, size_t bytes, void** out) {
     return Status(TIDAL_ERR_UNSUPPORTED, "device buckets in a build without CUDA");
 #endif
   }
-  // 64-byte aligned so every shard (a 16-byte multiple) can use vector loads.
-  const size_t rounded = (bytes + 63) / 64 * 64;
-  void* p = std::aligned_alloc(64, rounded ? rounded : 64);
-  if (!p) return Status(TIDAL_ERR_NO_MEMORY, fmt::format("bucket storage of {} bytes", bytes));
-  std::memset(p, 0, rounded);
-  *out = p;
+  // 64-byte aligned so every shard (a 16-byte multiple) can use vector
+  // loads. From calloc, which hands out a large block as fresh zero pages
+  // without touching them: storage no call writes (a direct bucket's, on
+  // local threads) costs address space, not memory. The block's own
+  // address is kept just below the aligned one, for free_bucket_storage.
+  constexpr size_t kAlign = 64, kExtra = kAlign + sizeof(void*);
+  if (bytes > SIZE_MAX - kExtra) {
+    return Status(TIDAL_ERR_NO_MEMORY, fmt::format("bucket storage of {} bytes", bytes));
+  }
+  void* raw = std::calloc(1, bytes + kExtra);
+  if (!raw) return Status(TIDAL_ERR_NO_MEMORY, fmt::format("bucket storage of {} bytes", bytes));
+  const uintptr_t aligned =
+      (reinterpret_cast<uintptr_t>(raw) + sizeof(void*) + kAlign - 1) & ~uintptr_t(kAlign - 1);
+  reinterpret_cast<void**>(aligned)[-1] = raw;
+  *out = reinterpret_cast<void*>(aligned);
   return Status();
 }
 
@@ -36,7 +45,7 @@ void free_bucket_storage(bool device, void* ptr) {
   if (device) return cuda_free(ptr);
 #endif
   (void)device;
-  std::free(ptr);
+  std::free(static_cast<void**>(ptr)[-1]);
 }
 
 }  // namespace tidal

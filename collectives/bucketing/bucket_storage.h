@@ -1,5 +1,6 @@
 // bucket_storage.h — zero-filled memory for bucket arenas and shard
-// buffers: 64-byte aligned host memory, or device memory on a CUDA
+// buffers: 64-byte aligned host memory (large blocks as untouched zero
+// pages, faulted in only where written), or device memory on a CUDA
 // communicator.
 #pragma once
 

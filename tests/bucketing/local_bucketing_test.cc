@@ -1,5 +1,9 @@
 // Bucketed collectives and overlap hooks on local thread ranks (2, 3, 4, 8),
 // bitwise against the per-tensor reference.
+#include <unistd.h>
+
+#include <cstdio>
+
 #include "tests/bucketing/fp8_gather_suite.h"
 #include "tests/bucketing/overlap_suite.h"
 #include "tests/common/local_ranks.h"
@@ -109,6 +113,51 @@ INSTANTIATE_TEST_SUITE_P(Ranks, LocalBucketing, ::testing::Values(2, 3, 4, 8),
 
 TEST(LocalBucketingOneRank, Fp8AllGatherOnOneRankIsARoundTrip) {
   run_local_ranks(1, [](tidal_comm_t comm, int) { tidal_testing::run_fp8_gather_suite(comm); });
+}
+
+// Resident memory of this process, bytes (Linux).
+size_t resident_bytes() {
+  long pages = 0, resident = 0;
+  FILE* f = std::fopen("/proc/self/statm", "r");
+  if (!f) return 0;
+  if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+  std::fclose(f);
+  return static_cast<size_t>(resident) * static_cast<size_t>(sysconf(_SC_PAGESIZE));
+}
+
+// Direct buckets never touch the list's bucket storage, and the storage
+// comes as untouched zero pages: a list whose calls all run direct costs
+// no memory beyond the tensors. With direct buckets off the packs fault
+// it in.
+TEST(LocalBucketingOneRank, DirectBucketsLeaveTheBucketStorageUntouched) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "sanitizer shadow memory makes resident sizes meaningless";
+#endif
+  const size_t count = size_t(16) << 20;  // 64 MiB of f32
+  std::vector<float> grads(count, 1.0f), shard(count, 0.0f);
+  for (int direct : {1, 0}) {
+    tidal_config_t config = TIDAL_CONFIG_INITIALIZER;
+    config.direct_buckets = direct;
+    run_local_ranks(1, [&](tidal_comm_t comm, int) {
+      tidal_tensor_desc_t desc{grads.data(), count, TIDAL_F32};
+      tidal_bucket_options_t bo = TIDAL_BUCKET_OPTIONS_INITIALIZER;
+      bo.bucket_bytes = size_t(4) << 20;
+      tidal_tensor_list_t list = nullptr;
+      const size_t before = resident_bytes();
+      ASSERT_EQ(tidal_tensor_list_create(comm, &desc, 1, &bo, &list), TIDAL_SUCCESS)
+          << tidal_last_error();
+      ASSERT_EQ(tidal_bucketed_reduce_scatter(list, shard.data(), TIDAL_SUM, nullptr, nullptr),
+                TIDAL_SUCCESS) << tidal_last_error();
+      const double grown_mib = (double(resident_bytes()) - double(before)) / (1 << 20);
+      if (direct) {
+        EXPECT_LT(grown_mib, 16.0) << "a direct list faulted in its bucket storage";
+      } else {
+        EXPECT_GT(grown_mib, 48.0) << "the packs should have written 64 MiB of storage";
+      }
+      EXPECT_EQ(shard[count - 1], 1.0f);
+      tidal_tensor_list_destroy(list);
+    }, &config);
+  }
 }
 
 TEST(LocalBucketingOneRank, ReduceScatterOnOneRankIsACopy) {
