@@ -133,13 +133,17 @@ Status LocalTransport::reduce_scatter(const void* send, void* recv, size_t recvc
                                       tidal_dtype_t dtype, tidal_op_t op,
                                       const Deadline& deadline, void*) {
   CollSignature sig{static_cast<int32_t>(CollKind::kReduceScatter), dtype, op, 0, recvcount};
-  return rendezvous(sig, send, recv, deadline, [&] {
-    const size_t begin = static_cast<size_t>(rank_) * recvcount;
-    ReduceOutput out;
-    out.base = static_cast<char*>(recv);
-    out.first = begin;
-    reduce_range(begin, recvcount, dtype, op, &out, 1);
-  });
+  return rendezvous(sig, send, recv, deadline,
+                    [&] { reduce_scatter_part(recv, recvcount, dtype, op); });
+}
+
+void LocalTransport::reduce_scatter_part(void* recv, size_t recvcount, tidal_dtype_t dtype,
+                                         tidal_op_t op) {
+  const size_t begin = static_cast<size_t>(rank_) * recvcount;
+  ReduceOutput out;
+  out.base = static_cast<char*>(recv);
+  out.first = begin;
+  reduce_range(begin, recvcount, dtype, op, &out, 1);
 }
 
 Status LocalTransport::reduce_scatter_runs(const BufferRuns& send, void* recv,
@@ -152,14 +156,7 @@ Status LocalTransport::reduce_scatter_runs(const BufferRuns& send, void* recv,
   }
   CollSignature sig{static_cast<int32_t>(CollKind::kReduceScatter), dtype, op, 0, recvcount};
   return rendezvous(
-      sig, nullptr, recv, deadline,
-      [&] {
-        const size_t begin = static_cast<size_t>(rank_) * recvcount;
-        ReduceOutput out;
-        out.base = static_cast<char*>(recv);
-        out.first = begin;
-        reduce_range(begin, recvcount, dtype, op, &out, 1);
-      },
+      sig, nullptr, recv, deadline, [&] { reduce_scatter_part(recv, recvcount, dtype, op); },
       &send);
 }
 

@@ -72,6 +72,9 @@ class LocalTransport final : public Transport {
     size_t first = 0;
     const BufferRuns* runs = nullptr;
   };
+  // This rank's block of a reduce-scatter (after the rendezvous): reduced
+  // from every rank's input into `recv`.
+  void reduce_scatter_part(void* recv, size_t recvcount, tidal_dtype_t dtype, tidal_op_t op);
   // This rank's part of an all-reduce of `count` elements (after the
   // rendezvous): reduced from every rank's input, written to every output.
   void all_reduce_part(size_t count, tidal_dtype_t dtype, tidal_op_t op);
