@@ -68,7 +68,6 @@ bool TensorList::direct(size_t b, CollKind kind, const BucketScales& scales, int
   return queues_natively(comm_, call, schedule);
 }
 
-
 RequestPtr TensorList::queue_direct(size_t b, CollKind kind, const void* send, void* recv,
                                     tidal_op_t op, BucketCounters* c) {
   const Bucket& bk = plan_.buckets[b];
