@@ -126,14 +126,7 @@ tidal_comm_t packing_comm(tidal_comm_t comm, int rank) {
   const char* backend = "";
   tidal_comm_backend(comm, &backend);
   if (std::strcmp(backend, "local") != 0) return nullptr;
-  tidal_config_t config = TIDAL_CONFIG_INITIALIZER;
-  config.direct_buckets = 0;
-  tidal_comm_t out = nullptr;
-  if (tidal_comm_split(comm, 0, rank, &config, &out) != TIDAL_SUCCESS) {
-    std::fprintf(stderr, "%s\n", tidal_last_error());
-    return nullptr;
-  }
-  return out;
+  return tidal_bench::split_without_direct_buckets(comm, rank);
 }
 
 void sweep_one_size(tidal_comm_t comm, tidal_comm_t packing, int rank, int size,

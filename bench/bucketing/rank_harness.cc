@@ -68,4 +68,15 @@ int run_on_ranks(const std::string& backend, int ranks, int argc, char** argv,
   return 2;
 }
 
+tidal_comm_t split_without_direct_buckets(tidal_comm_t comm, int rank) {
+  tidal_config_t config = TIDAL_CONFIG_INITIALIZER;
+  config.direct_buckets = 0;
+  tidal_comm_t out = nullptr;
+  if (tidal_comm_split(comm, 0, rank, &config, &out) != TIDAL_SUCCESS) {
+    std::fprintf(stderr, "%s\n", tidal_last_error());
+    return nullptr;
+  }
+  return out;
+}
+
 }  // namespace tidal_bench

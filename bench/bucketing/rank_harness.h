@@ -18,6 +18,11 @@ using RankBody = std::function<void(tidal_comm_t comm, int rank, int size)>;
 int run_on_ranks(const std::string& backend, int ranks, int argc, char** argv,
                  const RankBody& body);
 
+// The same ranks again with direct buckets off (config.direct_buckets = 0),
+// so a benchmark can time the copying path beside the default; nullptr
+// (with a message) if the split fails. Destroy it with tidal_comm_destroy.
+tidal_comm_t split_without_direct_buckets(tidal_comm_t comm, int rank);
+
 // All ranks arrive before any returns (a one-element all-reduce).
 void barrier(tidal_comm_t comm);
 

@@ -73,13 +73,8 @@ int main(int argc, char** argv) {
       descs.push_back({at, c, TIDAL_F32});
       at += (c + 15) / 16 * 16;
     }
-    tidal_config_t off = TIDAL_CONFIG_INITIALIZER;
-    off.direct_buckets = 0;
-    tidal_comm_t packing = nullptr;
-    if (tidal_comm_split(comm, 0, rank, &off, &packing) != TIDAL_SUCCESS) {
-      std::fprintf(stderr, "%s\n", tidal_last_error());
-      return;
-    }
+    tidal_comm_t packing = tidal_bench::split_without_direct_buckets(comm, rank);
+    if (!packing) return;
     if (rank == 0) {
       std::printf("%s: %zu tensors, %.1f MB f32 per rank (pooled), %d ranks (%s), %d rounds\n",
                   model.name, counts.size(), total * 4 / 1e6, size, o.backend.c_str(), o.reps);

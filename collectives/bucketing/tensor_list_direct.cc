@@ -16,17 +16,10 @@ namespace {
 // its shard (zeros where the block is padding).
 void copy_own_block(const BufferRuns& runs, size_t first, size_t count, size_t esize,
                     char* shard) {
-  for (size_t e = first, end = first + count, i = count ? runs.run_at(first) : 0; e < end; ++i) {
-    const size_t len = std::min(end, runs.prefix[i + 1]) - e;
-    char* to = shard + (e - first) * esize;
-    if (runs.base[i]) {
-      std::memcpy(to, static_cast<const char*>(runs.base[i]) + (e - runs.prefix[i]) * esize,
-                  len * esize);
-    } else {
-      std::memset(to, 0, len * esize);
-    }
-    e += len;
-  }
+  runs.each(first, count, esize, [&](const char* from, size_t off, size_t len) {
+    if (from) std::memcpy(shard + off * esize, from, len * esize);
+    else std::memset(shard + off * esize, 0, len * esize);
+  });
 }
 }  // namespace
 

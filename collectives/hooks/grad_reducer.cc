@@ -35,6 +35,13 @@ Status GradReducer::create(TensorList& list, const ReducerOptions& options,
       r->buckets_of_[plan.pieces[plan.buckets[b].first_piece + k].tensor].push_back(b);
     }
   }
+  // Which buckets' collectives run on the tensors in place (fixed by the
+  // list and the options): the marking threads never pack those.
+  const CollKind kind = options.all_reduce ? CollKind::kAllReduce : CollKind::kReduceScatter;
+  r->direct_.assign(plan.buckets.size(), 0);
+  for (size_t b = 0; b < plan.buckets.size(); ++b) {
+    r->direct_[b] = list.direct(b, kind, options.scales, options.schedule);
+  }
   r->reset_step_locked();
   *out = std::move(r);
   return Status();
@@ -114,13 +121,6 @@ Status GradReducer::mark_ready(size_t tensor) {
 void GradReducer::start_step_locked() {
   step_started_ = true;
   pack_now_ = sync_ && options_.pack_on_marking_thread && list_.can_pack_now() && list_.idle();
-  // Which buckets' collectives run on the tensors in place this step.
-  const size_t n = list_.plan().buckets.size();
-  direct_.assign(n, 0);
-  const CollKind kind = options_.all_reduce ? CollKind::kAllReduce : CollKind::kReduceScatter;
-  for (size_t b = 0; b < n && pack_now_; ++b) {
-    direct_[b] = list_.direct(b, kind, options_.scales, options_.schedule);
-  }
 }
 
 // Launches complete buckets in plan order, stopping at the first bucket

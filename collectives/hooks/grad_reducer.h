@@ -80,7 +80,7 @@ class GradReducer {
   size_t next_launch_ = 0;
   size_t packing_ = 0;          // packs running on marking threads
   bool pack_now_ = false;       // this step packs on the marking threads
-  std::vector<char> direct_;    // per bucket, this step: reduced in place, no pack
+  std::vector<char> direct_;    // per bucket: its collective runs in place, no pack
   bool sync_ = true, next_sync_ = true, step_started_ = false;
   Status launch_error_;
   RequestPtr last_;

@@ -25,6 +25,22 @@ struct BufferRuns {
   size_t run_at(size_t element) const {
     return static_cast<size_t>(std::upper_bound(prefix, prefix + n + 1, element) - prefix) - 1;
   }
+  // Where element e (< elements(), esize bytes each) lives — nullptr on
+  // padding — and how many elements from it are contiguous, capped at `max`.
+  char* at(size_t e, size_t esize, size_t max, size_t* contiguous) const {
+    const size_t i = run_at(e);
+    *contiguous = std::min(max, prefix[i + 1] - e);
+    return base[i] ? static_cast<char*>(base[i]) + (e - prefix[i]) * esize : nullptr;
+  }
+  // Calls f(memory or nullptr on padding, offset from `first`, length) for
+  // each piece of elements [first, first + count), in order.
+  template <typename F>
+  void each(size_t first, size_t count, size_t esize, F f) const {
+    for (size_t off = 0, len = 0; off < count; off += len) {
+      char* p = at(first + off, esize, count - off, &len);
+      f(p, off, len);
+    }
+  }
 };
 
 }  // namespace tidal

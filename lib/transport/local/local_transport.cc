@@ -65,24 +65,15 @@ const char* LocalTransport::posted_input(int k, size_t e, size_t esize, size_t m
     *contiguous = max;
     return static_cast<const char*>(p.send) + e * esize;
   }
-  const BufferRuns& runs = *p.send_runs;
-  const size_t i = runs.run_at(e);
-  *contiguous = std::min(max, runs.prefix[i + 1] - e);
-  if (!runs.base[i]) return reinterpret_cast<const char*>(kZeros);
-  return static_cast<const char*>(runs.base[i]) + (e - runs.prefix[i]) * esize;
+  const char* at = p.send_runs->at(e, esize, max, contiguous);
+  return at ? at : reinterpret_cast<const char*>(kZeros);
 }
 
 char* LocalTransport::output_at(const ReduceOutput& out, size_t e, size_t esize, size_t max,
                                 size_t* contiguous) {
-  if (!out.runs) {
-    *contiguous = max;
-    return out.base + (e - out.first) * esize;
-  }
-  const BufferRuns& runs = *out.runs;
-  const size_t i = runs.run_at(e);
-  *contiguous = std::min(max, runs.prefix[i + 1] - e);
-  if (!runs.base[i]) return nullptr;
-  return static_cast<char*>(runs.base[i]) + (e - runs.prefix[i]) * esize;
+  if (out.runs) return out.runs->at(e, esize, max, contiguous);
+  *contiguous = max;
+  return out.base + (e - out.first) * esize;
 }
 
 LocalTransport::ReduceOutput LocalTransport::posted_output(int k) const {
@@ -174,17 +165,10 @@ Status LocalTransport::all_gather_runs(const void* send, const BufferRuns& recv,
     // what falls on padding is dropped.
     for (int k = 0; k < size(); ++k) {
       const char* src = static_cast<const char*>(group_->post(k).send);
-      size_t e = static_cast<size_t>(k) * count;
-      const size_t end = e + count;
-      for (size_t i = count ? recv.run_at(e) : 0; e < end; ++i) {
-        const size_t len = std::min(end, recv.prefix[i + 1]) - e;
-        if (recv.base[i] && len) {
-          std::memcpy(static_cast<char*>(recv.base[i]) + (e - recv.prefix[i]) * esize, src,
-                      len * esize);
-        }
-        src += len * esize;
-        e += len;
-      }
+      recv.each(static_cast<size_t>(k) * count, count, esize,
+                [&](char* to, size_t off, size_t len) {
+                  if (to) std::memcpy(to, src + off * esize, len * esize);
+                });
     }
   });
 }
