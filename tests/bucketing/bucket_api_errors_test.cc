@@ -181,6 +181,23 @@ TEST_F(BucketApiErrors, AHookOutlivingItsListAndAListOutlivingItsCommFailCleanly
       << tidal_last_error();
 }
 
+// The grad reducer's handle follows the same rules as the gatherer's.
+TEST_F(BucketApiErrors, AGradReducerOutlivingItsListOrDestroyedTwiceFailsCleanly) {
+  tidal_grad_reducer_t r = nullptr;
+  ASSERT_EQ(tidal_grad_reducer_create(list_, nullptr, &r), TIDAL_SUCCESS) << tidal_last_error();
+  ASSERT_EQ(tidal_grad_reducer_destroy(r), TIDAL_SUCCESS);
+  expect_error(tidal_grad_ready(r, 0), TIDAL_ERR_INVALID_USAGE, "not live");
+  expect_error(tidal_grad_reducer_destroy(r), TIDAL_ERR_INVALID_USAGE, "destroyed twice");
+
+  ASSERT_EQ(tidal_grad_reducer_create(list_, nullptr, &r), TIDAL_SUCCESS) << tidal_last_error();
+  ASSERT_EQ(tidal_tensor_list_destroy(list_), TIDAL_SUCCESS);
+  list_ = nullptr;
+  expect_error(tidal_grad_ready(r, 0), TIDAL_ERR_INVALID_USAGE, "grad reducer's tensor list");
+  expect_error(tidal_grad_reducer_wait(r), TIDAL_ERR_INVALID_USAGE, "grad reducer's tensor list");
+  expect_error(tidal_grad_reducer_destroy(r), TIDAL_ERR_INVALID_USAGE,
+               "destroyed after its tensor list");
+}
+
 TEST_F(BucketApiErrors, ReleasedBucketsAreGatheredAgainAndInFlightOnesCannotBeReleased) {
   size_t nb = 0;
   ASSERT_EQ(tidal_tensor_list_num_buckets(list_, &nb), TIDAL_SUCCESS);

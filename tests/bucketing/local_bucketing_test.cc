@@ -50,6 +50,18 @@ TEST_P(LocalBucketing, RanksThatPackAndRanksThatRunDirectReduceAndGatherTogether
   });
 }
 
+// TIDAL_CHECK_ARGS=1: every direct bucket's collective compares its
+// arguments across ranks first; the results and counts do not change.
+TEST_P(LocalBucketing, DirectBucketsWithArgumentChecksGiveTheSameResults) {
+  tidal_config_t config = TIDAL_CONFIG_INITIALIZER;
+  config.check_args = 1;
+  run_local_ranks(GetParam(), [](tidal_comm_t comm, int) {
+    ASSERT_TRUE(tidal_testing::runs_direct_buckets(comm));
+    tidal_testing::run_bucketed_suite(comm);
+    tidal_testing::check_zero1(comm, {"zero1-f32", TIDAL_F32, -1});
+  }, &config);
+}
+
 TEST_P(LocalBucketing, Fp8AllGatherEqualsEachRanksOwnEncodeAndDecode) {
   run_local_ranks(GetParam(), [](tidal_comm_t comm, int) {
     tidal_testing::run_fp8_gather_suite(comm);
