@@ -226,6 +226,36 @@ TEST(RingAttentionErrors, BadInputIsAClearErrorNotACrash) {
     EXPECT_EQ(tidal_ring_rotation_start_borrowed(grads, block), TIDAL_ERR_INVALID_USAGE);
     EXPECT_NE(std::string(tidal_last_error()).find("gradient rotation"), std::string::npos);
     EXPECT_EQ(tidal_ring_rotation_destroy(grads), TIDAL_SUCCESS);
+    // Gradients mode called out of order: clear errors, and the cycle still
+    // completes with every rank's partial summed.
+    ASSERT_EQ(tidal_ring_rotation_create(comm, dims, 2, 4, TIDAL_F32, TIDAL_ROTATE_GRADIENTS,
+                                         &grads), TIDAL_SUCCESS) << tidal_last_error();
+    EXPECT_EQ(tidal_ring_rotation_accumulate(grads, block), TIDAL_ERR_INVALID_USAGE);
+    EXPECT_NE(std::string(tidal_last_error()).find("accumulate before start"), std::string::npos);
+    EXPECT_EQ(tidal_ring_rotation_finish(grads, block), TIDAL_ERR_INVALID_USAGE);
+    EXPECT_EQ(tidal_ring_rotation_start(grads, block), TIDAL_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(tidal_last_error()).find("takes no block"), std::string::npos);
+    ASSERT_EQ(tidal_ring_rotation_start(grads, nullptr), TIDAL_SUCCESS) << tidal_last_error();
+    const float ones[4] = {1, 1, 1, 1};
+    ASSERT_EQ(tidal_ring_rotation_accumulate(grads, ones), TIDAL_SUCCESS) << tidal_last_error();
+    EXPECT_EQ(tidal_ring_rotation_finish(grads, block), TIDAL_ERR_INVALID_USAGE);
+    EXPECT_NE(std::string(tidal_last_error()).find("finish after 1 of 4 accumulates"),
+              std::string::npos) << tidal_last_error();
+    EXPECT_EQ(tidal_ring_rotation_finish(grads, nullptr), TIDAL_ERR_INVALID_ARGUMENT);
+    for (int s = 1; s < 4; ++s) {
+      ASSERT_EQ(tidal_ring_rotation_accumulate(grads, ones), TIDAL_SUCCESS) << tidal_last_error();
+    }
+    EXPECT_EQ(tidal_ring_rotation_accumulate(grads, ones), TIDAL_ERR_INVALID_USAGE);
+    EXPECT_NE(std::string(tidal_last_error()).find("call finish"), std::string::npos);
+    ASSERT_EQ(tidal_ring_rotation_finish(grads, block), TIDAL_SUCCESS) << tidal_last_error();
+    for (float v : block) EXPECT_EQ(v, 4.0f) << "one partial of 1 from each of 4 ranks";
+    EXPECT_EQ(tidal_ring_rotation_destroy(grads), TIDAL_SUCCESS);
+    ASSERT_EQ(tidal_ring_rotation_create(comm, dims, 2, 4, TIDAL_F32, TIDAL_ROTATE_BLOCKS, &rot),
+              TIDAL_SUCCESS);
+    EXPECT_EQ(tidal_ring_rotation_finish(rot, block), TIDAL_ERR_INVALID_USAGE);
+    EXPECT_NE(std::string(tidal_last_error()).find("finish on a block rotation"),
+              std::string::npos);
+    EXPECT_EQ(tidal_ring_rotation_destroy(rot), TIDAL_SUCCESS);
     float in[6] = {0}, out[6];
     EXPECT_EQ(tidal_ulysses_all_to_all(in, out, 1, 6, 1, TIDAL_F32, TIDAL_ULYSSES_SEQ_TO_HEADS,
                                        comm, nullptr), TIDAL_ERR_INVALID_ARGUMENT);  // 6 % 4
