@@ -86,6 +86,11 @@ bool RankRunner::allocate(std::string* error) {
       *error = "cannot allocate " + std::to_string(bytes) + " bytes of buffers";
       return false;
     }
+    // Written once, checked or not (-c 0): fresh pages all map the kernel's
+    // one zero page until written, so a collective reading them reads one
+    // cached page and times several times faster than on real memory.
+    std::memset(send_, 0, bytes);
+    std::memset(recv_, 0, bytes);
   }
   if (options_.check_iters > 0) expected_.resize(bytes);
   return true;
