@@ -25,6 +25,7 @@ import argparse
 import json
 import math
 import re
+import resource
 import subprocess
 import sys
 
@@ -183,6 +184,8 @@ def main():
     ap.add_argument("--factor", type=int, default=4)
     ap.add_argument("--sweeps", type=int, default=1, help="dtypes x ops swept")
     ap.add_argument("--json", help="also check this -J file against the table")
+    ap.add_argument("--min-rss-mib", type=float, default=0,
+                    help="the tool's peak resident memory must reach this (its buffers were written)")
     ap.add_argument("command", nargs=argparse.REMAINDER)
     a = ap.parse_args()
     command = a.command[1:] if a.command[:1] == ["--"] else a.command
@@ -210,6 +213,11 @@ def main():
             else:
                 expect(proc.returncode != 0, "exit status 0 despite wrong data")
                 expect(wrong and parsed["oob"] > 0 and parsed["oob_word"] == "FAILED", "wrong data not reported")
+            if a.min_rss_mib:
+                peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+                expect(peak_mib >= a.min_rss_mib,
+                       f"peak resident memory {peak_mib:.0f} MiB < {a.min_rss_mib:.0f} MiB: "
+                       "buffers left unwritten (zero pages) time unrealistically fast")
             if a.json:
                 doc = json.load(open(a.json))
                 expect(len(doc["results"]) == len(parsed["rows"]), "JSON rows differ from the table")
