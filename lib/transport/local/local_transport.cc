@@ -9,6 +9,7 @@
 
 #include "lib/core/dtype.h"
 #include "lib/core/reduce.h"
+#include "lib/core/stream_store.h"
 
 namespace tidal {
 
@@ -92,6 +93,17 @@ void LocalTransport::reduce_range(size_t begin, size_t count, tidal_dtype_t dtyp
   alignas(64) unsigned char tmp[kBlockBytes];
   std::vector<const void*> in(static_cast<size_t>(n));
   std::vector<char*> dst(static_cast<size_t>(nout));
+  // Where the pass's working set (n inputs and the output) is far larger
+  // than the caches, the output is streamed out (no read of each
+  // destination line before it is overwritten), unless it is in place: its
+  // lines were just read as an input and sit in the cache.
+  const bool streaming = (static_cast<size_t>(n) + 1) * count * esize >= kStreamStoreBytes;
+  auto in_place = [&](const char* d) {
+    for (int k = 0; k < n; ++k) {
+      if (d == in[k]) return true;
+    }
+    return false;
+  };
   for (size_t off = 0; off < count;) {
     // A block ends where any rank's input or output run ends (the same
     // place on every rank of a bucket: they registered the same tensors).
@@ -101,10 +113,13 @@ void LocalTransport::reduce_range(size_t begin, size_t count, tidal_dtype_t dtyp
     for (int d = 0; d < nout; ++d) dst[d] = output_at(out[d], e, esize, len, &len);
     reduce_many(tmp, in.data(), n, len, dtype, op);
     for (int d = 0; d < nout; ++d) {
-      if (dst[d]) std::memcpy(dst[d], tmp, len * esize);
+      if (!dst[d]) continue;
+      if (streaming && !in_place(dst[d])) stream_store(dst[d], tmp, len * esize);
+      else std::memcpy(dst[d], tmp, len * esize);
     }
     off += len;
   }
+  if (streaming) stream_fence();
 }
 
 Status LocalTransport::all_gather(const void* send, void* recv, size_t count,
