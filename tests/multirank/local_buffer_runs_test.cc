@@ -113,13 +113,14 @@ TEST(LocalBufferRuns, ReduceScatterReadsRunsWithPaddingAsZeros) {
   });
 }
 
-TEST(LocalBufferRuns, AllGatherWritesRunsAndDropsPadding) {
+// Four ranks gather `count` floats each into runs cut as `lengths` (every
+// third run padding).
+void all_gather_into_runs(size_t count, const std::vector<size_t>& lengths) {
   const int n = 4;
-  const size_t count = 2500;
   run_group(n, [&](Transport& t, int rank) {
     std::vector<float> send(count);
     for (size_t i = 0; i < count; ++i) send[i] = input_value(rank, i);
-    Runs mine = cut({3, 2497, 1, 3000, 999, 2000, 1000, 0, 500}, true);
+    Runs mine = cut(lengths, true);
     ASSERT_EQ(mine.view().elements(), count * n);
     std::fill(mine.storage.begin(), mine.storage.end(), -1.0f);
     Status s = t.all_gather_runs(send.data(), mine.view(), count, TIDAL_F32, Deadline::never());
@@ -136,6 +137,20 @@ TEST(LocalBufferRuns, AllGatherWritesRunsAndDropsPadding) {
       }
     }
   });
+}
+
+TEST(LocalBufferRuns, AllGatherWritesRunsAndDropsPadding) {
+  all_gather_into_runs(2500, {3, 2497, 1, 3000, 999, 2000, 1000, 0, 500});
+}
+
+// 9.6 MB gathered: the output is streamed (non-temporal stores), into runs
+// that start off the 16-byte grid.
+TEST(LocalBufferRuns, ALargeAllGatherStreamsIntoRunsAndDropsPadding) {
+  std::vector<size_t> lengths = {3, 2497, 1, 3000, 999, 2000, 1000, 0, 500};
+  for (size_t& len : lengths) len *= 240;
+  lengths[0] += 1;
+  lengths[1] -= 1;
+  all_gather_into_runs(2500 * 240, lengths);
 }
 
 TEST(LocalBufferRuns, AllReduceRunsInPlaceWithAPlainRankAmongThem) {

@@ -3,6 +3,7 @@
 #include "tests/common/local_ranks.h"
 #include "tests/multirank/collective_suite.h"
 
+#include <algorithm>
 #include <vector>
 
 namespace {
@@ -27,13 +28,13 @@ TEST_P(LocalCollectives, RepeatedReductionsAreBitwiseIdentical) {
   });
 }
 
-// Reductions whose working set is far larger than the caches stream their
+// Collectives whose working set is far larger than the caches stream their
 // output (non-temporal stores) unless in place: out of place into an
 // output that starts off a 16-byte boundary, and in place, against the
 // exact sums (small integers, so every order of the reduction agrees).
-class LocalLargeReductions : public ::testing::TestWithParam<int> {};
+class LocalLargeCollectives : public ::testing::TestWithParam<int> {};
 
-TEST_P(LocalLargeReductions, MatchTheReferenceInAndOutOfPlace) {
+TEST_P(LocalLargeCollectives, MatchTheReferenceInAndOutOfPlace) {
   const int n = GetParam();
   const size_t count = (size_t(1) << 20) + 3;  // per rank: (n + 1) x 4 MiB of working set
   tidal_testing::run_local_ranks(n, [&](tidal_comm_t comm, int rank) {
@@ -68,10 +69,24 @@ TEST_P(LocalLargeReductions, MatchTheReferenceInAndOutOfPlace) {
     for (size_t i = 0; i < total; ++i) {
       ASSERT_EQ(send[i], sum(i)) << "in-place all-reduce element " << i;
     }
+    // The all-gather streams its output the same way.
+    std::vector<float> mine(count);
+    for (size_t i = 0; i < count; ++i) mine[i] = input(rank, i);
+    ASSERT_EQ(tidal_all_gather(mine.data(), out, count, TIDAL_F32, comm, nullptr), TIDAL_SUCCESS)
+        << tidal_last_error();
+    for (size_t i = 0; i < total; ++i) {
+      ASSERT_EQ(out[i], input(static_cast<int>(i / count), i % count)) << "all-gather " << i;
+    }
+    std::copy(mine.begin(), mine.end(), send.begin() + rank * count);  // in place
+    ASSERT_EQ(tidal_all_gather(send.data() + rank * count, send.data(), count, TIDAL_F32, comm,
+                               nullptr), TIDAL_SUCCESS) << tidal_last_error();
+    for (size_t i = 0; i < total; ++i) {
+      ASSERT_EQ(send[i], input(static_cast<int>(i / count), i % count)) << "in place " << i;
+    }
   });
 }
 
-INSTANTIATE_TEST_SUITE_P(Ranks, LocalLargeReductions, ::testing::Values(1, 2, 3, 4),
+INSTANTIATE_TEST_SUITE_P(Ranks, LocalLargeCollectives, ::testing::Values(1, 2, 3, 4),
                          [](const ::testing::TestParamInfo<int>& info) {
                            return std::to_string(info.param) + "ranks";
                          });

@@ -126,12 +126,17 @@ Status LocalTransport::all_gather(const void* send, void* recv, size_t count,
                                   tidal_dtype_t dtype, const Deadline& deadline, void*) {
   CollSignature sig{static_cast<int32_t>(CollKind::kAllGather), dtype, 0, 0, count};
   const size_t bytes = count * dtype_size(dtype);
+  // An output far beyond the caches is streamed out (see reduce_range).
+  const bool streaming = bytes * static_cast<size_t>(size()) >= kStreamStoreBytes;
   return rendezvous(sig, send, recv, deadline, [&] {
     for (int k = 0; k < size(); ++k) {
       char* dst = static_cast<char*>(recv) + k * bytes;
       const void* src = group_->post(k).send;
-      if (dst != src && bytes) std::memcpy(dst, src, bytes);
+      if (dst == src || !bytes) continue;
+      if (streaming) stream_store(dst, src, bytes);
+      else std::memcpy(dst, src, bytes);
     }
+    if (streaming) stream_fence();
   });
 }
 
@@ -178,13 +183,17 @@ Status LocalTransport::all_gather_runs(const void* send, const BufferRuns& recv,
   return rendezvous(sig, send, nullptr, deadline, [&] {
     // Rank k's block lands in elements [k count, (k+1) count) of the runs;
     // what falls on padding is dropped.
+    const bool streaming = recv.elements() * esize >= kStreamStoreBytes;
     for (int k = 0; k < size(); ++k) {
       const char* src = static_cast<const char*>(group_->post(k).send);
       recv.each(static_cast<size_t>(k) * count, count, esize,
                 [&](char* to, size_t off, size_t len) {
-                  if (to) std::memcpy(to, src + off * esize, len * esize);
+                  if (!to) return;
+                  if (streaming) stream_store(to, src + off * esize, len * esize);
+                  else std::memcpy(to, src + off * esize, len * esize);
                 });
     }
+    if (streaming) stream_fence();
   });
 }
 
