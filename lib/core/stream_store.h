@@ -38,6 +38,13 @@ inline void stream_store(void* dst_v, const void* src_v, size_t bytes) {
   std::memcpy(dst + i, src + i, bytes - i);
 }
 
+// memcpy, or stream_store when `streaming` (the caller fences once after
+// its last copy).
+inline void copy_out(void* dst, const void* src, size_t bytes, bool streaming) {
+  if (streaming) stream_store(dst, src, bytes);
+  else std::memcpy(dst, src, bytes);
+}
+
 // Orders the streamed stores before this thread's later stores (the
 // release that tells a peer the output is ready).
 inline void stream_fence() {

@@ -83,6 +83,18 @@ TEST_P(LocalLargeCollectives, MatchTheReferenceInAndOutOfPlace) {
     for (size_t i = 0; i < total; ++i) {
       ASSERT_EQ(send[i], input(static_cast<int>(i / count), i % count)) << "in place " << i;
     }
+    // All-to-all (block k of rank r lands as block r of rank k) and a
+    // broadcast from the last rank, both streamed.
+    for (size_t i = 0; i < total; ++i) send[i] = input(rank, i);
+    ASSERT_EQ(tidal_all_to_all(send.data(), out, count, TIDAL_F32, comm, nullptr), TIDAL_SUCCESS)
+        << tidal_last_error();
+    for (size_t i = 0; i < total; ++i) {
+      const size_t from = i / count;
+      ASSERT_EQ(out[i], input(static_cast<int>(from), rank * count + i % count)) << "a2a " << i;
+    }
+    ASSERT_EQ(tidal_broadcast(send.data(), out, total, TIDAL_F32, n - 1, comm, nullptr),
+              TIDAL_SUCCESS) << tidal_last_error();
+    for (size_t i = 0; i < total; ++i) ASSERT_EQ(out[i], input(n - 1, i)) << "broadcast " << i;
   });
 }
 

@@ -113,9 +113,7 @@ void LocalTransport::reduce_range(size_t begin, size_t count, tidal_dtype_t dtyp
     for (int d = 0; d < nout; ++d) dst[d] = output_at(out[d], e, esize, len, &len);
     reduce_many(tmp, in.data(), n, len, dtype, op);
     for (int d = 0; d < nout; ++d) {
-      if (!dst[d]) continue;
-      if (streaming && !in_place(dst[d])) stream_store(dst[d], tmp, len * esize);
-      else std::memcpy(dst[d], tmp, len * esize);
+      if (dst[d]) copy_out(dst[d], tmp, len * esize, streaming && !in_place(dst[d]));
     }
     off += len;
   }
@@ -132,9 +130,7 @@ Status LocalTransport::all_gather(const void* send, void* recv, size_t count,
     for (int k = 0; k < size(); ++k) {
       char* dst = static_cast<char*>(recv) + k * bytes;
       const void* src = group_->post(k).send;
-      if (dst == src || !bytes) continue;
-      if (streaming) stream_store(dst, src, bytes);
-      else std::memcpy(dst, src, bytes);
+      if (dst != src && bytes) copy_out(dst, src, bytes, streaming);
     }
     if (streaming) stream_fence();
   });
@@ -188,9 +184,7 @@ Status LocalTransport::all_gather_runs(const void* send, const BufferRuns& recv,
       const char* src = static_cast<const char*>(group_->post(k).send);
       recv.each(static_cast<size_t>(k) * count, count, esize,
                 [&](char* to, size_t off, size_t len) {
-                  if (!to) return;
-                  if (streaming) stream_store(to, src + off * esize, len * esize);
-                  else std::memcpy(to, src + off * esize, len * esize);
+                  if (to) copy_out(to, src + off * esize, len * esize, streaming);
                 });
     }
     if (streaming) stream_fence();
@@ -235,11 +229,13 @@ Status LocalTransport::all_to_all(const void* send, void* recv, size_t count,
                                   tidal_dtype_t dtype, const Deadline& deadline, void*) {
   CollSignature sig{static_cast<int32_t>(CollKind::kAllToAll), dtype, 0, 0, count};
   const size_t bytes = count * dtype_size(dtype);
+  const bool streaming = bytes * static_cast<size_t>(size()) >= kStreamStoreBytes;
   return rendezvous(sig, send, recv, deadline, [&] {
     for (int k = 0; k < size(); ++k) {
       const char* src = static_cast<const char*>(group_->post(k).send) + rank_ * bytes;
-      if (bytes) std::memcpy(static_cast<char*>(recv) + k * bytes, src, bytes);
+      if (bytes) copy_out(static_cast<char*>(recv) + k * bytes, src, bytes, streaming);
     }
+    if (streaming) stream_fence();
   });
 }
 
@@ -250,7 +246,9 @@ Status LocalTransport::broadcast(const void* send, void* recv, size_t count,
   const size_t bytes = count * dtype_size(dtype);
   return rendezvous(sig, send, recv, deadline, [&] {
     const void* src = group_->post(root).send;
-    if (recv != src && bytes) std::memcpy(recv, src, bytes);
+    const bool streaming = bytes >= kStreamStoreBytes;
+    if (recv != src && bytes) copy_out(recv, src, bytes, streaming);
+    if (streaming) stream_fence();
   });
 }
 
