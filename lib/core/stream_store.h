@@ -1,7 +1,7 @@
-// stream_store.h — copies out of a small, cache-resident buffer with
-// non-temporal stores: for outputs far larger than the caches, which a
-// plain copy would first read into the cache (a read-for-ownership of
-// every destination line) only to overwrite it. Call stream_fence() before
+// stream_store.h — copies with non-temporal stores, for outputs far larger
+// than the caches: a plain copy would first read every destination line
+// into the cache (a read-for-ownership) only to overwrite it, and the
+// output would evict what the next pass needs. Call stream_fence() before
 // another thread may read what was stored.
 #pragma once
 
