@@ -11,11 +11,7 @@
 #include "lib/core/dtype.h"
 #include "lib/core/f16_f16c.h"
 #include "lib/core/parallel.h"
-
-#if defined(__x86_64__) || defined(__SSE2__)
-#include <emmintrin.h>
-#define TIDAL_HAVE_STREAMING_STORES 1
-#endif
+#include "lib/core/stream_store.h"
 
 namespace tidal {
 namespace {
@@ -109,18 +105,6 @@ TIDAL_CLONE_FOR_AVX2 void encode_blocks(const Fp8Codec& c, const char* src, tida
   }
 }
 
-// n floats from an L1 buffer to dst with non-temporal stores (from dst's
-// first 16-byte boundary): a decode much larger than the caches would
-// otherwise read every destination line before writing it.
-TIDAL_INLINE_INTO_CLONES void stream_floats(float* dst, const float* src, size_t n) {
-  size_t i = 0;
-#if TIDAL_HAVE_STREAMING_STORES
-  for (; i < n && reinterpret_cast<uintptr_t>(dst + i) % 16 != 0; ++i) dst[i] = src[i];
-  for (; i + 4 <= n; i += 4) _mm_stream_ps(dst + i, _mm_loadu_ps(src + i));
-#endif
-  for (; i < n; ++i) dst[i] = src[i];
-}
-
 // Elements [lo, hi) of the stream into dst (element lo at dst[0]).
 // `streaming`: f32 output goes out with non-temporal stores.
 TIDAL_CLONE_FOR_AVX2 void decode_range(const Fp8Codec& c, const uint8_t* src,
@@ -146,15 +130,13 @@ TIDAL_CLONE_FOR_AVX2 void decode_range(const Fp8Codec& c, const uint8_t* src,
       for (size_t k = 0; k < n; ++k) out[k] = small_float_to_float<5, 2>(in[k]) * m;
     }
     if (dtype == TIDAL_F32 && streaming) {
-      stream_floats(reinterpret_cast<float*>(dst + (i - lo) * es), tmp, n);
+      stream_store(dst + (i - lo) * es, tmp, n * sizeof(float));
     } else if (!direct) {
       store_floats(tmp, n, dst + (i - lo) * es, dtype);
     }
     i += n;
   }
-#if TIDAL_HAVE_STREAMING_STORES
-  if (streaming) _mm_sfence();  // streamed lines are visible before the decode counts as done
-#endif
+  if (streaming) stream_fence();  // streamed lines are visible before the decode counts as done
 }
 
 }  // namespace
