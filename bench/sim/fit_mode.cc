@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <thread>
 
@@ -24,35 +25,42 @@ namespace sim {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-// The machine is shared and noisy: the fastest of many short trials is the
-// closest to an undisturbed run (a long trial is almost surely preempted),
+// The machine is shared and noisy: the fastest of many short runs is the
+// closest to an undisturbed one (a long run is almost surely preempted),
 // for the probes and the checks alike.
 constexpr int kTrials = 15;
 
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-// Repetitions per trial: enough to dwarf the clock on small messages, one
-// on big ones.
+// Back-to-back repetitions per trial: small messages get more of them, so
+// more chances at a quiet moment, in about the same time as one big one.
 int reps_for(size_t bytes) {
   return static_cast<int>(std::clamp<size_t>((size_t(4) << 20) / std::max<size_t>(bytes, 1),
                                              1, 20));
 }
 
-// The slowest rank's time of `body` (run `reps` times per trial), the
-// fastest trial. Every rank calls this in step.
+// The time of `body` on the slowest rank, at its fastest: every
+// repetition is timed on its own and the figure is the least, over all
+// repetitions of all trials, of the largest of the ranks' times. (The least
+// of per-trial means would not do: on a busy machine a trial of twenty
+// small messages almost never runs undisturbed end to end where one big
+// message often does, and a larger size then times no slower than a
+// smaller.) Every rank calls this in step.
 template <typename Body>
 Status time_slowest(RankGroup& g, int reps, double* seconds, Body body) {
   TIDAL_RETURN_IF_ERROR(body());  // warm-up (connections, page faults)
-  std::vector<double> trials;
+  std::vector<double> rep_seconds(static_cast<size_t>(reps));
+  double best = std::numeric_limits<double>::infinity();
   for (int k = 0; k < kTrials; ++k) {
     g.barrier();
-    const Clock::time_point t0 = Clock::now();
-    for (int r = 0; r < reps; ++r) TIDAL_RETURN_IF_ERROR(body());
-    trials.push_back(g.max(seconds_since(t0) / reps));
+    Clock::time_point start = Clock::now();
+    for (double& s : rep_seconds) {
+      TIDAL_RETURN_IF_ERROR(body());
+      const Clock::time_point end = Clock::now();
+      s = std::chrono::duration<double>(end - start).count();
+      start = end;
+    }
+    for (double s : rep_seconds) best = std::min(best, g.max(s));
   }
-  *seconds = *std::min_element(trials.begin(), trials.end());
+  *seconds = best;
   return Status();
 }
 
