@@ -124,16 +124,46 @@ struct CutBucket {
   size_t cut_index;
 };
 
+// A tensor of one group in the order buckets are cut: `start` counts
+// elements from where cutting begins (the arena's end in reverse order).
+struct WalkTensor {
+  size_t start;
+  size_t count;
+};
+
+// Where a full bucket from `begin` should end instead of at `end`: at the
+// start of a tensor larger than a whole bucket that `end` would cut, so
+// the bucket does not wait for that tensor's arrival (a late label
+// embedding would otherwise hold back a bucket of gradients that were long
+// ready), provided the bucket stays at least half full. `end` otherwise.
+size_t end_before_large_tensor(const std::vector<WalkTensor>& walk, size_t begin, size_t end,
+                               size_t lim, size_t cap, size_t unit) {
+  // The last tensor starting before `end`.
+  auto it = std::partition_point(walk.begin(), walk.end(),
+                                 [&](const WalkTensor& t) { return t.start < end; });
+  if (it == walk.begin()) return end;
+  const WalkTensor& t = *(it - 1);
+  if (t.start + t.count <= end || t.count < cap) return end;  // not cut, or small
+  const size_t cut = t.start / unit * unit;
+  return cut > begin && 2 * (cut - begin) >= lim ? cut : end;
+}
+
 // Bucket lengths along one arena: the first small, the rest full, and a
-// balanced tail. A short remainder (under half a full bucket) would be
-// launched last, just after the full bucket before it, so backward's end
-// would wait for both; instead the two share their elements, the last one
-// taking the smaller half (whole units), so the final bucket finishes early.
-std::vector<size_t> cut_lengths(size_t count, size_t first, size_t cap, size_t unit) {
+// balanced tail. A full bucket that would cut into a tensor larger than a
+// bucket ends before it instead, if at least half full (above). A short
+// remainder (under half a full bucket) would be launched last, just after
+// the full bucket before it, so backward's end would wait for both;
+// instead the two share their elements, the last one taking the smaller
+// half (whole units), so the final bucket finishes early.
+std::vector<size_t> cut_lengths(size_t count, size_t first, size_t cap, size_t unit,
+                                const std::vector<WalkTensor>& walk) {
   std::vector<size_t> lens;
   for (size_t done = 0; done < count;) {
-    lens.push_back(std::min(lens.empty() ? first : cap, count - done));
-    done += lens.back();
+    const size_t lim = lens.empty() ? first : cap;
+    size_t end = std::min(done + lim, count);
+    if (end < count) end = end_before_large_tensor(walk, done, end, lim, cap, unit);
+    lens.push_back(end - done);
+    done = end;
   }
   const size_t n = lens.size();
   if (n >= 2 && lens[n - 2] == cap && 2 * lens[n - 1] < cap) {
@@ -142,6 +172,20 @@ std::vector<size_t> cut_lengths(size_t count, size_t first, size_t cap, size_t u
     lens[n - 2] = units * unit - lens[n - 1];
   }
   return lens;
+}
+
+// The tensors of group `gi` in cutting order.
+std::vector<WalkTensor> walk_of_group(const BucketPlan& p, size_t gi) {
+  const size_t count = p.groups[gi].count;
+  std::vector<WalkTensor> walk;
+  for (size_t t = 0; t < p.tensors.size(); ++t) {
+    if (p.slots[t].group != static_cast<int>(gi)) continue;
+    const size_t offset = p.slots[t].arena_offset, n = p.tensors[t].count;
+    walk.push_back({p.options.reverse ? count - offset - n : offset, n});
+  }
+  std::sort(walk.begin(), walk.end(),
+            [](const WalkTensor& a, const WalkTensor& b) { return a.start < b.start; });
+  return walk;
 }
 
 // Cuts each group's arena into buckets (cut_lengths), from its end in
@@ -158,7 +202,7 @@ std::vector<CutBucket> cut_groups(const BucketPlan& p) {
                        : std::min(cap, capacity_elements(p.options.first_bucket_bytes,
                                                          g.comm_dtype, unit));
     size_t done = 0, index = 0;
-    for (size_t len : cut_lengths(g.count, first, cap, unit)) {
+    for (size_t len : cut_lengths(g.count, first, cap, unit, walk_of_group(p, gi))) {
       size_t begin = p.options.reverse ? g.count - done - len : done;
       CutBucket c;
       c.bucket.group = static_cast<int>(gi);

@@ -8,11 +8,13 @@
 // Buckets are contiguous arena ranges whose element count divides by
 // world * align, so a tensor cut by a bucket boundary stays contiguous in
 // memory (zero-copy works for split tensors too) and every rank's shard of
-// every bucket starts aligned. Besides the small first bucket, only the
-// last two cut from a group can be short: a remainder under half a bucket
-// shares the elements of the full bucket before it (a balanced tail, so
-// backward's end does not wait for two buckets). The padding sits outside
-// the tensors, at the arena's far end.
+// every bucket starts aligned. Buckets are full except the small first
+// bucket, a bucket that ends (at least half full) just before a tensor
+// larger than a bucket, so it need not wait for that tensor, and the last
+// two cut from a group: a remainder under half a bucket shares the
+// elements of the full bucket before it (a balanced tail, so backward's end
+// does not wait for two buckets). The padding sits outside the tensors, at
+// the arena's far end.
 #pragma once
 
 #include <cstddef>

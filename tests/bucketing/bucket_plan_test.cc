@@ -77,20 +77,44 @@ void check_plan(const std::vector<TensorSpec>& tensors, const PlanOptions& o,
   }
   // Bucket sizes per group, in launch order: full ones between the small
   // first bucket and a balanced tail (the last at least half a capacity
-  // whenever a full bucket precedes it).
+  // whenever a full bucket precedes it), except that a bucket may end early,
+  // at least half full, just before a tensor larger than a bucket.
   for (size_t gi = 0; gi < p.groups.size(); ++gi) {
     const tidal_dtype_t cd = p.groups[gi].comm_dtype;
     const size_t unit = static_cast<size_t>(o.world) * align_elems(o, cd);
     const size_t cap = std::max(unit, o.bucket_bytes / tidal::dtype_size(cd) / unit * unit);
-    std::vector<size_t> c;
+    // Does bucket `b` end (in cutting order) within a unit before a tensor
+    // of at least `cap` elements?
+    auto ends_before_large_tensor = [&](const tidal::Bucket& b) {
+      for (size_t t = 0; t < tensors.size(); ++t) {
+        if (p.slots[t].group != static_cast<int>(gi) || tensors[t].count < cap) continue;
+        const size_t t_begin = p.slots[t].arena_offset, t_end = t_begin + tensors[t].count;
+        if (o.reverse ? t_end <= b.arena_offset && b.arena_offset < t_end + unit
+                      : b.arena_offset + b.count <= t_begin &&
+                            t_begin < b.arena_offset + b.count + unit) {
+          return true;
+        }
+      }
+      return false;
+    };
+    std::vector<const tidal::Bucket*> c;
     for (const tidal::Bucket& b : p.buckets) {
-      if (b.group == static_cast<int>(gi)) c.push_back(b.count);
+      if (b.group == static_cast<int>(gi)) c.push_back(&b);
     }
     const size_t m = c.size();
-    for (size_t i = 1; i + 2 < m; ++i) EXPECT_EQ(c[i], cap) << "group " << gi << " bucket " << i;
-    if (m >= 2 && (m >= 3 || c[0] == cap)) {
-      EXPECT_GE(2 * c[m - 1], cap) << "group " << gi << ": the tail is not balanced";
-      EXPECT_LE(c[m - 1], c[m - 2]) << "group " << gi << ": the last bucket is the larger";
+    for (size_t i = 0; i < m; ++i) EXPECT_LE(c[i]->count, cap) << "group " << gi << " bucket " << i;
+    for (size_t i = 1; i + 2 < m; ++i) {
+      if (c[i]->count == cap) continue;
+      EXPECT_GE(2 * c[i]->count, cap) << "group " << gi << " bucket " << i << " is under half";
+      EXPECT_TRUE(ends_before_large_tensor(*c[i]))
+          << "group " << gi << " bucket " << i << " is short without a large tensor after it";
+    }
+    if (m >= 2 && (m >= 3 || c[0]->count == cap)) {
+      EXPECT_GE(2 * c[m - 1]->count, cap) << "group " << gi << ": the tail is not balanced";
+      if (!ends_before_large_tensor(*c[m - 2])) {
+        EXPECT_LE(c[m - 1]->count, c[m - 2]->count)
+            << "group " << gi << ": the last bucket is the larger";
+      }
     }
   }
   for (size_t t = 0; t < tensors.size(); ++t) {
@@ -197,6 +221,46 @@ TEST(BucketPlan, AShortRemainderSharesTheFullBucketBeforeIt) {
   ASSERT_TRUE(tidal::make_bucket_plan(tensors, o, &p).ok());
   ASSERT_EQ(p.buckets.size(), 2u);
   EXPECT_EQ(p.buckets[0].count, 65536u);
+}
+
+// Gradients arrive last to first. A full bucket that would take the start
+// of a tensor larger than a bucket (DiT's label embedding) ends before it
+// if it is at least half full: otherwise it would wait for that tensor
+// with gradients that were ready long before.
+TEST(BucketPlan, ABucketEndsBeforeALargeTensorIfAtLeastHalfFull) {
+  const size_t cap = (1 << 20) / 4;
+  PlanOptions o;
+  o.bucket_bytes = 1 << 20;
+  o.first_bucket_bytes = 0;
+  o.reverse = true;
+  // Registration order: a small tensor, the large one, three gradients
+  // that arrive first (cutting starts at the arena's end).
+  std::vector<TensorSpec> tensors = {
+      {100000, TIDAL_F32}, {400000, TIDAL_F32}, {150000, TIDAL_F32}, {150000, TIDAL_F32},
+      {150000, TIDAL_F32}};
+  BucketPlan p;
+  ASSERT_TRUE(tidal::make_bucket_plan(tensors, o, &p).ok());
+  ASSERT_EQ(p.buckets.size(), 4u);
+  EXPECT_EQ(p.buckets[0].count, cap);
+  EXPECT_EQ(p.buckets[1].count, 450000 - cap) << "ends where the large tensor starts";
+  size_t first = 0, last = 0;
+  tidal::buckets_of_tensor(p, 1, &first, &last);
+  EXPECT_EQ(first, 2u) << "the large tensor is not in the bucket before it";
+  EXPECT_EQ(last, 3u);
+  tidal::buckets_of_tensor(p, 2, &first, &last);
+  EXPECT_EQ(last, 1u) << "the bucket before it is complete once tensor 2 is";
+  // Under half full at the large tensor's start: the bucket fills up as
+  // before, taking the start of the large tensor.
+  for (size_t t = 2; t < 5; ++t) tensors[t].count = 100000;
+  ASSERT_TRUE(tidal::make_bucket_plan(tensors, o, &p).ok());
+  EXPECT_EQ(p.buckets[1].count, cap);
+  tidal::buckets_of_tensor(p, 1, &first, &last);
+  EXPECT_EQ(first, 1u);
+  // A tensor smaller than a bucket is cut as before.
+  tensors = {{100000, TIDAL_F32}, {200000, TIDAL_F32}, {150000, TIDAL_F32},
+             {150000, TIDAL_F32}, {150000, TIDAL_F32}};
+  ASSERT_TRUE(tidal::make_bucket_plan(tensors, o, &p).ok());
+  EXPECT_EQ(p.buckets[1].count, cap);
 }
 
 TEST(BucketPlan, ATensorLargerThanABucketIsSplitEvenly) {
