@@ -39,6 +39,20 @@ TEST(BucketSizes, SmallFirstBucketThenFullOnesThenTheRemainder) {
   EXPECT_EQ(bucket_sizes(3, 4, 8), (std::vector<double>{3}));  // first capped by phi
 }
 
+// With the tensors in cutting order, as the planner cuts: a bucket at
+// least half full ends where a tensor of at least a bucket starts.
+TEST(BucketSizes, ABucketEndsBeforeATensorLargerThanABucket) {
+  EXPECT_EQ(bucket_sizes(10, 4, 0, {1, 2, 5, 2}), (std::vector<double>{3, 4, 3}));
+  EXPECT_EQ(bucket_sizes(10, 4, 0, {2, 4, 10, 4}), (std::vector<double>{3, 4, 3}))
+      << "tensor bytes are scaled to the total";
+  EXPECT_EQ(bucket_sizes(10, 4, 0, {1, 5, 4}), (std::vector<double>{4, 2, 4}))
+      << "under half full at the first large tensor: it is split; exactly half: ends before";
+  EXPECT_EQ(bucket_sizes(10, 4, 0, {1, 2, 3, 3, 1}), (std::vector<double>{4, 4, 2}))
+      << "tensors smaller than a bucket are split";
+  EXPECT_EQ(bucket_sizes(10, 4, 1, {1, 2, 5, 2}), (std::vector<double>{1, 2, 4, 3}))
+      << "the first bucket, then one that ends before the large tensor";
+}
+
 TEST(BucketModel, FirstBucketMovesBytesBeforeBackwardEnds) {
   // 8 bytes at 1 byte/s, alpha 1 s, beta 1 B/s. One 8-byte bucket: ready
   // at 8, takes 9 s. With a 1-byte first bucket: the 7-byte rest takes 8 s.

@@ -9,6 +9,8 @@
 
 #include "bench/bucketing/dit_models.h"
 #include "bench/tune/tune_model.h"
+#include "collectives/bucketing/bucket_plan.h"
+#include "topology/tuning/bucket_model.h"
 
 namespace tidal {
 namespace tune {
@@ -47,6 +49,37 @@ TEST(TuneModel, GradLayersRunBackwardAtTheGivenBytesPerParameter) {
   EXPECT_EQ(layers[0].bytes, 40);  // the last layer's gradient comes first
   EXPECT_EQ(layers[0].seconds, 3);
   EXPECT_EQ(layers[1].bytes, 20);
+}
+
+// The model cuts a DiT's gradients as the planner does, early ends before
+// large tensors included: same buckets, same sizes, in launch order.
+TEST(TuneModel, DitGradientBucketsAreThePlannersBuckets) {
+  for (const char* name : {"dit-s", "dit-b"}) {
+    ModelSpec m;
+    ASSERT_TRUE(dit_model(name, &m).ok());
+    std::vector<TensorSpec> tensors;
+    for (const ModelLayer& l : m.layers) {
+      tensors.push_back({static_cast<size_t>(l.params), TIDAL_F32});
+    }
+    std::vector<double> bytes;
+    double total = 0;
+    for (const tuning::GradLayer& l : grad_layers(m, 4)) {
+      bytes.push_back(l.bytes);
+      total += l.bytes;
+    }
+    for (size_t mib : {1, 4, 16}) {
+      PlanOptions o;
+      o.bucket_bytes = mib << 20;
+      o.first_bucket_bytes = 1 << 20;
+      o.reverse = true;
+      BucketPlan plan;
+      ASSERT_TRUE(make_bucket_plan(tensors, o, &plan).ok());
+      std::vector<double> planned;
+      for (const Bucket& b : plan.buckets) planned.push_back(4.0 * double(b.count));
+      EXPECT_EQ(tuning::bucket_sizes(total, double(o.bucket_bytes), 1 << 20, bytes), planned)
+          << name << " at " << mib << " MiB";
+    }
+  }
 }
 
 TEST(TuneModel, UnknownPresetAndUnreadableFileAreInputErrors) {

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -100,13 +101,23 @@ class GradProduction {
   double produced_bytes_ = 0, elapsed_s_ = 0;
 };
 
+// The layers' bytes in the order buckets are cut: backward order for the
+// gradients, registration order for the forward's gathers.
+std::vector<double> layer_bytes(const StepInputs& in, bool forward) {
+  std::vector<double> bytes;
+  for (const GradLayer& l : in.grad_layers) bytes.push_back(l.bytes);
+  if (forward) std::reverse(bytes.begin(), bytes.end());
+  return bytes;
+}
+
 // The marking thread packs each bucket whose last gradient it marks (a
 // host list's grad reducer); the marks after it wait until it is done.
 double simulate_backward(const StepInputs& in, const CommProfile::Curves& curves, double b,
                          StepPrediction* out) {
   LinkModel link(*curves.queued, *curves.alone, in.max_inflight);
   GradProduction production(in);
-  std::vector<double> sizes = bucket_sizes(in.grad_bytes, b, in.first_bucket_bytes);
+  std::vector<double> sizes =
+      bucket_sizes(in.grad_bytes, b, in.first_bucket_bytes, layer_bytes(in, false));
   double offset = 0, last_end = 0, marker_free = 0;
   for (double size : sizes) {
     offset += size;
@@ -123,7 +134,8 @@ double simulate_backward(const StepInputs& in, const CommProfile::Curves& curves
 double simulate_forward(const StepInputs& in, const CommProfile::Curves& curves, double b,
                         StepPrediction* out) {
   LinkModel link(*curves.queued, *curves.alone, in.max_inflight);
-  std::vector<double> sizes = bucket_sizes(in.gather_bytes, b, in.first_bucket_bytes);
+  std::vector<double> sizes =
+      bucket_sizes(in.gather_bytes, b, in.first_bucket_bytes, layer_bytes(in, true));
   const size_t n = sizes.size(), depth = static_cast<size_t>(in.prefetch_depth);
   std::vector<double> acquired(n, 0.0), ends(n, 0.0);
   size_t launched = 0;
@@ -145,19 +157,40 @@ double simulate_forward(const StepInputs& in, const CommProfile::Curves& curves,
 
 }  // namespace
 
-std::vector<double> bucket_sizes(double total, double bucket_bytes, double first_bucket_bytes) {
-  std::vector<double> sizes;
-  double left = total;
-  if (first_bucket_bytes > 0 && left > 0) {
-    double first = std::min({first_bucket_bytes, bucket_bytes, left});
-    sizes.push_back(first);
-    left -= first;
+std::vector<double> bucket_sizes(double total, double bucket_bytes, double first_bucket_bytes,
+                                 const std::vector<double>& tensor_bytes) {
+  // Where each tensor starts along the cut, scaled so the tensors sum to `total`.
+  double listed = 0;
+  for (double t : tensor_bytes) listed += t;
+  const double scale = listed > 0 ? total / listed : 0;
+  std::vector<std::pair<double, double>> starts;  // (start, size)
+  double at = 0;
+  for (double t : tensor_bytes) {
+    starts.emplace_back(at, t * scale);
+    at += t * scale;
   }
   const double tolerance = 1e-9 * total;
-  while (left > tolerance) {
-    double size = std::min(bucket_bytes, left);
-    sizes.push_back(size);
-    left -= size;
+  std::vector<double> sizes;
+  size_t next = 0;  // the first tensor starting after `done`
+  for (double done = 0; total - done > tolerance;) {
+    const double lim = sizes.empty() && first_bucket_bytes > 0
+                           ? std::min(first_bucket_bytes, bucket_bytes)
+                           : bucket_bytes;
+    double end = std::min(done + lim, total);
+    // The planner's early end before a tensor larger than a bucket, if the
+    // bucket is at least half full.
+    while (next < starts.size() && starts[next].first <= done + tolerance) ++next;
+    size_t k = next;
+    while (k < starts.size() && starts[k].first < end - tolerance) ++k;
+    if (end < total - tolerance && k > next) {
+      const auto& t = starts[k - 1];  // the last tensor starting inside the bucket
+      if (t.first + t.second > end + tolerance && t.second >= bucket_bytes - tolerance &&
+          2 * (t.first - done) >= lim) {
+        end = t.first;
+      }
+    }
+    sizes.push_back(end - done);
+    done = end;
   }
   // The planner's balanced tail: a remainder under half a bucket shares
   // the full bucket before it, the last one taking the smaller half.

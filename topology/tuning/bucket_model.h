@@ -73,7 +73,11 @@ Status predict_step(const StepInputs& inputs, const CommProfile& profile,
 // min(first, b, total) when first > 0, then buckets of b, the last one the
 // remainder — or, when that remainder is under b/2 and follows a full
 // bucket, the two sharing their bytes equally (the planner's balanced tail).
-std::vector<double> bucket_sizes(double total, double bucket_bytes, double first_bucket_bytes);
+// Given the tensors (or layers) in cutting order (`tensor_bytes`, scaled to
+// sum to `total`), a bucket at least half full ends where a tensor of at
+// least b starts rather than take its first bytes, as the planner does.
+std::vector<double> bucket_sizes(double total, double bucket_bytes, double first_bucket_bytes,
+                                 const std::vector<double>& tensor_bytes = {});
 
 }  // namespace tuning
 }  // namespace tidal
