@@ -174,7 +174,8 @@ std::vector<size_t> cut_lengths(size_t count, size_t first, size_t cap, size_t u
   return lens;
 }
 
-// The tensors of group `gi` in cutting order.
+// The tensors of group `gi` in cutting order (they lie in the arena in
+// registration order, so reverse cutting meets them last to first).
 std::vector<WalkTensor> walk_of_group(const BucketPlan& p, size_t gi) {
   const size_t count = p.groups[gi].count;
   std::vector<WalkTensor> walk;
@@ -183,8 +184,7 @@ std::vector<WalkTensor> walk_of_group(const BucketPlan& p, size_t gi) {
     const size_t offset = p.slots[t].arena_offset, n = p.tensors[t].count;
     walk.push_back({p.options.reverse ? count - offset - n : offset, n});
   }
-  std::sort(walk.begin(), walk.end(),
-            [](const WalkTensor& a, const WalkTensor& b) { return a.start < b.start; });
+  if (p.options.reverse) std::reverse(walk.begin(), walk.end());
   return walk;
 }
 

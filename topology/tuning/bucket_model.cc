@@ -171,21 +171,20 @@ std::vector<double> bucket_sizes(double total, double bucket_bytes, double first
   }
   const double tolerance = 1e-9 * total;
   std::vector<double> sizes;
-  size_t next = 0;  // the first tensor starting after `done`
   for (double done = 0; total - done > tolerance;) {
     const double lim = sizes.empty() && first_bucket_bytes > 0
                            ? std::min(first_bucket_bytes, bucket_bytes)
                            : bucket_bytes;
     double end = std::min(done + lim, total);
-    // The planner's early end before a tensor larger than a bucket, if the
-    // bucket is at least half full.
-    while (next < starts.size() && starts[next].first <= done + tolerance) ++next;
-    size_t k = next;
-    while (k < starts.size() && starts[k].first < end - tolerance) ++k;
-    if (end < total - tolerance && k > next) {
-      const auto& t = starts[k - 1];  // the last tensor starting inside the bucket
-      if (t.first + t.second > end + tolerance && t.second >= bucket_bytes - tolerance &&
-          2 * (t.first - done) >= lim) {
+    // The planner's early end: the last tensor starting inside the bucket,
+    // if it is at least a bucket and the bucket at least half full.
+    auto it = std::partition_point(starts.begin(), starts.end(), [&](const auto& t) {
+      return t.first < end - tolerance;
+    });
+    if (end < total - tolerance && it != starts.begin()) {
+      const auto& t = *(it - 1);
+      if (t.first > done + tolerance && t.first + t.second > end + tolerance &&
+          t.second >= bucket_bytes - tolerance && 2 * (t.first - done) >= lim) {
         end = t.first;
       }
     }
