@@ -78,6 +78,7 @@ tidal_status_t tidal_comm_split(tidal_comm_t comm, int color, int key,
 }
 
 tidal_status_t tidal_comm_destroy(tidal_comm_t comm) try {
+  if (!comm) return TIDAL_SUCCESS;  // like free(NULL); a split's NOCOLOR result is NULL
   Status s = check_comm(comm);
   if (!s.ok()) return report(s);
   tidal::api::unregister_comm(comm);

@@ -23,8 +23,14 @@ struct tidal_ring_rotation {
 
 namespace {
 
+constexpr int kMaxDims = 64;  // 2^64 ranks: beyond any world
+
 Status layout_for(tidal_comm* comm, const int* dims, int ndims, tidal::RankLayout* layout) {
   tidal::Communicator& c = *comm->impl;
+  if (ndims > kMaxDims) {  // before reading dims[]: a count this large is a mistake
+    return Status(TIDAL_ERR_INVALID_ARGUMENT,
+                  fmt::format("tidal_ring_rotation_create: {} dims (at most {})", ndims, kMaxDims));
+  }
   if (dims && ndims > 0) {
     return tidal::RankLayout::create(std::vector<int>(dims, dims + ndims), c.size(), layout)
         .with_context("tidal_ring_rotation_create");

@@ -211,6 +211,11 @@ TEST(RingAttentionErrors, BadInputIsAClearErrorNotACrash) {
     EXPECT_EQ(tidal_ring_rotation_create(comm, dims, 2, 4, TIDAL_F32,
                                          static_cast<tidal_rotation_direction_t>(5), &rot),
               TIDAL_ERR_INVALID_ARGUMENT);
+    // A dim count beyond any world is refused before dims[] is read.
+    EXPECT_EQ(tidal_ring_rotation_create(comm, dims, 1 << 20, 4, TIDAL_F32, TIDAL_ROTATE_BLOCKS,
+                                         &rot),
+              TIDAL_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(tidal_last_error()).find("at most 64"), std::string::npos);
     ASSERT_EQ(tidal_ring_rotation_create(comm, dims, 2, 4, TIDAL_F32, TIDAL_ROTATE_BLOCKS, &rot),
               TIDAL_SUCCESS) << tidal_last_error();
     float block[4] = {0};
