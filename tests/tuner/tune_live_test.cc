@@ -5,6 +5,7 @@
 #include <atomic>
 #include <initializer_list>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -163,6 +164,35 @@ TEST(TuneLive, BadSweepArgumentsAreRejectedBeforeAnyCommunication) {
     EXPECT_EQ(tidal_measure_comm_profile(comm, TIDAL_TUNE_REDUCE_SCATTER, TIDAL_SCHEDULE_UNSET,
                                          &one, 1, &o, &seconds),
               TIDAL_ERR_INVALID_ARGUMENT);
+  });
+}
+
+TEST(TuneLive, BadRefineOptionsAreRejectedBeforeAnyStep) {
+  run_local_ranks(1, [&](tidal_comm_t comm, int) {
+    TuneHandles h({TIDAL_TUNE_REDUCE_SCATTER});
+    tidal_tune_inputs_t in = TIDAL_TUNE_INPUTS_INITIALIZER;
+    in.grad_bytes = 2 << 20;
+    in.bwd_s = 0.02;
+    ASSERT_EQ(tidal_tune_bucket_size(&in, h.profile, h.result), TIDAL_SUCCESS);
+    const tidal_tune_refine_options_t good = TIDAL_TUNE_REFINE_OPTIONS_INITIALIZER;
+    std::vector<tidal_tune_refine_options_t> bad(5, good);
+    bad[0].steps = 0;
+    bad[1].warmup_steps = -1;
+    bad[2].num_tensors = 0;
+    bad[3].neighbours = -2;
+    bad[4].num_sizes = 3;  // sizes left NULL
+    for (const tidal_tune_refine_options_t& o : bad) {
+      EXPECT_EQ(tidal_tune_refine(comm, &o, h.result), TIDAL_ERR_INVALID_ARGUMENT);
+      EXPECT_NE(std::string(tidal_last_error()).find("refine options"), std::string::npos)
+          << tidal_last_error();
+    }
+    size_t n = 0;  // nothing was measured
+    ASSERT_EQ(tidal_tune_result_num_points(h.result, &n), TIDAL_SUCCESS);
+    for (size_t i = 0; i < n; ++i) {
+      tidal_tune_point_t p = TIDAL_TUNE_POINT_INITIALIZER;
+      ASSERT_EQ(tidal_tune_result_point(h.result, i, &p), TIDAL_SUCCESS);
+      EXPECT_LT(p.measured_iteration_s, 0) << p.bucket_bytes;
+    }
   });
 }
 
