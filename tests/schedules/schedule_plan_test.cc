@@ -2,6 +2,7 @@
 // for every factorisation up to 64 ranks, the bandwidth and latency terms
 // are what the design says, and the printed form lists every step (the
 // validator's own rules: schedule_validation_test.cc).
+#include <chrono>
 #include <cstring>
 #include <thread>
 
@@ -471,6 +472,27 @@ TEST(LocalTransportFold, FoldingPartOfAnElementIsAnErrorOnBothSides) {
   EXPECT_NE(st.message().find("not a whole number of f32"), std::string::npos) << st.message();
   EXPECT_EQ(send_status.code(), TIDAL_ERR_INVALID_ARGUMENT) << send_status.message();
   EXPECT_EQ(out, (std::vector<float>{0, 0}));  // nothing folded
+}
+
+// A schedule's send waits for its receiver (rendezvous): when no rank ever
+// receives it, the sender times out naming the cause, its message is
+// withdrawn (the buffer is the caller's again), and the group is failed,
+// so the peer's next call reports the failure instead of hanging.
+TEST(LocalTransportTimeout, ASendNoRankReceivesTimesOutAndIsWithdrawn) {
+  auto group = tidal::LocalTransport::create_group(2);
+  std::vector<float> data(4, 1.0f);
+  tidal::P2POp send{tidal::P2POp::kSend, data.data(), 16, 1, 3};
+  const auto start = std::chrono::steady_clock::now();
+  tidal::Status st = group[0]->p2p(&send, 1, tidal::Deadline::after(0.2), nullptr);
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 10.0);
+  EXPECT_EQ(st.code(), TIDAL_ERR_TIMEOUT);
+  EXPECT_NE(st.message().find("rank 0 timed out sending to a peer that never received"),
+            std::string::npos) << st.message();
+  std::vector<float> out(4, 0.0f);
+  tidal::P2POp recv{tidal::P2POp::kRecv, out.data(), 16, 0, 3};
+  tidal::Status late = group[1]->p2p(&recv, 1, tidal::Deadline::after(10), nullptr);
+  EXPECT_EQ(late.code(), TIDAL_ERR_TIMEOUT) << late.message();
+  EXPECT_EQ(out, std::vector<float>(4, 0.0f));  // the withdrawn message was not delivered
 }
 
 // A backend that writes what it receives refuses a fold it would ignore.
