@@ -20,41 +20,25 @@ std::string measured_cell(const tidal_tune_point_t& p) {
   return fmt::format("{:.2f}", p.measured_iteration_s * 1e3);
 }
 
-bool refined(const std::vector<tidal_tune_point_t>& points) {
-  for (const auto& p : points) {
-    if (p.drift_iteration_s >= 0) return true;
-  }
-  return false;
-}
-
 // Measured comparison: pick vs measured best vs 25 MiB, and the model's
 // worst error over measured sizes.
 void print_measured_summary(const std::vector<tidal_tune_point_t>& points, std::FILE* out) {
   const tidal_tune_point_t *best = nullptr, *pick = nullptr, *ddp = nullptr;
-  double worst_error = 0, worst_at_drift = 0;
+  double worst_error = 0;
   size_t measured = 0;
   for (const auto& p : points) {
     if (p.measured_iteration_s < 0) continue;
     ++measured;
     worst_error = std::max(worst_error, std::fabs(p.iteration_s - p.measured_iteration_s) /
                                             p.measured_iteration_s);
-    if (p.drift_iteration_s >= 0) {
-      worst_at_drift = std::max(worst_at_drift,
-                                std::fabs(p.drift_iteration_s - p.measured_iteration_s) /
-                                    p.measured_iteration_s);
-    }
     if (!best || p.measured_iteration_s < best->measured_iteration_s) best = &p;
     if (p.model_pick) pick = &p;
     if (p.bucket_bytes == size_t(25) << 20) ddp = &p;
   }
   if (measured == 0) return;
-  std::fprintf(out, "measured %zu sizes: best %s at %.2f ms; model error up to %.1f%%",
+  std::fprintf(out, "measured %zu sizes: best %s at %.2f ms; model error up to %.1f%%\n",
                measured, format_bytes(double(best->bucket_bytes)).c_str(),
                best->measured_iteration_s * 1e3, worst_error * 100);
-  if (refined(points)) {
-    std::fprintf(out, " (%.1f%% at the steps' speed)", worst_at_drift * 100);
-  }
-  std::fprintf(out, "\n");
   if (pick) {
     std::fprintf(out, "model pick %s measured %.2f ms: %+.1f%% vs the measured best\n",
                  format_bytes(double(pick->bucket_bytes)).c_str(),
@@ -85,17 +69,12 @@ Status read_points(tidal_tune_result_t result, std::vector<tidal_tune_point_t>* 
 }
 
 void print_table(const std::vector<tidal_tune_point_t>& points, std::FILE* out) {
-  // After refinement, one more column: the prediction on the profile scaled
-  // to the machine's speed during the steps (tidal_tune_result_drift).
-  const bool drift = refined(points);
-  std::fprintf(out, "%12s %8s %14s %16s %15s%s\n", "bucket", "buckets", "exposed_ms",
-               "iteration_ms", "measured_ms", drift ? "   at_steps_speed_ms" : "");
+  std::fprintf(out, "%12s %8s %14s %16s %15s\n", "bucket", "buckets", "exposed_ms",
+               "iteration_ms", "measured_ms");
   for (const auto& p : points) {
-    std::fprintf(out, "%12s %8zu %14.2f %16.2f %15s", format_bytes(double(p.bucket_bytes)).c_str(),
-                 p.grad_buckets, p.exposed_s * 1e3, p.iteration_s * 1e3,
-                 measured_cell(p).c_str());
-    if (drift) std::fprintf(out, " %20.2f", p.drift_iteration_s * 1e3);
-    std::fprintf(out, "%s\n",
+    std::fprintf(out, "%12s %8zu %14.2f %16.2f %15s%s\n",
+                 format_bytes(double(p.bucket_bytes)).c_str(), p.grad_buckets,
+                 p.exposed_s * 1e3, p.iteration_s * 1e3, measured_cell(p).c_str(),
                  p.recommended ? "  <- recommended" : p.model_pick ? "  <- model pick" : "");
   }
 }
@@ -119,16 +98,14 @@ Status write_csv(const std::vector<tidal_tune_point_t>& points, const std::strin
   std::FILE* f = std::fopen(path.c_str(), "w");
   if (!f) return Status(TIDAL_ERR_IO, fmt::format("cannot write {}", path));
   std::fprintf(f, "bucket_bytes,grad_buckets,exposed_ms,bwd_exposed_ms,fwd_exposed_ms,"
-                  "iteration_ms,measured_ms,model_pick,recommended,at_steps_speed_ms\n");
+                  "iteration_ms,measured_ms,model_pick,recommended\n");
   for (const auto& p : points) {
-    std::fprintf(f, "%zu,%zu,%.4f,%.4f,%.4f,%.4f,%s,%d,%d,%s\n", p.bucket_bytes,
-                 p.grad_buckets, p.exposed_s * 1e3, p.bwd_exposed_s * 1e3,
-                 p.fwd_exposed_s * 1e3, p.iteration_s * 1e3,
+    std::fprintf(f, "%zu,%zu,%.4f,%.4f,%.4f,%.4f,%s,%d,%d\n", p.bucket_bytes, p.grad_buckets,
+                 p.exposed_s * 1e3, p.bwd_exposed_s * 1e3, p.fwd_exposed_s * 1e3,
+                 p.iteration_s * 1e3,
                  p.measured_iteration_s < 0 ? "" : fmt::format("{:.4f}",
                                                    p.measured_iteration_s * 1e3).c_str(),
-                 p.model_pick, p.recommended,
-                 p.drift_iteration_s < 0 ? "" : fmt::format("{:.4f}",
-                                                p.drift_iteration_s * 1e3).c_str());
+                 p.model_pick, p.recommended);
   }
   return std::fclose(f) == 0 ? Status() : Status(TIDAL_ERR_IO, fmt::format("writing {}", path));
 }

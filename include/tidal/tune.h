@@ -213,14 +213,10 @@ typedef struct tidal_tune_point {
   int model_pick;              /* 1 on the model's pick                        */
   int recommended;             /* 1 on the recommendation (the measured best
                                   after refinement, else the model's pick)    */
-  /* Added in 0.3 (an older caller's struct ends before it). */
-  double drift_iteration_s;    /* predicted with the profile rescaled to the
-                                  machine's speed during refinement (see
-                                  tidal_tune_result_drift); < 0 before one   */
 } tidal_tune_point_t;
 
 #define TIDAL_TUNE_POINT_INITIALIZER \
-  { sizeof(tidal_tune_point_t), 0, 0, 0, 0.0, 0.0, 0.0, 0.0, -1.0, 0, 0, -1.0 }
+  { sizeof(tidal_tune_point_t), 0, 0, 0, 0.0, 0.0, 0.0, 0.0, -1.0, 0, 0 }
 
 /* The tuner's output: the predicted (and measured) curve, the pick and an
  * explanation. Owned by the caller. */
@@ -263,15 +259,6 @@ tidal_status_t tidal_tune_result_point(tidal_tune_result_t result, size_t i,
  * time against DDP's 25 MiB, measured refinement). Valid until the result
  * changes or is destroyed. */
 tidal_status_t tidal_tune_result_reasoning(tidal_tune_result_t result, const char **text);
-
-/* How much slower (> 1) or faster the machine ran during tidal_tune_refine
- * than when the profile was measured: in every round the refinement re-times
- * the profile's stream at the model's pick, and *factor is the median of
- * those times over the profile's time at that size. A shared machine drifts
- * between minutes; a step whose length is its communication inherits the
- * drift, so each point's drift_iteration_s is the model's prediction on the
- * profile scaled by *factor. *factor = 0 before a refinement. */
-tidal_status_t tidal_tune_result_drift(tidal_tune_result_t result, double *factor);
 
 /* ------------------------------------------------------------------ */
 /* Refinement on the real communicator                                 */

@@ -172,8 +172,7 @@ tidal_status_t tidal_tune_bucket_size(const tidal_tune_inputs_t* inputs,
   result->inputs = in;
   result->profile = profile->impl;
   result->points.clear();
-  for (const auto& p : model.curve) result->points.push_back({p, -1, -1});
-  result->drift = 0;
+  for (const auto& p : model.curve) result->points.push_back({p, -1});
   result->model_pick = result->recommended = model.best.bucket_bytes;
   result->reasoning = model.reasoning;
   result->model = std::move(model);
@@ -229,7 +228,6 @@ tidal_status_t tidal_tune_result_point(tidal_tune_result_t result, size_t i,
   full.measured_iteration_s = p.measured_s;
   full.model_pick = p.predicted.bucket_bytes == result->model_pick;
   full.recommended = p.predicted.bucket_bytes == result->recommended;
-  full.drift_iteration_s = p.drift_predicted_s;
   size_t keep = std::min(point->size, sizeof(full));
   full.size = point->size;
   std::memcpy(point, &full, keep);
@@ -246,16 +244,6 @@ tidal_status_t tidal_tune_result_reasoning(tidal_tune_result_t result, const cha
   return TIDAL_SUCCESS;
 } catch (...) {
   return tidal::api::report_exception("tidal_tune_result_reasoning");
-}
-
-tidal_status_t tidal_tune_result_drift(tidal_tune_result_t result, double* factor) try {
-  Status s = check_live(result, "result");
-  if (s.ok() && !factor) s = invalid("factor is NULL");
-  if (!s.ok()) return report(s.with_context("tidal_tune_result_drift"));
-  *factor = result->drift;
-  return TIDAL_SUCCESS;
-} catch (...) {
-  return tidal::api::report_exception("tidal_tune_result_drift");
 }
 
 tidal_status_t tidal_tune_refine(tidal_comm_t comm, const tidal_tune_refine_options_t* options,

@@ -19,7 +19,6 @@ struct tidal_comm_profile {
 struct TunePointState {
   tidal::tuning::StepPrediction predicted;
   double measured_s = -1;
-  double drift_predicted_s = -1;  // on the profile scaled by the result's drift
 };
 
 struct tidal_tune_result {
@@ -29,7 +28,6 @@ struct tidal_tune_result {
   tidal::tuning::TuneResult model;
   std::vector<TunePointState> points;  // by bucket size
   double model_pick = 0, recommended = 0;
-  double drift = 0;  // steps' speed / profile's speed at the pick (0: not refined)
   std::string reasoning;
 };
 

@@ -380,37 +380,6 @@ Status record_measurement(tidal_tune_result* r, size_t bytes, double measured_s)
   return Status();
 }
 
-// The profile's own measurement (a stream of the grad reducer's buckets)
-// repeated once at the model's pick: how fast the machine runs now, against
-// the profile's time at that size (tidal_tune_result_drift).
-Status time_reference(tidal_comm_t comm, const tidal_tune_result& r, tidal_schedule_t schedule,
-                      double* seconds) {
-  const size_t bytes = static_cast<size_t>(r.model_pick);
-  tidal_measure_options_t mo = TIDAL_MEASURE_OPTIONS_INITIALIZER;
-  mo.repetitions = 1;
-  mo.stream_bytes = std::min(static_cast<size_t>(r.inputs.grad_bytes), kMaxProfileStreamBytes);
-  const auto kind = static_cast<tidal_tune_collective_t>(static_cast<int>(r.inputs.grad_kind));
-  return measure_profile(comm, kind, schedule, &bytes, 1, &mo, seconds)
-      .with_context("re-timing the profile at the pick");
-}
-
-// The drift factor from the rounds' reference times, and every point's
-// prediction on the profile scaled by it.
-Status apply_drift(const std::vector<double>& reference_s, tidal_tune_result* r) {
-  tuning::CommProfile::Curves c;
-  TIDAL_RETURN_IF_ERROR(r->profile.curves_for(r->inputs.grad_kind, &c));
-  const double profile_s = c.queued->seconds(r->model_pick);
-  r->drift = tuning::median(reference_s) / profile_s;
-  const tuning::CommProfile scaled = r->profile.scaled(r->drift);
-  for (TunePointState& p : r->points) {
-    tuning::StepPrediction at_drift;
-    TIDAL_RETURN_IF_ERROR(
-        tuning::predict_step(r->inputs, scaled, p.predicted.bucket_bytes, &at_drift));
-    p.drift_predicted_s = at_drift.iteration_s;
-  }
-  return Status();
-}
-
 }  // namespace
 
 Status refine(tidal_comm_t comm, const tidal_tune_refine_options_t* options,
@@ -439,9 +408,7 @@ Status refine(tidal_comm_t comm, const tidal_tune_refine_options_t* options,
   // Rounds, each measuring every size once (A B C A B C ..., as
   // docs/benchmarks ask of any comparison): a disturbance of a shared
   // machine then costs one round of several sizes, not all of one size.
-  // Each round also re-times the profile at the pick (the drift check).
   std::vector<std::vector<double>> times(sizes.size());
-  std::vector<double> reference_s;
   const size_t total = sizes.size() * static_cast<size_t>(o.steps);
   for (int round = 0, done = 0; round < o.steps; ++round) {
     for (size_t i = 0; i < sizes.size(); ++i) {
@@ -452,10 +419,6 @@ Status refine(tidal_comm_t comm, const tidal_tune_refine_options_t* options,
       report_progress(comm, o.progress, o.progress_user, static_cast<size_t>(++done), total,
                       sizes[i]);
     }
-    double ref = 0;
-    TIDAL_RETURN_IF_ERROR(time_reference(comm, *r, static_cast<tidal_schedule_t>(o.schedule),
-                                         &ref));
-    reference_s.push_back(ref);
   }
   double best_s = 0;
   size_t best_bytes = 0;
@@ -468,15 +431,12 @@ Status refine(tidal_comm_t comm, const tidal_tune_refine_options_t* options,
     }
   }
   r->recommended = double(best_bytes);
-  TIDAL_RETURN_IF_ERROR(apply_drift(reference_s, r));
   int world = 1;
   tidal_comm_size(comm, &world);
   r->reasoning = r->model.reasoning + fmt::format(
       " Measured with the grad reducer on {} ranks over {} sizes around it: the best is {} at "
-      "{:.2f} ms per step. During these steps the profile's own measurement at {} took {:.2f}x "
-      "its time in the profile (the machine's drift); the model's predictions at that speed "
-      "are reported beside the measured steps.", world, sizes.size(), tuning::format_bytes(r->recommended), best_s * 1e3,
-      tuning::format_bytes(r->model_pick), r->drift);
+      "{:.2f} ms per step.", world, sizes.size(), tuning::format_bytes(r->recommended),
+      best_s * 1e3);
   return Status();
 }
 

@@ -72,25 +72,6 @@ TEST(CommProfile, AllGatherBorrowsTheReduceScatterCurveButAllReduceDoesNot) {
   EXPECT_EQ(p.curve_for(CommKind::kAllReduce, &c).code(), TIDAL_ERR_INVALID_ARGUMENT);
 }
 
-TEST(CommProfile, ScaledMultipliesEveryCurveAndKeepsEmptyOnesEmpty) {
-  CommProfile p;
-  ASSERT_TRUE(p.curve(CommKind::kReduceScatter).add_point(1e3, 1e-5).ok());
-  ASSERT_TRUE(p.curve(CommKind::kReduceScatter).add_point(1e5, 1e-4).ok());
-  ASSERT_TRUE(p.alone(CommKind::kReduceScatter).add_point(1e5, 2e-4).ok());
-  ASSERT_TRUE(p.curve(CommKind::kAllGather).set_alpha_beta(1e-6, 1e9).ok());
-  const CommProfile q = p.scaled(1.5);
-  for (double b : {10.0, 1e3, 1e4, 1e5, 4e5}) {
-    EXPECT_NEAR(q.curve(CommKind::kReduceScatter).seconds(b),
-                1.5 * p.curve(CommKind::kReduceScatter).seconds(b), 1e-15) << b;
-    EXPECT_NEAR(q.alone(CommKind::kReduceScatter).seconds(b),
-                1.5 * p.alone(CommKind::kReduceScatter).seconds(b), 1e-15) << b;
-    EXPECT_NEAR(q.curve(CommKind::kAllGather).seconds(b),
-                1.5 * p.curve(CommKind::kAllGather).seconds(b), 1e-15) << b;
-  }
-  EXPECT_TRUE(q.pack(CommKind::kReduceScatter).empty());
-  EXPECT_TRUE(q.curve(CommKind::kAllReduce).empty());
-}
-
 }  // namespace
 }  // namespace tuning
 }  // namespace tidal

@@ -3,7 +3,6 @@
 // are only checked against deterministic bounds (a step cannot be shorter
 // than its synthetic forward + backward sleeps), never against a speed.
 #include <atomic>
-#include <cmath>
 #include <initializer_list>
 #include <mutex>
 #include <string>
@@ -234,62 +233,6 @@ TEST(TuneLive, RefinementMeasuresStepsWithTheGradReducer) {
   EXPECT_LE(measured_points[0], 3);
   EXPECT_EQ(measured_points[0], measured_points[1]);
   EXPECT_EQ(recommended[0], recommended[1]);  // maxima over ranks: every rank agrees
-}
-
-// Each refinement round re-times the profile at the pick; the median over
-// the profile's time is the drift, and every point is predicted again on
-// the profile scaled by it: exactly the prediction of a profile that was
-// measured that much slower.
-TEST(TuneLive, RefinementMeasuresTheDriftAndPredictsAtTheStepsSpeed) {
-  std::vector<double> drift(2, 0);
-  run_local_ranks(2, [&](tidal_comm_t comm, int rank) {
-    TuneHandles h({TIDAL_TUNE_REDUCE_SCATTER});
-    tidal_tune_inputs_t in = TIDAL_TUNE_INPUTS_INITIALIZER;
-    in.grad_bytes = 2 << 20;
-    in.bwd_s = 0.01;
-    ASSERT_EQ(tidal_tune_bucket_size(&in, h.profile, h.result), TIDAL_SUCCESS);
-    double before = -1;
-    ASSERT_EQ(tidal_tune_result_drift(h.result, &before), TIDAL_SUCCESS);
-    EXPECT_EQ(before, 0);  // nothing measured yet
-    tidal_tune_point_t first = TIDAL_TUNE_POINT_INITIALIZER;
-    ASSERT_EQ(tidal_tune_result_point(h.result, 0, &first), TIDAL_SUCCESS);
-    EXPECT_LT(first.drift_iteration_s, 0);
-    const size_t sizes[2] = {256 << 10, 1 << 20};
-    tidal_tune_refine_options_t o = TIDAL_TUNE_REFINE_OPTIONS_INITIALIZER;
-    o.sizes = sizes;
-    o.num_sizes = 2;
-    o.steps = 2;
-    o.num_tensors = 16;
-    ASSERT_EQ(tidal_tune_refine(comm, &o, h.result), TIDAL_SUCCESS) << tidal_last_error();
-    ASSERT_EQ(tidal_tune_result_drift(h.result, &drift[rank]), TIDAL_SUCCESS);
-    const double f = drift[rank];
-    ASSERT_TRUE(std::isfinite(f) && f > 0) << f;
-    // The same inputs on the profile measured f times slower (alpha-beta:
-    // alpha x f, beta / f) predict what the refined result predicts at the
-    // steps' speed, size by size.
-    TuneHandles slow({});
-    ASSERT_EQ(tidal_comm_profile_set_alpha_beta(slow.profile, TIDAL_TUNE_REDUCE_SCATTER,
-                                                2e-5 * f, 1e9 / f),
-              TIDAL_SUCCESS);
-    ASSERT_EQ(tidal_tune_bucket_size(&in, slow.profile, slow.result), TIDAL_SUCCESS);
-    size_t n = 0, m = 0, compared = 0;
-    ASSERT_EQ(tidal_tune_result_num_points(h.result, &n), TIDAL_SUCCESS);
-    ASSERT_EQ(tidal_tune_result_num_points(slow.result, &m), TIDAL_SUCCESS);
-    for (size_t i = 0; i < n; ++i) {
-      tidal_tune_point_t p = TIDAL_TUNE_POINT_INITIALIZER;
-      ASSERT_EQ(tidal_tune_result_point(h.result, i, &p), TIDAL_SUCCESS);
-      EXPECT_GT(p.drift_iteration_s, 0) << p.bucket_bytes;
-      for (size_t j = 0; j < m; ++j) {
-        tidal_tune_point_t q = TIDAL_TUNE_POINT_INITIALIZER;
-        ASSERT_EQ(tidal_tune_result_point(slow.result, j, &q), TIDAL_SUCCESS);
-        if (q.bucket_bytes != p.bucket_bytes) continue;
-        EXPECT_NEAR(p.drift_iteration_s, q.iteration_s, 1e-9 * q.iteration_s) << p.bucket_bytes;
-        ++compared;
-      }
-    }
-    EXPECT_GE(compared, 3u);
-  });
-  EXPECT_EQ(drift[0], drift[1]);  // the maximum over ranks: every rank agrees
 }
 
 // ZeRO-3: refinement steps run the forward through the param gatherer

@@ -146,7 +146,6 @@ TEST(NullHandles, EveryEntryPointRejectsNullWithAStatusAndAMessage) {
       CALL(tidal_tune_result_num_points(nullptr, nullptr)),
       CALL(tidal_tune_result_point(nullptr, 0, nullptr)),
       CALL(tidal_tune_result_reasoning(nullptr, nullptr)),
-      CALL(tidal_tune_result_drift(nullptr, nullptr)),
       CALL(tidal_tune_result_recommended(nullptr, nullptr, nullptr, nullptr)),
       {"tidal_ulysses_all_to_all",
        [] {

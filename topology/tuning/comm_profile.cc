@@ -74,24 +74,6 @@ double CommCurve::peak_bandwidth_Bps() const {
   return best;
 }
 
-CommCurve CommCurve::scaled(double factor) const {
-  CommCurve c = *this;
-  c.alpha_s_ *= factor;
-  c.beta_Bps_ /= factor;
-  for (ProfilePoint& p : c.points_) p.seconds *= factor;
-  return c;
-}
-
-CommProfile CommProfile::scaled(double factor) const {
-  CommProfile p;
-  for (int k = 0; k < kNumCommKinds; ++k) {
-    p.curves_[k] = curves_[k].scaled(factor);
-    p.alone_[k] = alone_[k].scaled(factor);
-    p.pack_[k] = pack_[k].scaled(factor);
-  }
-  return p;
-}
-
 bool CommProfile::empty() const {
   for (const auto& c : curves_) {
     if (!c.empty()) return false;

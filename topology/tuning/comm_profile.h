@@ -50,9 +50,6 @@ class CommCurve {
   // The sustained bandwidth a stream of large buckets gets: beta for a fit,
   // the best bytes/seconds over the points of a measured curve.
   double peak_bandwidth_Bps() const;
-  // The same curve on a machine `factor` times slower (every time times
-  // factor; factor > 0).
-  CommCurve scaled(double factor) const;
 
  private:
   bool alpha_beta_ = false;
@@ -95,9 +92,6 @@ class CommProfile {
     const CommCurve* pack = nullptr;
   };
   Status curves_for(CommKind kind, Curves* out) const;
-  // Every curve scaled (CommCurve::scaled): the profile re-timed on a
-  // machine that drifted since it was measured.
-  CommProfile scaled(double factor) const;
 
  private:
   std::array<CommCurve, kNumCommKinds> curves_;
