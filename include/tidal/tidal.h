@@ -207,8 +207,8 @@ tidal_status_t tidal_comm_split(tidal_comm_t comm, int color, int key,
 
 /* Waits for every queued operation, then frees the communicator. Requests
  * of the communicator must still be freed with tidal_request_free. NULL is
- * accepted (a split's TIDAL_SPLIT_NOCOLOR result); a destroyed or unknown
- * handle is TIDAL_ERR_INVALID_ARGUMENT. */
+ * accepted (a split's TIDAL_SPLIT_NOCOLOR result); a handle already
+ * destroyed is TIDAL_ERR_INVALID_USAGE. */
 tidal_status_t tidal_comm_destroy(tidal_comm_t comm);
 
 /* Stops the communicator now: queued and running operations fail with
