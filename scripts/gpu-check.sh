@@ -48,7 +48,8 @@ timeout "$(left)" cmake -S . -B $build -G Ninja -DCMAKE_BUILD_TYPE=Release \
 targets=(nccl_test schedules_gpu_test checkpoint_gpu_test cuda_pack_kernel_test
          cuda_overlap_hooks_test cuda_fp8_codec_test cuda_fp8_gather_test all_reduce_perf all_gather_perf reduce_scatter_perf
          tidal-bench-pack-cuda tidal-ckpt-gpu-bench
-         tidal-bench-pack tidal-bench-overlap tidal-bench-fp8-gather tidal-ckpt-bench tidal-sim)
+         tidal-bench-pack tidal-bench-overlap tidal-bench-fp8-gather tidal-ckpt-bench tidal-sim
+         tidal-bench-after-idle)
 timeout "$(left)" cmake --build $build -j "$(nproc)" --target "${targets[@]}" \
   > "$out/build.log" 2>&1 \
   || { log "build FAILED"; grep -m20 -B2 -A8 'error' "$out/build.log" | tee -a "$summary"; exit 1; }

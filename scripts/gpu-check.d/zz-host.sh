@@ -8,3 +8,7 @@ run_bench host_ckpt "$host_log" $build/bench/ckpt/tidal-ckpt-bench --reps 2 \
   --sections throughput stall
 run_bench host_fp8_gather "$host_log" $build/bench/bucketing/tidal-bench-fp8-gather \
   --ranks 8 --model DiT-B/2 --bucket-mib 16 --reps 3
+# Does a bucket after a long idle slow down on a dedicated host too? (On the
+# shared 2-vCPU VM a plain memcpy did, as much: docs/benchmarks/tuner.md.)
+run_bench host_after_idle "$host_log" $build/bench/bucketing/tidal-bench-after-idle \
+  --ranks 4 --reps 15
