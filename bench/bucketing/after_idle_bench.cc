@@ -35,12 +35,6 @@ struct Options {
   int reps = 15;
 };
 
-double slowest(tidal_comm_t comm, double mine) {
-  double max = 0;
-  tidal_all_reduce(&mine, &max, 1, TIDAL_F64, TIDAL_MAX, comm, nullptr);
-  return max;
-}
-
 // Every rank idles `idle_s`, then runs `op`; the slowest rank's time from
 // its own wake-up.
 template <typename Op>
@@ -49,7 +43,7 @@ double after_idle(tidal_comm_t comm, double idle_s, Op op) {
   if (idle_s > 0) std::this_thread::sleep_for(std::chrono::duration<double>(idle_s));
   const double start = tidal_bench::now_s();
   op();
-  return slowest(comm, tidal_bench::now_s() - start);
+  return tidal_bench::max_over_ranks(comm, tidal_bench::now_s() - start);
 }
 
 }  // namespace

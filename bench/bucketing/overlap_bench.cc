@@ -31,6 +31,7 @@
 
 namespace {
 
+using tidal_bench::max_over_ranks;
 using tidal_bench::now_s;
 using tidal_bench::Samples;
 
@@ -115,12 +116,6 @@ double ideal_exposure(const std::vector<std::pair<size_t, size_t>>& layers,
               one_bucket_s * static_cast<double>(b.count) / static_cast<double>(largest);
   }
   return free_at - backward_s;
-}
-
-double max_over_ranks(tidal_comm_t comm, double mine) {
-  double slowest = 0;
-  tidal_all_reduce(&mine, &slowest, 1, TIDAL_F64, TIDAL_MAX, comm, nullptr);
-  return slowest;
 }
 
 // One rank's gradients, their reverse-ordered list and the reducer.

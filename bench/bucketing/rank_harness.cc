@@ -21,13 +21,17 @@ void barrier(tidal_comm_t comm) {
   tidal_all_reduce(&one, &sum, 1, TIDAL_I32, TIDAL_SUM, comm, nullptr);
 }
 
+double max_over_ranks(tidal_comm_t comm, double mine) {
+  double slowest = 0;
+  tidal_all_reduce(&mine, &slowest, 1, TIDAL_F64, TIDAL_MAX, comm, nullptr);
+  return slowest;
+}
+
 double timed_max(tidal_comm_t comm, const std::function<void()>& op) {
   barrier(comm);
   double t0 = now_s();
   op();
-  double mine = now_s() - t0, slowest = 0;
-  tidal_all_reduce(&mine, &slowest, 1, TIDAL_F64, TIDAL_MAX, comm, nullptr);
-  return slowest;
+  return max_over_ranks(comm, now_s() - t0);
 }
 
 int run_on_ranks(const std::string& backend, int ranks, int argc, char** argv,

@@ -26,6 +26,9 @@ tidal_comm_t split_without_direct_buckets(tidal_comm_t comm, int rank);
 // All ranks arrive before any returns (a one-element all-reduce).
 void barrier(tidal_comm_t comm);
 
+// The largest of every rank's `mine` (identical on every rank).
+double max_over_ranks(tidal_comm_t comm, double mine);
+
 // Runs `op` on every rank after a barrier; returns the slowest rank's
 // seconds (identical on every rank).
 double timed_max(tidal_comm_t comm, const std::function<void()>& op);
