@@ -13,7 +13,8 @@ packages=(
   libtorch-dev   # the reference DiT trainer in examples/ only
 )
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(clang-14 libclang-rt-14-dev)
+  packages+=(clang-14 libclang-rt-14-dev
+             python3-torch)  # examples/python/torch_zero2.py (system python)
 fi
 
 missing=()
