@@ -17,6 +17,7 @@ What a framework integration does, in one page:
      rank's full parameters (prefetched bucket by bucket, waited for before
      the next forward).
 
+The ctypes plumbing (structs, error checks, the hooks) is tidal_torch.py.
 Ranks are Python threads over a local-threads communicator (tidal's embedded
 default: no launcher); under mpiexec, one rank per process over MPI (the
 Zero2Rank class is the same either way).
@@ -40,66 +41,9 @@ except ImportError:
     print("skipped: this example needs PyTorch (Debian: python3-torch)")
     sys.exit(77)
 
-# --- the C API, as ctypes sees it (include/tidal/*.h) -----------------------
-TIDAL_F32, TIDAL_AVG = 0, 4
-TIDAL_BUCKET_ORDER_REVERSE = 1
-TIDAL_SCHEDULE_UNSET = -1
-UNSET_SIZE = ctypes.c_size_t(-1).value
-c_size, c_void = ctypes.c_size_t, ctypes.c_void_p
-
-
-class TensorDesc(ctypes.Structure):
-    _fields_ = [("data", c_void), ("count", c_size), ("dtype", ctypes.c_int)]
-
-
-class BucketOptions(ctypes.Structure):
-    _fields_ = [("size", c_size), ("bucket_bytes", c_size), ("first_bucket_bytes", c_size),
-                ("align_bytes", c_size), ("order", ctypes.c_int), ("comm_dtype", ctypes.c_int),
-                ("zero_copy", ctypes.c_int), ("fp8_block", c_size),
-                ("fp8_pow2_scales", ctypes.c_int)]
-
-
-class GradReducerOptions(ctypes.Structure):
-    _fields_ = [("size", c_size), ("all_reduce", ctypes.c_int), ("op", ctypes.c_int),
-                ("pre_scale", ctypes.c_float), ("post_scale", ctypes.c_float),
-                ("schedule", ctypes.c_int), ("pack_on_progress_thread", ctypes.c_int)]
-
-
-class ParamGathererOptions(ctypes.Structure):
-    _fields_ = [("size", c_size), ("depth", c_size), ("max_inflight_bytes", c_size),
-                ("pre_scale", ctypes.c_float), ("post_scale", ctypes.c_float),
-                ("schedule", ctypes.c_int)]
-
-
-class BucketCounters(ctypes.Structure):
-    _fields_ = [(name, ctypes.c_uint64) for name in (
-        "buckets_launched", "collective_calls", "pack_calls", "unpack_calls",
-        "bytes_communicated", "pack_ns", "unpack_ns", "wait_ns", "steps", "overlapped_passes",
-        "direct_buckets")]
-
-
-class ShardSegment(ctypes.Structure):
-    _fields_ = [("bucket", c_size), ("tensor_offset", c_size), ("shard_offset", c_size),
-                ("count", c_size)]
-
-
-def load(path):
-    lib = ctypes.CDLL(path)
-    lib.tidal_status_string.restype = ctypes.c_char_p
-    lib.tidal_last_error.restype = ctypes.c_char_p
-    handle_args = ("tidal_grad_ready", "tidal_grad_reducer_wait", "tidal_param_prefetch",
-                   "tidal_param_wait", "tidal_param_release")
-    for name in handle_args:
-        getattr(lib, name).argtypes = [c_void, c_size]
-    lib.tidal_grad_reducer_wait.argtypes = [c_void]
-    return lib
-
-
-def check(lib, rc, what):
-    if rc != 0:  # the message is this thread's last error
-        raise RuntimeError(f"{what}: {lib.tidal_status_string(rc).decode()}: "
-                           f"{lib.tidal_last_error().decode()}")
-
+from tidal_torch import (TIDAL_SCHEDULE_UNSET, UNSET_SIZE, GradHooks, ParamGathererOptions,
+                         bucket_options, c_size, c_void, check, load, shard_segments,
+                         tensor_list)
 
 # --- the model and its data --------------------------------------------------
 _init_lock = threading.Lock()  # torch's global RNG is shared by the rank threads
@@ -123,59 +67,26 @@ def loss_of(model, rank, step):
     return torch.nn.functional.mse_loss(model(x), y)
 
 
-def on_grad_accumulated(param, fn):
-    """Calls fn() once param.grad holds this backward's gradient."""
-    if hasattr(param, "register_post_accumulate_grad_hook"):  # torch >= 2.1
-        return param.register_post_accumulate_grad_hook(lambda _p: fn())
-    # Older torch: a post-hook on the AccumulateGrad node (what DDP used).
-    acc = param.expand_as(param).grad_fn.next_functions[0][0]
-    acc.register_hook(lambda *_: fn())
-    return acc  # keep the node alive, or the hook goes with it
-
-
 # --- one rank ----------------------------------------------------------------
 class Zero2Rank:
     def __init__(self, lib, comm, lr):
         self.lib, self.lr = lib, lr
         self.model = make_model()
         self.params = list(self.model.parameters())
-        n = len(self.params)
-        opts = BucketOptions(ctypes.sizeof(BucketOptions), 8 << 10, 2 << 10, 0,
-                             TIDAL_BUCKET_ORDER_REVERSE, -1, 0, 0, 0)
-        # 1. Gradients: zero-copy, so param.grad lives in the buckets.
-        descs = (TensorDesc * n)(*[TensorDesc(None, p.numel(), TIDAL_F32) for p in self.params])
-        opts.zero_copy = 1
-        self.grads = c_void()
-        check(lib, lib.tidal_tensor_list_create(c_void(comm), descs, c_size(n), ctypes.byref(opts),
-                                                ctypes.byref(self.grads)), "gradient list")
-        for i, p in enumerate(self.params):
-            p.grad = self._tidal_tensor(self.grads, i, p.shape)
+        # 1.-2. Gradients: zero-copy in buckets (8 KiB, the first 2 KiB), one
+        # hook per parameter, reduce-scattered and averaged.
+        self.grads = GradHooks(lib, comm, self.params, 8 << 10, 2 << 10)
+        self.grad_shard = self.grads.shard()
         # ... and the parameters, registered where torch keeps them (same
-        # order, same bucket sizes: the two shards line up element for element).
-        descs = (TensorDesc * n)(*[TensorDesc(p.data_ptr(), p.numel(), TIDAL_F32)
-                                   for p in self.params])
-        opts.zero_copy = 0
-        self.plist = c_void()
-        check(lib, lib.tidal_tensor_list_create(c_void(comm), descs, c_size(n), ctypes.byref(opts),
-                                                ctypes.byref(self.plist)), "parameter list")
-        for i in range(n):  # what the optimizer relies on
-            if self._segments(self.grads, i) != self._segments(self.plist, i):
+        # order and bucket sizes, so the two shards line up element for element).
+        self.plist = tensor_list(lib, comm, self.params, bucket_options(8 << 10, 2 << 10, False))
+        for i in range(len(self.params)):  # what the optimizer relies on
+            if self.grads.segments(i) != shard_segments(lib, self.plist, i):
                 raise RuntimeError("gradient and parameter shards do not line up")
-        # 2. The grad reducer averages (TIDAL_AVG) by reduce-scatter.
-        ropts = GradReducerOptions(ctypes.sizeof(GradReducerOptions), 0, TIDAL_AVG, 1.0, 1.0,
-                                   TIDAL_SCHEDULE_UNSET, 0)
-        self.reducer = c_void()
-        check(lib, lib.tidal_grad_reducer_create(self.grads, ctypes.byref(ropts),
-                                                 ctypes.byref(self.reducer)), "grad reducer")
-        self.hooks = [on_grad_accumulated(p, self._ready_fn(i)) for i, p in enumerate(self.params)]
         # 4. The optimizer's f32 master shard, copied from the parameters.
-        shard, shard_bytes = c_void(), c_size()
-        check(lib, lib.tidal_grad_reducer_shard(self.reducer, ctypes.byref(shard),
-                                                ctypes.byref(shard_bytes)), "shard")
-        self.grad_shard = self._view(shard.value, shard_bytes.value // 4)
-        self.master = torch.zeros(shard_bytes.value // 4)
+        self.master = torch.zeros_like(self.grad_shard)
         for i, p in enumerate(self.params):
-            for _bucket, offset, shard_offset, count in self._segments(self.plist, i):
+            for _bucket, offset, shard_offset, count in shard_segments(lib, self.plist, i):
                 at = shard_offset // 4
                 self.master[at:at + count] = p.detach().view(-1)[offset:offset + count]
         # 5. The param gatherer fills the parameters from the master shard.
@@ -185,66 +96,27 @@ class Zero2Rank:
         check(lib, lib.tidal_param_gatherer_create(self.plist, c_void(self.master.data_ptr()),
                                                    ctypes.byref(gopts),
                                                    ctypes.byref(self.gatherer)), "param gatherer")
-        nb = c_size()
-        check(lib, lib.tidal_tensor_list_num_buckets(self.plist, ctypes.byref(nb)), "buckets")
-        self.num_buckets = nb.value
-
-    def _view(self, address, count):
-        return torch.frombuffer((ctypes.c_float * count).from_address(address), dtype=torch.float32)
-
-    def _tidal_tensor(self, tlist, i, shape):
-        data = c_void()
-        check(self.lib, self.lib.tidal_tensor_list_data(tlist, c_size(i), ctypes.byref(data)),
-              "tensor data")
-        return self._view(data.value, int(torch.Size(shape).numel())).view(shape)
-
-    def _segments(self, tlist, i):
-        """The runs of tensor i this rank owns, as (bucket, tensor_offset,
-        shard_offset, count) tuples."""
-        n = c_size()
-        check(self.lib, self.lib.tidal_tensor_list_shard_segments(tlist, c_size(i), None,
-                                                                  c_size(0), ctypes.byref(n)),
-              "segments")
-        segs = (ShardSegment * n.value)()
-        check(self.lib, self.lib.tidal_tensor_list_shard_segments(tlist, c_size(i), segs, n,
-                                                                  ctypes.byref(n)), "segments")
-        return [(s.bucket, s.tensor_offset, s.shard_offset, s.count) for s in segs]
-
-    def _ready_fn(self, i):
-        def ready():
-            check(self.lib, self.lib.tidal_grad_ready(self.reducer, i), f"gradient {i} ready")
-            self.ready_this_step += 1
-            if self.ready_this_step < len(self.params):  # backward is still running
-                c = BucketCounters()
-                check(self.lib, self.lib.tidal_grad_reducer_get_counters(
-                    self.reducer, ctypes.byref(c)), "counters")
-                self.launched_during_backward = c.buckets_launched - self.launched_before
-        return ready
+        self.num_buckets = self.grads.num_buckets
 
     def step(self, rank, step):
         for p in self.params:
             p.grad.zero_()  # in place: the gradients stay inside the buckets
-        c = BucketCounters()
-        check(self.lib, self.lib.tidal_grad_reducer_get_counters(self.reducer, ctypes.byref(c)),
-              "counters")
-        self.launched_before, self.ready_this_step, self.launched_during_backward = \
-            c.buckets_launched, 0, 0
+        self.grads.begin_step()
         loss_of(self.model, rank, step).backward()  # hooks launch the buckets
-        # 3. The averaged gradient shard has landed once the reducer's wait returns.
-        check(self.lib, self.lib.tidal_grad_reducer_wait(self.reducer), "reducer wait")
+        self.grads.wait()  # 3. the averaged gradient shard has landed
         with torch.no_grad():
             self.master.add_(self.grad_shard, alpha=-self.lr)  # 4. SGD on this rank's shard
             check(self.lib, self.lib.tidal_param_release(self.gatherer, UNSET_SIZE), "release")
             for b in range(self.num_buckets):  # 5. the gathers queue back to back ...
-                check(self.lib, self.lib.tidal_param_prefetch(self.gatherer, b), "prefetch")
+                check(self.lib, self.lib.tidal_param_prefetch(self.gatherer, c_size(b)),
+                      "prefetch")
             for b in range(self.num_buckets):  # ... a forward would wait per layer
-                check(self.lib, self.lib.tidal_param_wait(self.gatherer, b), "param wait")
+                check(self.lib, self.lib.tidal_param_wait(self.gatherer, c_size(b)), "param wait")
 
     def close(self):
         self.lib.tidal_param_gatherer_destroy(self.gatherer)
-        self.lib.tidal_grad_reducer_destroy(self.reducer)
+        self.grads.close()
         self.lib.tidal_tensor_list_destroy(self.plist)
-        self.lib.tidal_tensor_list_destroy(self.grads)
 
 
 def run_ranks(lib, comms, nranks, steps, lr):
@@ -292,14 +164,13 @@ def report(lib, rk, nranks, steps, lr, label):
                 for p, q in zip(rk.params, expected))
     moved = max((p.detach() - q.detach()).abs().max().item()
                 for p, q in zip(make_model().parameters(), expected))
-    c = BucketCounters()
-    check(lib, lib.tidal_grad_reducer_get_counters(rk.reducer, ctypes.byref(c)), "counters")
+    c = rk.grads.counters()
     print(f"{label}: {nranks} ranks, {steps} ZeRO-2 steps, {len(rk.params)} tensors in "
           f"{rk.num_buckets} buckets, {c.buckets_launched} bucket reduce-scatters, "
-          f"{c.wait_ns / 1e6:.2f} ms blocked in waits, {rk.launched_during_backward} of "
+          f"{c.wait_ns / 1e6:.2f} ms blocked in waits, {rk.grads.launched_during_backward} of "
           f"{rk.num_buckets} launched before the last gradient was ready; parameters moved "
           f"{moved:.3g}, differ from plain PyTorch by at most {worst:.3g}")
-    return worst <= 1e-6 and moved > 1e-3 and rk.launched_during_backward > 0
+    return worst <= 1e-6 and moved > 1e-3 and rk.grads.launched_during_backward > 0
 
 
 def main_local(lib, nranks, steps, lr):
