@@ -91,3 +91,9 @@ if(TIDAL_BUILD_BENCH)
   find_package(CLI11 QUIET)
   find_package(nlohmann_json QUIET)
 endif()
+
+# A python that imports torch (Debian's python3-torch lives in the system
+# python) for the PyTorch example and the DDP comparison; their tests exit
+# 77 (skipped) where torch is missing.
+set(TIDAL_TORCH_PYTHON /usr/bin/python3 CACHE FILEPATH
+    "A python that imports torch, for examples/python and bench/torch")

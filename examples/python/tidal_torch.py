@@ -115,11 +115,14 @@ class GradHooks:
     is packed), like DDP's gradient_as_bucket_view; zero it in place between
     steps. all_reduce: ZeRO-1 / DDP semantics (every rank's param.grad holds
     the mean); else reduce-scatter (ZeRO-2: only this rank's shard, see
-    shard()). Call begin_step() before backward and wait() after it."""
+    shard()). overlap=False leaves the hooks idle and marks every gradient in
+    wait() instead (reduce after backward, the baseline the hooks beat when
+    communication has resources of its own). Call begin_step() before
+    backward and wait() after it."""
 
     def __init__(self, lib, comm, params, bucket_bytes, first_bucket_bytes=UNSET_SIZE,
-                 all_reduce=False, zero_copy=True):
-        self.lib, self.params = lib, list(params)
+                 all_reduce=False, zero_copy=True, overlap=True):
+        self.lib, self.params, self.overlap = lib, list(params), overlap
         self.list = tensor_list(lib, comm, self.params,
                                 bucket_options(bucket_bytes, first_bucket_bytes, zero_copy))
         if zero_copy:
@@ -152,6 +155,8 @@ class GradHooks:
 
     def _ready_fn(self, i):
         def ready():
+            if not self.overlap:
+                return
             check(self.lib, self.lib.tidal_grad_ready(self.reducer, i), f"gradient {i} ready")
             self._ready += 1
             if self._ready < len(self.params):  # backward is still running
@@ -161,6 +166,9 @@ class GradHooks:
 
     def wait(self):
         """Blocks until every bucket is reduced (the step's exposed communication)."""
+        if not self.overlap:
+            for i in reversed(range(len(self.params))):  # the order backward produces them
+                check(self.lib, self.lib.tidal_grad_ready(self.reducer, i), f"gradient {i} ready")
         check(self.lib, self.lib.tidal_grad_reducer_wait(self.reducer), "reducer wait")
 
     def shard(self):
