@@ -1,8 +1,9 @@
 // tidal-bench-pack — the fused CPU pack against its bound and its naive
 // baseline, on DiT parameter lists: fused pack (one threaded pass per
 // bucket) vs one memcpy of the same bytes (1 thread, and split over the
-// same worker threads: the bound) vs a per-tensor copy loop, interleaved;
-// plus the fused f32 -> bf16 cast pack and unpack.
+// same worker threads: the bound) vs a memcpy per bucket from one source
+// (the pack's granularity, glibc's copy) vs a per-tensor copy loop,
+// interleaved; plus the fused f32 -> bf16 cast pack and unpack.
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -104,6 +105,16 @@ void run_model(const tidal_bench::DiTConfig& model, size_t bucket_bytes, bool po
         if (p + 1 == width) hi = s.total;
         std::memcpy(&s.arena[lo], flat + lo, (hi - lo) * 4);
       });
+    }));
+    add("memcpy per bucket, split", timed([&] {  // the pack's granularity, one source
+      for (const tidal::Bucket& b : s.plan.buckets) {
+        const size_t n = b.count, at = b.arena_offset, step = (n / width + 63) / 64 * 64;
+        tidal::run_parallel(width, [&](size_t p) {
+          size_t lo = std::min(n, p * step), hi = p + 1 == width ? n : std::min(n, lo + step);
+          std::memcpy(&s.arena[at + lo], flat + std::min(at + lo, s.total - (hi - lo)),
+                      (hi - lo) * 4);
+        });
+      }
     }));
     add("fused pack", timed([&] { for (auto& t : s.pack) t.run(plain, nullptr); }));
     add("per-tensor copy loop", timed([&] {
