@@ -14,7 +14,7 @@ packages=(
 )
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(clang-14 libclang-rt-14-dev
-             python3-torch)  # examples/python/torch_zero2.py (system python)
+             python3-torch)  # examples/python/torch_zero.py (system python)
 fi
 
 missing=()

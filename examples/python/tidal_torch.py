@@ -3,7 +3,7 @@ error checking, and GradHooks, which wires a model's parameters to a tidal
 grad reducer the way DDP wires them to its own (one autograd hook per
 parameter, gradients living in the communication buckets).
 
-Used by torch_zero2.py (a ZeRO-2 training loop) and by
+Used by torch_zero.py (a ZeRO-2 / ZeRO-3 training loop) and by
 bench/torch/ddp_vs_tidal.py (against torch.nn.parallel.DistributedDataParallel).
 """
 import ctypes

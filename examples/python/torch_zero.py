@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""ZeRO-2 data-parallel training of a small PyTorch model with tidal's
-overlap hooks, called from Python through ctypes.
+"""ZeRO-2 / ZeRO-3 data-parallel training of a small PyTorch model with
+tidal's overlap hooks, called from Python through ctypes.
 
 What a framework integration does, in one page:
   1. register every parameter's gradient in a tidal tensor list (zero-copy:
@@ -14,19 +14,21 @@ What a framework integration does, in one page:
      shard of the averaged gradient is in the reducer's flat shard buffer;
   4. the optimizer steps on that shard only (SGD on an f32 master shard);
   5. the param gatherer all-gathers the updated shards back into every
-     rank's full parameters (prefetched bucket by bucket, waited for before
-     the next forward).
+     rank's full parameters: --stage 2 right after the optimizer step;
+     --stage 3 during the next forward: every bucket is prefetched when the
+     forward starts (at most 2 in flight) and a forward pre-hook on each
+     layer waits just for the buckets holding that layer's parameters.
 
 The ctypes plumbing (structs, error checks, the hooks) is tidal_torch.py.
 Ranks are Python threads over a local-threads communicator (tidal's embedded
 default: no launcher); under mpiexec, one rank per process over MPI (the
-Zero2Rank class is the same either way).
+ZeroRank class is the same either way).
 
 Checked against plain PyTorch: one process steps a copy of the model with the
 mean of every rank's gradients. Exits 0 when the parameters agree.
 
-Usage: python3 torch_zero2.py [path/to/libtidal.so] [--ranks N] [--steps S]
-       mpiexec -n 4 python3 torch_zero2.py path/to/libtidal.so
+Usage: python3 torch_zero.py [path/to/libtidal.so] [--stage 2|3] [--ranks N] [--steps S]
+       mpiexec -n 4 python3 torch_zero.py path/to/libtidal.so [--stage 2|3]
 (exit status 77 when torch is not installed: the test is skipped).
 """
 import argparse
@@ -41,9 +43,9 @@ except ImportError:
     print("skipped: this example needs PyTorch (Debian: python3-torch)")
     sys.exit(77)
 
-from tidal_torch import (TIDAL_SCHEDULE_UNSET, UNSET_SIZE, GradHooks, ParamGathererOptions,
-                         bucket_options, c_size, c_void, check, load, shard_segments,
-                         tensor_list)
+from tidal_torch import (TIDAL_SCHEDULE_UNSET, UNSET_SIZE, BucketCounters, GradHooks,
+                         ParamGathererOptions, bucket_options, c_size, c_void, check, load,
+                         shard_segments, tensor_list)
 
 # --- the model and its data --------------------------------------------------
 _init_lock = threading.Lock()  # torch's global RNG is shared by the rank threads
@@ -68,9 +70,9 @@ def loss_of(model, rank, step):
 
 
 # --- one rank ----------------------------------------------------------------
-class Zero2Rank:
-    def __init__(self, lib, comm, lr):
-        self.lib, self.lr = lib, lr
+class ZeroRank:
+    def __init__(self, lib, comm, lr, stage):
+        self.lib, self.lr, self.stage = lib, lr, stage
         self.model = make_model()
         self.params = list(self.model.parameters())
         # 1.-2. Gradients: zero-copy in buckets (8 KiB, the first 2 KiB), one
@@ -97,21 +99,56 @@ class Zero2Rank:
                                                    ctypes.byref(gopts),
                                                    ctypes.byref(self.gatherer)), "param gatherer")
         self.num_buckets = self.grads.num_buckets
+        self.layer_waits = 0  # forward pre-hooks run (ZeRO-3)
+        if stage == 3:  # each layer waits for its own buckets, just before it runs
+            index = {id(p): i for i, p in enumerate(self.params)}
+            for layer in self.model:
+                mine = [index[id(p)] for p in layer.parameters(recurse=False)]
+                if mine:
+                    layer.register_forward_pre_hook(self._wait_fn(self._buckets_of(mine)))
+
+    def _buckets_of(self, tensors):
+        buckets = set()
+        for t in tensors:
+            first, last = c_size(), c_size()
+            check(self.lib, self.lib.tidal_tensor_list_buckets_of(
+                self.plist, c_size(t), ctypes.byref(first), ctypes.byref(last)), "buckets of")
+            buckets.update(range(first.value, last.value + 1))
+        return sorted(buckets)
+
+    def _wait_fn(self, buckets):
+        def wait(_layer, _inputs):
+            self.layer_waits += 1
+            for b in buckets:
+                check(self.lib, self.lib.tidal_param_wait(self.gatherer, c_size(b)), "param wait")
+        return wait
+
+    def _prefetch_all(self):
+        """Marks every gathered bucket stale and queues them all, in the order
+        forward uses them (reverse bucket order: the list is a gradient list's
+        twin); the gatherer keeps at most `depth` in flight."""
+        check(self.lib, self.lib.tidal_param_release(self.gatherer, UNSET_SIZE), "release")
+        for b in reversed(range(self.num_buckets)):
+            check(self.lib, self.lib.tidal_param_prefetch(self.gatherer, c_size(b)), "prefetch")
+
+    def gather_all(self):
+        """Waits for every bucket: the model holds the current parameters."""
+        for b in range(self.num_buckets):
+            check(self.lib, self.lib.tidal_param_wait(self.gatherer, c_size(b)), "param wait")
 
     def step(self, rank, step):
         for p in self.params:
             p.grad.zero_()  # in place: the gradients stay inside the buckets
+        if self.stage == 3:
+            self._prefetch_all()  # 5. (ZeRO-3) gathered as the forward reaches each layer
         self.grads.begin_step()
         loss_of(self.model, rank, step).backward()  # hooks launch the buckets
         self.grads.wait()  # 3. the averaged gradient shard has landed
         with torch.no_grad():
             self.master.add_(self.grad_shard, alpha=-self.lr)  # 4. SGD on this rank's shard
-            check(self.lib, self.lib.tidal_param_release(self.gatherer, UNSET_SIZE), "release")
-            for b in range(self.num_buckets):  # 5. the gathers queue back to back ...
-                check(self.lib, self.lib.tidal_param_prefetch(self.gatherer, c_size(b)),
-                      "prefetch")
-            for b in range(self.num_buckets):  # ... a forward would wait per layer
-                check(self.lib, self.lib.tidal_param_wait(self.gatherer, c_size(b)), "param wait")
+        if self.stage == 2:
+            self._prefetch_all()  # 5. (ZeRO-2) gathered right away
+            self.gather_all()
 
     def close(self):
         self.lib.tidal_param_gatherer_destroy(self.gatherer)
@@ -119,16 +156,23 @@ class Zero2Rank:
         self.lib.tidal_tensor_list_destroy(self.plist)
 
 
-def run_ranks(lib, comms, nranks, steps, lr):
+def train(rk, rank, steps):
+    for s in range(steps):
+        rk.step(rank, s)
+    if rk.stage == 3:  # the last update lands in the parameters, for the check
+        rk._prefetch_all()
+        rk.gather_all()
+
+
+def run_ranks(lib, comms, nranks, steps, lr, stage):
     """Every rank in its own thread: creation is collective (lists register
     together), and backward runs on the thread that calls it."""
     ranks, errors = [None] * nranks, []
 
     def body(r):
         try:
-            ranks[r] = Zero2Rank(lib, comms[r], lr)
-            for s in range(steps):
-                ranks[r].step(r, s)
+            ranks[r] = ZeroRank(lib, comms[r], lr, stage)
+            train(ranks[r], r, steps)
         except Exception as e:  # reported below; tidal fails the other ranks' waits
             errors.append(f"rank {r}: {e}")
 
@@ -164,20 +208,24 @@ def report(lib, rk, nranks, steps, lr, label):
                 for p, q in zip(rk.params, expected))
     moved = max((p.detach() - q.detach()).abs().max().item()
                 for p, q in zip(make_model().parameters(), expected))
-    c = rk.grads.counters()
-    print(f"{label}: {nranks} ranks, {steps} ZeRO-2 steps, {len(rk.params)} tensors in "
+    c, g = rk.grads.counters(), BucketCounters()
+    check(lib, lib.tidal_param_gatherer_get_counters(rk.gatherer, ctypes.byref(g)), "counters")
+    print(f"{label}: {nranks} ranks, {steps} ZeRO-{rk.stage} steps, {len(rk.params)} tensors in "
           f"{rk.num_buckets} buckets, {c.buckets_launched} bucket reduce-scatters, "
           f"{c.wait_ns / 1e6:.2f} ms blocked in waits, {rk.grads.launched_during_backward} of "
-          f"{rk.num_buckets} launched before the last gradient was ready; parameters moved "
+          f"{rk.num_buckets} launched before the last gradient was ready; {g.buckets_launched} "
+          f"bucket all-gathers, {rk.layer_waits} layer waits; parameters moved "
           f"{moved:.3g}, differ from plain PyTorch by at most {worst:.3g}")
-    return worst <= 1e-6 and moved > 1e-3 and rk.grads.launched_during_backward > 0
+    layers = sum(1 for m in rk.model if list(m.parameters(recurse=False)))
+    hooked = rk.layer_waits == (layers * steps if rk.stage == 3 else 0)
+    return worst <= 1e-6 and moved > 1e-3 and rk.grads.launched_during_backward > 0 and hooked
 
 
-def main_local(lib, nranks, steps, lr):
+def main_local(lib, nranks, steps, lr, stage):
     """Ranks as threads of this process (tidal's embedded default)."""
     comms = (c_void * nranks)()
     check(lib, lib.tidal_comm_create_local(nranks, None, comms), "communicators")
-    ranks, errors = run_ranks(lib, comms, nranks, steps, lr)
+    ranks, errors = run_ranks(lib, comms, nranks, steps, lr, stage)
     for e in errors:
         print("error:", e)
     ok = not errors and all(report(lib, rk, nranks, steps, lr, f"local rank {r}")
@@ -193,7 +241,7 @@ def main_local(lib, nranks, steps, lr):
 MPI_COMM_WORLD, MPI_THREAD_MULTIPLE = 0x44000000, 3  # MPICH's values (mpi.h)
 
 
-def main_mpi(lib, steps, lr):
+def main_mpi(lib, steps, lr, stage):
     """One rank per process under mpiexec: MPI through libtidal's own MPICH."""
     provided, rank, size = ctypes.c_int(), ctypes.c_int(), ctypes.c_int()
     if lib.MPI_Init_thread(None, None, MPI_THREAD_MULTIPLE, ctypes.byref(provided)) != 0:
@@ -202,9 +250,8 @@ def main_mpi(lib, steps, lr):
     lib.MPI_Comm_size(MPI_COMM_WORLD, ctypes.byref(size))
     comm = c_void()
     check(lib, lib.tidal_comm_create_mpi(MPI_COMM_WORLD, None, ctypes.byref(comm)), "communicator")
-    rk = Zero2Rank(lib, comm.value, lr)
-    for s in range(steps):
-        rk.step(rank.value, s)
+    rk = ZeroRank(lib, comm.value, lr, stage)
+    train(rk, rank.value, steps)
     ok = report(lib, rk, size.value, steps, lr, f"MPI rank {rank.value}")
     rk.close()
     lib.tidal_comm_destroy(comm)
@@ -217,11 +264,13 @@ def main():
     ap.add_argument("lib", nargs="?", default="libtidal.so")
     ap.add_argument("--ranks", type=int, default=4, help="local-thread ranks (not under mpiexec)")
     ap.add_argument("--steps", type=int, default=5)
+    ap.add_argument("--stage", type=int, default=2, choices=(2, 3),
+                    help="ZeRO stage: when the parameters are gathered")
     args = ap.parse_args()
     lib, lr = load(args.lib), 0.05
     under_mpiexec = "PMI_RANK" in os.environ or "PMI_FD" in os.environ
-    ok = main_mpi(lib, args.steps, lr) if under_mpiexec else main_local(lib, args.ranks,
-                                                                          args.steps, lr)
+    ok = (main_mpi(lib, args.steps, lr, args.stage) if under_mpiexec
+          else main_local(lib, args.ranks, args.steps, lr, args.stage))
     print("OK" if ok else "FAILED")
     return 0 if ok else 1
 
