@@ -27,3 +27,8 @@ file(RELATIVE_PATH TIDAL_PC_TO_PREFIX
 configure_file(cmake/tidal.pc.in ${CMAKE_CURRENT_BINARY_DIR}/tidal.pc @ONLY)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/tidal.pc
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+
+# The PyTorch bridge (ctypes; examples/python/tidal_torch.py): with
+# PYTHONPATH=PREFIX/share/tidal/python, `import tidal_torch` finds this
+# prefix's libtidal by itself.
+install(FILES examples/python/tidal_torch.py DESTINATION ${CMAKE_INSTALL_DATADIR}/tidal/python)

@@ -5,14 +5,19 @@ parameter, gradients living in the communication buckets).
 
 Used by torch_zero.py (a ZeRO-2 / ZeRO-3 training loop) and by
 bench/torch/ddp_vs_tidal.py (against torch.nn.parallel.DistributedDataParallel).
+`cmake --install` puts it in PREFIX/share/tidal/python, where load() finds
+PREFIX/lib*/libtidal.so by itself.
 """
 import ctypes
+import glob
+import os
 
 import torch
 
 # --- the C API, as ctypes sees it (include/tidal/*.h) -----------------------
 TIDAL_F32, TIDAL_AVG = 0, 4
 TIDAL_SUCCESS, TIDAL_ERR_INVALID_USAGE = 0, 2
+WRITTEN_FOR = (0, 2)  # the major.minor of the headers these structs mirror
 TIDAL_BUCKET_ORDER_REVERSE = 1
 TIDAL_SCHEDULE_UNSET = -1
 UNSET_SIZE = ctypes.c_size_t(-1).value
@@ -54,8 +59,26 @@ class ShardSegment(ctypes.Structure):
                 ("count", c_size)]
 
 
-def load(path):
+def load(path=None):
+    """Loads libtidal: `path`, else $TIDAL_LIBRARY, else the library of the
+    prefix this module is installed in, else the dynamic loader's search.
+    Refuses a library whose major.minor differs from WRITTEN_FOR (its
+    structs could have changed)."""
+    if path is None:
+        here = os.path.dirname(os.path.abspath(__file__))
+        installed = sorted(glob.glob(os.path.join(here, "..", "..", "..", "lib*", "libtidal.so"))
+                           + glob.glob(os.path.join(here, "..", "..", "..", "lib*", "*",
+                                                    "libtidal.so")))
+        path = os.environ.get("TIDAL_LIBRARY") or (os.path.normpath(installed[0]) if installed
+                                                    else "libtidal.so")
     lib = ctypes.CDLL(path)
+    version = ctypes.c_int()
+    if lib.tidal_get_version(ctypes.byref(version)) != 0:
+        raise RuntimeError(f"{path}: tidal_get_version failed")
+    major, minor = version.value // 10000, version.value // 100 % 100
+    if (major, minor) != WRITTEN_FOR:
+        raise RuntimeError(f"{path} is libtidal {major}.{minor}; tidal_torch.py mirrors the "
+                           f"{WRITTEN_FOR[0]}.{WRITTEN_FOR[1]} headers")
     lib.tidal_status_string.restype = ctypes.c_char_p
     lib.tidal_last_error.restype = ctypes.c_char_p
     handle_args = ("tidal_grad_ready", "tidal_grad_reducer_wait", "tidal_param_prefetch",

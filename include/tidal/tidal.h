@@ -183,6 +183,13 @@ tidal_status_t tidal_comm_size(tidal_comm_t comm, int *size);
  * libtidal, else 0. */
 int tidal_backend_available(const char *backend);
 
+/* The linked libtidal's version as TIDAL_VERSION_CODE (major*10000 +
+ * minor*100 + patch) of its own build, like ncclGetVersion: a program
+ * built against other headers, or one loading the library at run time
+ * (Python's ctypes), compares it with the version it was written for.
+ * Errors: TIDAL_ERR_INVALID_ARGUMENT (version is NULL). */
+tidal_status_t tidal_get_version(int *version);
+
 /* The name of the backend ("local", "mpi", "nccl", "ucx"). */
 tidal_status_t tidal_comm_backend(tidal_comm_t comm, const char **name);
 

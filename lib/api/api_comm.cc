@@ -19,6 +19,12 @@ int tidal_backend_available(const char* backend) {
   return 0;
 }
 
+tidal_status_t tidal_get_version(int* version) {
+  if (!version) return report(Status(TIDAL_ERR_INVALID_ARGUMENT, "version is NULL"));
+  *version = TIDAL_VERSION_CODE;
+  return TIDAL_SUCCESS;
+}
+
 tidal_status_t tidal_comm_rank(tidal_comm_t comm, int* rank) try {
   Status s = check_comm(comm);
   if (s.ok() && !rank) s = Status(TIDAL_ERR_INVALID_ARGUMENT, "rank is NULL");

@@ -141,6 +141,16 @@ TEST(CreateLocal, RankCountOutOfRangeOrNullOutputIsRejected) {
   EXPECT_EQ(tidal_comm_create_local(1, nullptr, nullptr), TIDAL_ERR_INVALID_ARGUMENT);
 }
 
+TEST(Version, TheLibraryReportsTheVersionItWasBuiltAs) {
+  int v = -1;
+  ASSERT_EQ(tidal_get_version(&v), TIDAL_SUCCESS);
+  EXPECT_EQ(v, TIDAL_VERSION_CODE);
+  EXPECT_EQ(v / 10000, TIDAL_VERSION_MAJOR);
+  EXPECT_EQ(v / 100 % 100, TIDAL_VERSION_MINOR);
+  EXPECT_EQ(tidal_get_version(nullptr), TIDAL_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(tidal_last_error()).find("version is NULL"), std::string::npos);
+}
+
 TEST(Backends, AvailabilityMatchesTheBuild) {
   EXPECT_EQ(tidal_backend_available("local"), 1);
   EXPECT_EQ(tidal_backend_available("mpi"), TIDAL_HAVE_MPI);

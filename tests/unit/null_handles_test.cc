@@ -83,6 +83,7 @@ TEST(NullHandles, EveryEntryPointRejectsNullWithAStatusAndAMessage) {
       CALL(tidal_comm_split(nullptr, 0, 0, nullptr, nullptr)),
       CALL(tidal_fp8_decode(nullptr, nullptr, nullptr, 4, nullptr, TIDAL_F32)),
       CALL(tidal_fp8_encode(nullptr, nullptr, TIDAL_F32, 4, nullptr, nullptr)),
+      CALL(tidal_get_version(nullptr)),
       CALL(tidal_grad_ready(nullptr, 0)),
       CALL(tidal_grad_reducer_create(nullptr, nullptr, nullptr)),
       CALL(tidal_grad_reducer_get_counters(nullptr, nullptr)),
