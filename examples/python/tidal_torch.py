@@ -8,6 +8,7 @@ bench/torch/ddp_vs_tidal.py (against torch.nn.parallel.DistributedDataParallel).
 `cmake --install` puts it in PREFIX/share/tidal/python, where load() finds
 PREFIX/lib*/libtidal.so by itself.
 """
+import contextlib
 import ctypes
 import glob
 import os
@@ -187,8 +188,21 @@ class GradHooks:
                                                  self._launched_before)
         return ready
 
+    @contextlib.contextmanager
+    def no_sync(self):
+        """Like DDP's no_sync(): backward passes inside the block accumulate
+        into param.grad and communicate nothing (wait() after each returns at
+        once); the first backward after the block reduces the accumulated sum.
+        Zero the gradients only before the first micro-batch."""
+        check(self.lib, self.lib.tidal_grad_reducer_set_sync(self.reducer, 0), "no-sync")
+        try:
+            yield
+        finally:
+            check(self.lib, self.lib.tidal_grad_reducer_set_sync(self.reducer, 1), "sync")
+
     def wait(self):
-        """Blocks until every bucket is reduced (the step's exposed communication)."""
+        """Ends the step (call it after every backward): blocks until every
+        bucket is reduced (the step's exposed communication)."""
         if not self.overlap:
             for i in reversed(range(len(self.params))):  # the order backward produces them
                 check(self.lib, self.lib.tidal_grad_ready(self.reducer, i), f"gradient {i} ready")

@@ -18,6 +18,9 @@ What a framework integration does, in one page:
      --stage 3 during the next forward: every bucket is prefetched when the
      forward starts (at most 2 in flight) and a forward pre-hook on each
      layer waits just for the buckets holding that layer's parameters.
+With --accumulate K, each step runs K micro-batches; all but the last run
+inside GradHooks.no_sync() (DDP's no_sync: they accumulate into param.grad and
+communicate nothing), and the last reduces the sum.
 
 The ctypes plumbing (structs, error checks, the hooks) is tidal_torch.py.
 Ranks are Python threads over a local-threads communicator (tidal's embedded
@@ -27,11 +30,13 @@ ZeroRank class is the same either way).
 Checked against plain PyTorch: one process steps a copy of the model with the
 mean of every rank's gradients. Exits 0 when the parameters agree.
 
-Usage: python3 torch_zero.py [path/to/libtidal.so] [--stage 2|3] [--ranks N] [--steps S]
+Usage: python3 torch_zero.py [path/to/libtidal.so] [--stage 2|3] [--accumulate K]
+                             [--ranks N] [--steps S]
        mpiexec -n 4 python3 torch_zero.py path/to/libtidal.so [--stage 2|3]
 (exit status 77 when torch is not installed: the test is skipped).
 """
 import argparse
+import contextlib
 import ctypes
 import os
 import sys
@@ -136,14 +141,17 @@ class ZeroRank:
         for b in range(self.num_buckets):
             check(self.lib, self.lib.tidal_param_wait(self.gatherer, c_size(b)), "param wait")
 
-    def step(self, rank, step):
+    def step(self, rank, step, accumulate):
         for p in self.params:
             p.grad.zero_()  # in place: the gradients stay inside the buckets
         if self.stage == 3:
             self._prefetch_all()  # 5. (ZeRO-3) gathered as the forward reaches each layer
-        self.grads.begin_step()
-        loss_of(self.model, rank, step).backward()  # hooks launch the buckets
-        self.grads.wait()  # 3. the averaged gradient shard has landed
+        for micro in range(accumulate):  # all but the last accumulate without communicating
+            last = micro == accumulate - 1
+            with contextlib.nullcontext() if last else self.grads.no_sync():
+                self.grads.begin_step()
+                loss_of(self.model, rank, step * accumulate + micro).backward()  # hooks launch
+                self.grads.wait()  # 3. (last micro-batch) the averaged gradient shard landed
         with torch.no_grad():
             self.master.add_(self.grad_shard, alpha=-self.lr)  # 4. SGD on this rank's shard
         if self.stage == 2:
@@ -156,15 +164,15 @@ class ZeroRank:
         self.lib.tidal_tensor_list_destroy(self.plist)
 
 
-def train(rk, rank, steps):
+def train(rk, rank, steps, accumulate):
     for s in range(steps):
-        rk.step(rank, s)
+        rk.step(rank, s, accumulate)
     if rk.stage == 3:  # the last update lands in the parameters, for the check
         rk._prefetch_all()
         rk.gather_all()
 
 
-def run_ranks(lib, comms, nranks, steps, lr, stage):
+def run_ranks(lib, comms, nranks, steps, lr, stage, accumulate):
     """Every rank in its own thread: creation is collective (lists register
     together), and backward runs on the thread that calls it."""
     ranks, errors = [None] * nranks, []
@@ -172,7 +180,7 @@ def run_ranks(lib, comms, nranks, steps, lr, stage):
     def body(r):
         try:
             ranks[r] = ZeroRank(lib, comms[r], lr, stage)
-            train(ranks[r], r, steps)
+            train(ranks[r], r, steps, accumulate)
         except Exception as e:  # reported below; tidal fails the other ranks' waits
             errors.append(f"rank {r}: {e}")
 
@@ -184,15 +192,17 @@ def run_ranks(lib, comms, nranks, steps, lr, stage):
     return ranks, errors
 
 
-def reference(nranks, steps, lr):
-    """Plain PyTorch: each step, the mean of every rank's gradient."""
+def reference(nranks, steps, lr, accumulate):
+    """Plain PyTorch: each step, the mean over ranks of each rank's gradient
+    summed over its micro-batches (what DDP with no_sync computes)."""
     model = make_model()
     params = list(model.parameters())
     for s in range(steps):
         mean = [torch.zeros_like(p) for p in params]
         for r in range(nranks):
             model.zero_grad()
-            loss_of(model, r, s).backward()
+            for micro in range(accumulate):
+                loss_of(model, r, s * accumulate + micro).backward()
             for m, p in zip(mean, params):
                 m += p.grad / nranks
         with torch.no_grad():
@@ -201,34 +211,37 @@ def reference(nranks, steps, lr):
     return params
 
 
-def report(lib, rk, nranks, steps, lr, label):
+def report(lib, rk, nranks, steps, lr, accumulate, label):
     """Compares this rank's parameters with plain PyTorch; True when they agree."""
-    expected = reference(nranks, steps, lr)
+    expected = reference(nranks, steps, lr, accumulate)
     worst = max((p.detach() - q.detach()).abs().max().item()
                 for p, q in zip(rk.params, expected))
     moved = max((p.detach() - q.detach()).abs().max().item()
                 for p, q in zip(make_model().parameters(), expected))
     c, g = rk.grads.counters(), BucketCounters()
     check(lib, lib.tidal_param_gatherer_get_counters(rk.gatherer, ctypes.byref(g)), "counters")
-    print(f"{label}: {nranks} ranks, {steps} ZeRO-{rk.stage} steps, {len(rk.params)} tensors in "
+    print(f"{label}: {nranks} ranks, {steps} ZeRO-{rk.stage} steps of {accumulate} "
+          f"micro-batches, {len(rk.params)} tensors in "
           f"{rk.num_buckets} buckets, {c.buckets_launched} bucket reduce-scatters, "
           f"{c.wait_ns / 1e6:.2f} ms blocked in waits, {rk.grads.launched_during_backward} of "
           f"{rk.num_buckets} launched before the last gradient was ready; {g.buckets_launched} "
           f"bucket all-gathers, {rk.layer_waits} layer waits; parameters moved "
           f"{moved:.3g}, differ from plain PyTorch by at most {worst:.3g}")
     layers = sum(1 for m in rk.model if list(m.parameters(recurse=False)))
-    hooked = rk.layer_waits == (layers * steps if rk.stage == 3 else 0)
-    return worst <= 1e-6 and moved > 1e-3 and rk.grads.launched_during_backward > 0 and hooked
+    hooked = rk.layer_waits == (layers * steps * accumulate if rk.stage == 3 else 0)
+    quiet = c.buckets_launched == rk.num_buckets * steps  # no_sync micro-batches send nothing
+    return (worst <= 1e-6 and moved > 1e-3 and rk.grads.launched_during_backward > 0 and hooked
+            and quiet)
 
 
-def main_local(lib, nranks, steps, lr, stage):
+def main_local(lib, nranks, steps, lr, stage, accumulate):
     """Ranks as threads of this process (tidal's embedded default)."""
     comms = (c_void * nranks)()
     check(lib, lib.tidal_comm_create_local(nranks, None, comms), "communicators")
-    ranks, errors = run_ranks(lib, comms, nranks, steps, lr, stage)
+    ranks, errors = run_ranks(lib, comms, nranks, steps, lr, stage, accumulate)
     for e in errors:
         print("error:", e)
-    ok = not errors and all(report(lib, rk, nranks, steps, lr, f"local rank {r}")
+    ok = not errors and all(report(lib, rk, nranks, steps, lr, accumulate, f"local rank {r}")
                             for r, rk in enumerate(ranks))
     for rk in ranks:
         if rk is not None:
@@ -241,7 +254,7 @@ def main_local(lib, nranks, steps, lr, stage):
 MPI_COMM_WORLD, MPI_THREAD_MULTIPLE = 0x44000000, 3  # MPICH's values (mpi.h)
 
 
-def main_mpi(lib, steps, lr, stage):
+def main_mpi(lib, steps, lr, stage, accumulate):
     """One rank per process under mpiexec: MPI through libtidal's own MPICH."""
     provided, rank, size = ctypes.c_int(), ctypes.c_int(), ctypes.c_int()
     if lib.MPI_Init_thread(None, None, MPI_THREAD_MULTIPLE, ctypes.byref(provided)) != 0:
@@ -251,8 +264,8 @@ def main_mpi(lib, steps, lr, stage):
     comm = c_void()
     check(lib, lib.tidal_comm_create_mpi(MPI_COMM_WORLD, None, ctypes.byref(comm)), "communicator")
     rk = ZeroRank(lib, comm.value, lr, stage)
-    train(rk, rank.value, steps)
-    ok = report(lib, rk, size.value, steps, lr, f"MPI rank {rank.value}")
+    train(rk, rank.value, steps, accumulate)
+    ok = report(lib, rk, size.value, steps, lr, accumulate, f"MPI rank {rank.value}")
     rk.close()
     lib.tidal_comm_destroy(comm)
     lib.MPI_Finalize()
@@ -266,11 +279,13 @@ def main():
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--stage", type=int, default=2, choices=(2, 3),
                     help="ZeRO stage: when the parameters are gathered")
+    ap.add_argument("--accumulate", type=int, default=1,
+                    help="micro-batches per step (all but the last in no_sync)")
     args = ap.parse_args()
     lib, lr = load(args.lib), 0.05
     under_mpiexec = "PMI_RANK" in os.environ or "PMI_FD" in os.environ
-    ok = (main_mpi(lib, args.steps, lr, args.stage) if under_mpiexec
-          else main_local(lib, args.ranks, args.steps, lr, args.stage))
+    ok = (main_mpi(lib, args.steps, lr, args.stage, args.accumulate) if under_mpiexec
+          else main_local(lib, args.ranks, args.steps, lr, args.stage, args.accumulate))
     print("OK" if ok else "FAILED")
     return 0 if ok else 1
 
