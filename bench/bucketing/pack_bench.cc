@@ -111,6 +111,8 @@ void run_model(const tidal_bench::DiTConfig& model, size_t bucket_bytes, bool po
         const size_t n = b.count, at = b.arena_offset, step = (n / width + 63) / 64 * 64;
         tidal::run_parallel(width, [&](size_t p) {
           size_t lo = std::min(n, p * step), hi = p + 1 == width ? n : std::min(n, lo + step);
+          // The arena pads buckets past the tensors' total: the source
+          // offset is clamped so the read stays inside the flat source.
           std::memcpy(&s.arena[at + lo], flat + std::min(at + lo, s.total - (hi - lo)),
                       (hi - lo) * 4);
         });

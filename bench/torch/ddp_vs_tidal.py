@@ -44,10 +44,9 @@ except ImportError:
     sys.exit(77)
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "examples", "python"))
-from tidal_torch import GradHooks, check, load  # noqa: E402
+from tidal_torch import MPI_COMM_WORLD, MPI_INT, GradHooks, load, mpi_world  # noqa: E402
 
 MODELS = {"dit-s": (384, 12, 6), "dit-b": (768, 12, 12), "tiny": (64, 2, 2)}  # hidden, depth, heads
-MPI_COMM_WORLD, MPI_THREAD_MULTIPLE, MPI_INT = 0x44000000, 3, 0x4c000405  # MPICH's mpi.h
 
 
 class Block(torch.nn.Module):
@@ -113,14 +112,7 @@ def main():
     torch.set_num_threads(1)
 
     lib = load(args.lib)
-    provided, rank, size = ctypes.c_int(), ctypes.c_int(), ctypes.c_int()
-    if lib.MPI_Init_thread(None, None, MPI_THREAD_MULTIPLE, ctypes.byref(provided)) != 0:
-        sys.exit("MPI_Init_thread failed: run under mpiexec")
-    lib.MPI_Comm_rank(MPI_COMM_WORLD, ctypes.byref(rank))
-    lib.MPI_Comm_size(MPI_COMM_WORLD, ctypes.byref(size))
-    rank, size = rank.value, size.value
-    comm = ctypes.c_void_p()
-    check(lib, lib.tidal_comm_create_mpi(MPI_COMM_WORLD, None, ctypes.byref(comm)), "communicator")
+    comm, rank, size = mpi_world(lib)
     port = ctypes.c_int(args.port)
     if port.value == 0 and rank == 0:
         with socket.socket() as probe:  # a free port, handed to the other ranks
@@ -136,12 +128,12 @@ def main():
                                                     bucket_cap_mb=args.bucket_mib,
                                                     gradient_as_bucket_view=True)
     zero1_model, zero2_model = make_model(args.model), make_model(args.model)
-    zero1 = GradHooks(lib, comm.value, zero1_model.parameters(), bucket, all_reduce=True)
-    zero2 = GradHooks(lib, comm.value, zero2_model.parameters(), bucket, all_reduce=False)
+    zero1 = GradHooks(lib, comm, zero1_model.parameters(), bucket, all_reduce=True)
+    zero2 = GradHooks(lib, comm, zero2_model.parameters(), bucket, all_reduce=False)
     late1_model, late2_model = make_model(args.model), make_model(args.model)
-    late1 = GradHooks(lib, comm.value, late1_model.parameters(), bucket, all_reduce=True,
+    late1 = GradHooks(lib, comm, late1_model.parameters(), bucket, all_reduce=True,
                       overlap=False)
-    late2 = GradHooks(lib, comm.value, late2_model.parameters(), bucket, all_reduce=False,
+    late2 = GradHooks(lib, comm, late2_model.parameters(), bucket, all_reduce=False,
                       overlap=False)
     params = list(plain.parameters())
     nbytes = sum(p.numel() for p in params) * 4
@@ -214,7 +206,7 @@ def main():
     ok = diff <= 1e-5 * max(scale, 1.0)
     for hooks in (late2, late1, zero2, zero1):
         hooks.close()
-    lib.tidal_comm_destroy(comm)
+    lib.tidal_comm_destroy(ctypes.c_void_p(comm))
     dist.destroy_process_group()
     lib.MPI_Finalize()
     return 0 if ok else 1

@@ -90,6 +90,24 @@ def load(path=None):
     return lib
 
 
+MPI_COMM_WORLD, MPI_THREAD_MULTIPLE, MPI_INT = 0x44000000, 3, 0x4c000405  # MPICH's mpi.h
+
+
+def mpi_world(lib):
+    """Under mpiexec: initialises MPI through libtidal's own MPICH (with
+    MPI_THREAD_MULTIPLE, which tidal's progress threads need) and creates a
+    tidal communicator over MPI_COMM_WORLD. Returns (comm, rank, size); call
+    lib.MPI_Finalize() after destroying the communicator."""
+    provided, rank, size = ctypes.c_int(), ctypes.c_int(), ctypes.c_int()
+    if lib.MPI_Init_thread(None, None, MPI_THREAD_MULTIPLE, ctypes.byref(provided)) != 0:
+        raise RuntimeError("MPI_Init_thread failed (run under mpiexec)")
+    lib.MPI_Comm_rank(MPI_COMM_WORLD, ctypes.byref(rank))
+    lib.MPI_Comm_size(MPI_COMM_WORLD, ctypes.byref(size))
+    comm = c_void()
+    check(lib, lib.tidal_comm_create_mpi(MPI_COMM_WORLD, None, ctypes.byref(comm)), "communicator")
+    return comm.value, rank.value, size.value
+
+
 def check(lib, rc, what):
     if rc != 0:  # the message is this thread's last error
         raise RuntimeError(f"{what}: {lib.tidal_status_string(rc).decode()}: "
@@ -183,7 +201,7 @@ class GradHooks:
                 return
             check(self.lib, self.lib.tidal_grad_ready(self.reducer, i), f"gradient {i} ready")
             self._ready += 1
-            if self._ready < len(self.params):  # backward is still running
+            if self._ready == len(self.params) - 1:  # one query a step: before the last
                 self.launched_during_backward = (self.counters().buckets_launched -
                                                  self._launched_before)
         return ready

@@ -50,7 +50,7 @@ except ImportError:
 
 from tidal_torch import (TIDAL_SCHEDULE_UNSET, UNSET_SIZE, BucketCounters, GradHooks,
                          ParamGathererOptions, bucket_options, c_size, c_void, check, load,
-                         shard_segments, tensor_list)
+                         mpi_world, shard_segments, tensor_list)
 
 # --- the model and its data --------------------------------------------------
 _init_lock = threading.Lock()  # torch's global RNG is shared by the rank threads
@@ -251,23 +251,14 @@ def main_local(lib, nranks, steps, lr, stage, accumulate):
     return ok
 
 
-MPI_COMM_WORLD, MPI_THREAD_MULTIPLE = 0x44000000, 3  # MPICH's values (mpi.h)
-
-
 def main_mpi(lib, steps, lr, stage, accumulate):
     """One rank per process under mpiexec: MPI through libtidal's own MPICH."""
-    provided, rank, size = ctypes.c_int(), ctypes.c_int(), ctypes.c_int()
-    if lib.MPI_Init_thread(None, None, MPI_THREAD_MULTIPLE, ctypes.byref(provided)) != 0:
-        raise RuntimeError("MPI_Init_thread failed")
-    lib.MPI_Comm_rank(MPI_COMM_WORLD, ctypes.byref(rank))
-    lib.MPI_Comm_size(MPI_COMM_WORLD, ctypes.byref(size))
-    comm = c_void()
-    check(lib, lib.tidal_comm_create_mpi(MPI_COMM_WORLD, None, ctypes.byref(comm)), "communicator")
-    rk = ZeroRank(lib, comm.value, lr, stage)
-    train(rk, rank.value, steps, accumulate)
-    ok = report(lib, rk, size.value, steps, lr, accumulate, f"MPI rank {rank.value}")
+    comm, rank, size = mpi_world(lib)
+    rk = ZeroRank(lib, comm, lr, stage)
+    train(rk, rank, steps, accumulate)
+    ok = report(lib, rk, size, steps, lr, accumulate, f"MPI rank {rank}")
     rk.close()
-    lib.tidal_comm_destroy(comm)
+    lib.tidal_comm_destroy(c_void(comm))
     lib.MPI_Finalize()
     return ok
 

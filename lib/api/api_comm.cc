@@ -19,10 +19,12 @@ int tidal_backend_available(const char* backend) {
   return 0;
 }
 
-tidal_status_t tidal_get_version(int* version) {
+tidal_status_t tidal_get_version(int* version) try {
   if (!version) return report(Status(TIDAL_ERR_INVALID_ARGUMENT, "version is NULL"));
   *version = TIDAL_VERSION_CODE;
   return TIDAL_SUCCESS;
+} catch (...) {
+  return tidal::api::report_exception("tidal_get_version");
 }
 
 tidal_status_t tidal_comm_rank(tidal_comm_t comm, int* rank) try {

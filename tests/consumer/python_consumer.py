@@ -4,7 +4,6 @@
 a library of another major.minor is refused, and a grad reducer over two
 thread ranks averages their gradients.
 Exit 77 (skipped) without torch."""
-import ctypes
 import sys
 import threading
 
